@@ -1,0 +1,103 @@
+/**
+ * Every pinned input of bty-ci in one place: base images, tool versions, the
+ * Python matrix and cache-volume names. Bump them here and nowhere else.
+ *
+ * Tags are exact (patch level). Digests are not pinned: bty-ci was written
+ * where no container registry is reachable, so no digest could be verified;
+ * pass `--python-image` with an `@sha256:` reference to lock one down.
+ */
+
+/** Debian release of every base image (apt cache volumes are keyed by it). */
+export const DEBIAN_SUITE = "bookworm";
+
+/**
+ * Python base image; `{version}` becomes the exact Python version of the
+ * matrix leg. Any registry mirror works as long as it keeps this layout.
+ */
+export const PYTHON_IMAGE = "python:{version}-slim-bookworm";
+
+/** Exact Python release per matrix leg (bty tests 3.11 to 3.14). */
+export const PYTHON_MATRIX = {
+  py311: "3.11.13",
+  py312: "3.12.11",
+  py313: "3.13.5",
+  py314: "3.14.0",
+} as const;
+
+export type PythonLeg = keyof typeof PYTHON_MATRIX;
+
+/** The leg bty runs mypy, lint, the wheel, docs and flash tests on. */
+export const PRIMARY_LEG: PythonLeg = "py312";
+
+/** Tool versions installed from the Python package index. */
+export const TOOLS = {
+  uv: "0.13.9",
+  preCommit: "4.7.0",
+  pyyaml: "6.0.3",
+} as const;
+
+/** Named cache volumes; the prefix keeps them apart from other modules. */
+export const CACHE = {
+  uv: "bty-ci-uv",
+  pip: "bty-ci-pip",
+  preCommit: "bty-ci-pre-commit",
+  aptArchives: `bty-ci-apt-archives-${DEBIAN_SUITE}`,
+  aptLists: `bty-ci-apt-lists-${DEBIAN_SUITE}`,
+} as const;
+
+/** Where things live inside the job containers. */
+export const PATHS = {
+  source: "/src",
+  ciScripts: "/opt/bty-ci/ci",
+  uvCache: "/root/.cache/uv",
+  pipCache: "/root/.cache/pip",
+  preCommitHome: "/root/.cache/pre-commit",
+  toolBin: "/root/.local/bin",
+} as const;
+
+/**
+ * Kept out of the source directory the engine uploads, so caches and build
+ * output never change the cache key of a check.
+ */
+export const SOURCE_IGNORE = [
+  ".git",
+  ".venv",
+  "**/__pycache__",
+  "**/.pytest_cache",
+  "**/.mypy_cache",
+  "**/.ruff_cache",
+  "dist",
+  "build",
+  "docs/_build",
+  "cijoe/_build",
+  "cijoe/cijoe-output",
+  "cijoe/cijoe-archive",
+  "bty-media/live-build/cache",
+  "node_modules",
+];
+
+/** Debian packages per job, as bty's workflow installs them. */
+export const APT = {
+  lint: ["git"],
+  flashIntegration: [
+    "qemu-utils",
+    "zstd",
+    "gdisk",
+    "e2fsprogs",
+    "parted",
+    "exfatprogs",
+    "exfat-fuse",
+    "curl",
+    "udev",
+    "fdisk",
+  ],
+  docs: [
+    "texlive-latex-recommended",
+    "texlive-latex-extra",
+    "texlive-fonts-recommended",
+    "tex-gyre",
+    "fonts-freefont-otf",
+    "latexmk",
+    "make",
+  ],
+} as const;

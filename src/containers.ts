@@ -1,0 +1,85 @@
+/**
+ * The Dagger side of the Python jobs: base containers with pinned images,
+ * named caches and bty-ci's scripts, and a runner that turns a Step list
+ * into container execs.
+ */
+import { type Container, type Directory, dag } from "@dagger.io/dagger";
+
+import { CACHE, PATHS, PYTHON_MATRIX, type PythonLeg, TOOLS } from "./config.js";
+import { pythonImageRef } from "./images.js";
+import { type Layout, type Step, UV_ENV } from "./steps.js";
+
+/** What every job is built from: the checkout plus the caller's overrides. */
+export interface JobInputs {
+  source: Directory;
+  /** Python image template with `{version}`. */
+  pythonImage: string;
+  /** Package index URL for pip/uv; "" keeps the tools' default. */
+  pythonIndex: string;
+  /** Debian mirror base URL; "" keeps the image's. */
+  debianMirror: string;
+}
+
+/** The Layout of the job containers, for the shared step lists. */
+export function containerLayout(inputs: JobInputs): Layout {
+  return {
+    ciDir: PATHS.ciScripts,
+    python: "/usr/local/bin/python3",
+    customIndex: inputs.pythonIndex !== "",
+  };
+}
+
+// Set explicitly rather than appended, so the container PATH never depends
+// on what a base image happens to define.
+const CONTAINER_PATH = `${PATHS.toolBin}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`;
+
+/**
+ * A pinned Python image for `leg` with uv installed, uv/pip caches mounted and
+ * bty-ci's `ci/` scripts at PATHS.ciScripts; no source yet, so tool layers
+ * stay cached when bty's code changes.
+ */
+export function pythonBase(inputs: JobInputs, leg: PythonLeg): Container {
+  let ctr = dag
+    .container()
+    .from(pythonImageRef(inputs.pythonImage, PYTHON_MATRIX[leg]))
+    .withEnvVariable("PATH", CONTAINER_PATH)
+    .withEnvVariable("UV_TOOL_BIN_DIR", PATHS.toolBin)
+    .withEnvVariable("PIP_DISABLE_PIP_VERSION_CHECK", "1")
+    .withEnvVariable("PIP_ROOT_USER_ACTION", "ignore");
+  for (const [name, value] of Object.entries(UV_ENV)) ctr = ctr.withEnvVariable(name, value);
+  if (inputs.pythonIndex) {
+    ctr = ctr
+      .withEnvVariable("PIP_INDEX_URL", inputs.pythonIndex)
+      .withEnvVariable("UV_DEFAULT_INDEX", inputs.pythonIndex);
+  }
+  return ctr
+    .withMountedCache(PATHS.pipCache, dag.cacheVolume(CACHE.pip))
+    .withMountedCache(PATHS.uvCache, dag.cacheVolume(CACHE.uv))
+    .withExec(["pip", "install", `uv==${TOOLS.uv}`])
+    .withDirectory(PATHS.ciScripts, dag.currentModule().source().directory("ci"));
+}
+
+/** Install Debian packages through ci/apt-install.sh with cached archives. */
+export function withAptPackages(ctr: Container, inputs: JobInputs, packages: readonly string[]): Container {
+  const mirror = inputs.debianMirror ? ["--mirror", inputs.debianMirror] : [];
+  return ctr
+    .withMountedCache("/var/cache/apt/archives", dag.cacheVolume(CACHE.aptArchives))
+    .withMountedCache("/var/lib/apt/lists", dag.cacheVolume(CACHE.aptLists))
+    .withExec(["bash", `${PATHS.ciScripts}/apt-install.sh`, ...mirror, ...packages]);
+}
+
+/** Copy the checkout in and work from it. */
+export function withSource(ctr: Container, inputs: JobInputs): Container {
+  return ctr.withDirectory(PATHS.source, inputs.source).withWorkdir(PATHS.source);
+}
+
+/** Append one exec per step; only privileged jobs get root capabilities. */
+export function runSteps(ctr: Container, steps: Step[], opts: { privileged?: boolean } = {}): Container {
+  return steps.reduce((acc, step) => {
+    let c = acc.withWorkdir(step.cwd ? `${PATHS.source}/${step.cwd}` : PATHS.source);
+    for (const [name, value] of Object.entries(step.env ?? {})) c = c.withEnvVariable(name, value);
+    c = c.withExec(step.argv, opts.privileged ? { insecureRootCapabilities: true } : {});
+    for (const name of Object.keys(step.env ?? {})) c = c.withoutEnvVariable(name);
+    return c;
+  }, ctr);
+}

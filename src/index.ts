@@ -1,0 +1,185 @@
+/**
+ * bty-ci: bty's CI/CD as a Dagger module. This file is the thin facade the
+ * engine registers; each job lives in its domain file (python, docs) and
+ * every pinned input in config.ts.
+ */
+import { argument, check, type Directory, func, object } from "@dagger.io/dagger";
+
+import { PYTHON_IMAGE, type PythonLeg, SOURCE_IGNORE } from "./config.js";
+import type { JobInputs } from "./containers.js";
+import { docsDirectory } from "./docs.js";
+import { MISSING_PYPROJECT, parsePyproject, ProjectError, type ProjectInfo } from "./project.js";
+import {
+  buildWheelDirectory,
+  flashIntegrationContainer,
+  lintContainer,
+  testContainer,
+  typecheckContainer,
+} from "./python.js";
+import { runChecks, summarize } from "./report.js";
+
+/** Read and validate the checkout's pyproject.toml before any job runs. */
+async function readProject(source: Directory): Promise<ProjectInfo> {
+  if (!(await source.exists("pyproject.toml"))) throw new ProjectError(MISSING_PYPROJECT);
+  return parsePyproject(await source.file("pyproject.toml").contents());
+}
+
+/** The job inputs carried as object state. */
+function jobInputs(state: JobInputs): JobInputs {
+  const { source, pythonImage, pythonIndex, debianMirror } = state;
+  return { source, pythonImage, pythonIndex, debianMirror };
+}
+
+/** bty's test matrix: one check per Python version (ruff, format check, pytest). */
+@object()
+export class TestMatrix {
+  // Plain fields, not a JobInputs object: object state must be made of
+  // types the engine can serialize.
+  source: Directory;
+  pythonImage: string;
+  pythonIndex: string;
+  debianMirror: string;
+
+  constructor(source: Directory, pythonImage: string, pythonIndex: string, debianMirror: string) {
+    this.source = source;
+    this.pythonImage = pythonImage;
+    this.pythonIndex = pythonIndex;
+    this.debianMirror = debianMirror;
+  }
+
+  private async leg(leg: PythonLeg): Promise<void> {
+    await readProject(this.source);
+    await testContainer(jobInputs(this), leg).sync();
+  }
+
+  /** Python 3.11 leg. */
+  @func()
+  @check()
+  async py311(): Promise<void> {
+    await this.leg("py311");
+  }
+
+  /** Python 3.12 leg. */
+  @func()
+  @check()
+  async py312(): Promise<void> {
+    await this.leg("py312");
+  }
+
+  /** Python 3.13 leg. */
+  @func()
+  @check()
+  async py313(): Promise<void> {
+    await this.leg("py313");
+  }
+
+  /** Python 3.14 leg. */
+  @func()
+  @check()
+  async py314(): Promise<void> {
+    await this.leg("py314");
+  }
+}
+
+/** bty's CI/CD: checks, builds and (later) releases of a bty checkout. */
+@object()
+export class BtyCi {
+  source: Directory;
+  pythonImage: string;
+  pythonIndex: string;
+  debianMirror: string;
+
+  constructor(
+    /** The bty checkout (default: the git root this is called from). */
+    @argument({ defaultPath: "/", ignore: SOURCE_IGNORE })
+    source: Directory,
+    /** Python base image; {version} becomes the matrix leg's exact Python version. */
+    pythonImage: string = PYTHON_IMAGE,
+    /** Package index URL for pip and uv (air-gapped mirrors); empty keeps the default index. */
+    pythonIndex: string = "",
+    /** Debian mirror base URL (scheme://host[/prefix]) for apt; empty keeps the image's. */
+    debianMirror: string = "",
+  ) {
+    this.source = source;
+    this.pythonImage = pythonImage;
+    this.pythonIndex = pythonIndex;
+    this.debianMirror = debianMirror;
+  }
+
+  private get inputs(): JobInputs {
+    return jobInputs(this);
+  }
+
+  /** bty's version, from [project] version in pyproject.toml. */
+  @func()
+  async version(): Promise<string> {
+    return (await readProject(this.source)).version;
+  }
+
+  /** pre-commit: ruff check + format, shellcheck and the hygiene hooks, at bty's pinned revisions. */
+  @func()
+  @check()
+  async lint(): Promise<void> {
+    await readProject(this.source);
+    await lintContainer(this.inputs).sync();
+  }
+
+  /** The Python 3.11–3.14 test matrix (a check per version). */
+  @func()
+  test(): TestMatrix {
+    return new TestMatrix(this.source, this.pythonImage, this.pythonIndex, this.debianMirror);
+  }
+
+  /** mypy (strict, bty's config) on Python 3.12. */
+  @func()
+  @check()
+  async typecheck(): Promise<void> {
+    await readProject(this.source);
+    await typecheckContainer(this.inputs).sync();
+  }
+
+  /** Loop-device flash and USB-grow integration tests, as root (privileged). */
+  @func()
+  @check()
+  async flashIntegration(): Promise<void> {
+    await readProject(this.source);
+    await flashIntegrationContainer(this.inputs).sync();
+  }
+
+  /** Wheel and sdist (`uv build`) with SHA256SUMS. */
+  @func()
+  async buildWheel(): Promise<Directory> {
+    await readProject(this.source);
+    return buildWheelDirectory(this.inputs).sync();
+  }
+
+  /** The HTML site (`html/`), `bty.pdf` and SHA256SUMS. */
+  @func()
+  async docs(): Promise<Directory> {
+    await readProject(this.source);
+    return docsDirectory(this.inputs).sync();
+  }
+
+  /**
+   * Every check and build at once, without stopping at the first failure;
+   * prints a table (check, status, duration, reason) and fails if any failed.
+   */
+  @func()
+  async allChecks(): Promise<string> {
+    await readProject(this.source);
+    const matrix = this.test();
+    return summarize(
+      await runChecks({
+        lint: () => this.lint(),
+        "test:py311": () => matrix.py311(),
+        "test:py312": () => matrix.py312(),
+        "test:py313": () => matrix.py313(),
+        "test:py314": () => matrix.py314(),
+        typecheck: () => this.typecheck(),
+        "flash-integration": () => this.flashIntegration(),
+        "build-wheel": () => this.buildWheel(),
+        docs: () => this.docs(),
+      }),
+    );
+  }
+}

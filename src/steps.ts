@@ -1,0 +1,168 @@
+/**
+ * The command lists of every Python-side job. The Dagger functions run them
+ * as container execs; the payload tests run the very same lists on this
+ * machine against bty's sdist, so the two cannot drift apart.
+ */
+import { TOOLS } from "./config.js";
+
+/** One command of a job. */
+export interface Step {
+  /** Short name shown in reports. */
+  label: string;
+  argv: string[];
+  /** Working directory relative to the bty checkout (default: its root). */
+  cwd?: string;
+  /** Extra environment for this command only. */
+  env?: Record<string, string>;
+}
+
+/** Where things are for the side running the steps (container or host). */
+export interface Layout {
+  /** Directory holding bty-ci's `ci/` scripts. */
+  ciDir: string;
+  /** Python interpreter uv uses for the project environment. */
+  python: string;
+  /**
+   * A package index other than bty's lock was made against is in use: the
+   * lock's URLs cannot be asserted, so `uv sync` re-resolves within it.
+   */
+  customIndex: boolean;
+}
+
+/** Environment every uv-driven job shares. */
+export const UV_ENV: Record<string, string> = {
+  // Cache volumes and the project live on different file systems.
+  UV_LINK_MODE: "copy",
+  // The interpreter comes from the image (or the payload's Python), never a download.
+  UV_PYTHON_DOWNLOADS: "never",
+  UV_NO_PROGRESS: "1",
+};
+
+/** Path, relative to the checkout, of the pre-commit config lint generates. */
+export const LOCAL_PRE_COMMIT_CONFIG = ".git/bty-ci-pre-commit.yaml";
+
+/** Where bty's docs build leaves its output (spec §3.15). */
+export const DOCS_OUTPUT = {
+  html: "docs/_build/html",
+  pdf: "docs/_build/latex/bty.pdf",
+  /** What the docs function returns: html/, bty.pdf, SHA256SUMS. */
+  bundle: "docs/_build/bty-ci",
+} as const;
+
+/** Where `uv build` leaves the wheel and sdist. */
+export const DIST_DIR = "dist";
+
+/** Name of the checksum manifest written next to build outputs. */
+export const CHECKSUMS = "SHA256SUMS";
+
+const uvRun = (...argv: string[]): string[] => ["uv", "run", "--no-sync", ...argv];
+
+/** `uv sync` exactly as bty's test job runs it, on a chosen interpreter. */
+export function syncStep(layout: Layout): Step {
+  // --locked (stricter than bty's plain `uv sync`): a stale uv.lock fails
+  // the job instead of being rewritten silently.
+  const lock = layout.customIndex ? [] : ["--locked"];
+  return {
+    label: "uv sync",
+    argv: ["uv", "sync", ...lock, "--all-extras", "--group", "dev", "--python", layout.python],
+  };
+}
+
+/**
+ * Lint (spec §3.2): bty's pre-commit hook set at bty's pinned revisions,
+ * rewritten to install every hook from the Python package index (no Docker
+ * daemon for shellcheck, no git fetch of hook repositories).
+ */
+export function lintSteps(layout: Layout): Step[] {
+  return [
+    // pre-commit needs a git repository; the engine uploads no .git.
+    { label: "git init", argv: ["git", "init", "-q"] },
+    { label: "git add", argv: ["git", "add", "-A"] },
+    {
+      label: "localize hooks",
+      argv: [
+        "uv", "run", "--no-project", "--python", layout.python,
+        "--with", `pyyaml==${TOOLS.pyyaml}`,
+        "python", `${layout.ciDir}/localize-pre-commit.py`,
+        ".pre-commit-config.yaml", "--output", LOCAL_PRE_COMMIT_CONFIG,
+      ],
+    },
+    {
+      label: "pre-commit",
+      argv: [
+        "uv", "tool", "run", "--python", layout.python, "--from", `pre-commit==${TOOLS.preCommit}`,
+        "pre-commit", "run", "--all-files", "--show-diff-on-failure", "--color=always",
+        "--config", LOCAL_PRE_COMMIT_CONFIG,
+      ],
+    },
+  ];
+}
+
+/** One leg of the test matrix (spec §3.3): ruff, format check, pytest. */
+export function testSteps(layout: Layout): Step[] {
+  return [
+    syncStep(layout),
+    { label: "ruff check", argv: uvRun("ruff", "check") },
+    { label: "ruff format", argv: uvRun("ruff", "format", "--check") },
+    { label: "pytest", argv: uvRun("pytest") },
+  ];
+}
+
+/** mypy, which bty runs once, on the 3.12 leg. */
+export function typecheckSteps(layout: Layout): Step[] {
+  return [syncStep(layout), { label: "mypy", argv: uvRun("mypy", "src") }];
+}
+
+/**
+ * Flash integration (spec §3.4): loop-device tests as root. `CI=true` makes
+ * bty's fixtures fail instead of skip when a prerequisite is missing.
+ */
+export function flashIntegrationSteps(layout: Layout): Step[] {
+  return [
+    { label: "enable exfat", argv: ["bash", `${layout.ciDir}/enable-exfat.sh`] },
+    syncStep(layout),
+    {
+      label: "pytest -m integration",
+      argv: uvRun("pytest", "-m", "integration", "-v"),
+      env: { CI: "true" },
+    },
+  ];
+}
+
+/** Writes SHA256SUMS (basenames, like bty's sidecars) for every file in `dir`. */
+export function checksumStep(dir: string): Step {
+  return {
+    label: "checksums",
+    argv: ["sh", "-c", `find . -maxdepth 1 -type f ! -name ${CHECKSUMS} -printf '%P\\n' | sort | xargs -r sha256sum -- > ${CHECKSUMS}`],
+    cwd: dir,
+  };
+}
+
+/** Wheel + sdist (spec §3.7), with a checksum manifest. */
+export function buildWheelSteps(layout: Layout): Step[] {
+  return [
+    { label: "uv build", argv: ["uv", "build", "--python", layout.python, "--out-dir", DIST_DIR] },
+    checksumStep(DIST_DIR),
+  ];
+}
+
+/**
+ * HTML site and LaTeX PDF (spec §3.15) via bty's own docs tooling, gathered
+ * into DOCS_OUTPUT.bundle as `html/`, `bty.pdf` and SHA256SUMS.
+ */
+export function docsSteps(layout: Layout): Step[] {
+  const { html, pdf, bundle } = DOCS_OUTPUT;
+  return [
+    {
+      label: "install docs tooling",
+      argv: ["uv", "tool", "install", "--python", layout.python, "./docs/tooling"],
+    },
+    { label: "sphinx html", argv: ["bty-docs-build-html"], cwd: "docs" },
+    { label: "sphinx pdf", argv: ["bty-docs-build-pdf"], cwd: "docs" },
+    {
+      label: "gather",
+      argv: ["sh", "-c", `rm -rf ${bundle} && mkdir -p ${bundle} && cp -a ${html} ${bundle}/html && cp ${pdf} ${bundle}/`],
+    },
+    checksumStep(bundle),
+  ];
+}

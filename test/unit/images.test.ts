@@ -1,0 +1,23 @@
+import { describe, expect, it } from "vitest";
+
+import { PYTHON_IMAGE, PYTHON_MATRIX } from "../../src/config.js";
+import { pythonImageRef } from "../../src/images.js";
+
+describe("pythonImageRef", () => {
+  it("pins every matrix leg to an exact patch release", () => {
+    for (const version of Object.values(PYTHON_MATRIX)) {
+      expect(version).toMatch(/^3\.1[1-4]\.\d+$/);
+      expect(pythonImageRef(PYTHON_IMAGE, version)).toBe(`python:${version}-slim-bookworm`);
+    }
+  });
+
+  it("substitutes a mirror template", () => {
+    expect(pythonImageRef("registry.internal:5000/lib/python:{version}-slim", "3.12.11")).toBe(
+      "registry.internal:5000/lib/python:3.12.11-slim",
+    );
+  });
+
+  it("refuses a template without {version}, naming the fix", () => {
+    expect(() => pythonImageRef("python:3.12", "3.11.13")).toThrow(/no \{version\} placeholder/);
+  });
+});

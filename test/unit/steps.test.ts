@@ -1,0 +1,78 @@
+import { describe, expect, it } from "vitest";
+
+import { TOOLS } from "../../src/config.js";
+import {
+  buildWheelSteps,
+  docsSteps,
+  flashIntegrationSteps,
+  type Layout,
+  lintSteps,
+  syncStep,
+  testSteps,
+  typecheckSteps,
+} from "../../src/steps.js";
+
+const layout: Layout = { ciDir: "/opt/ci", python: "/usr/bin/python3.12", customIndex: false };
+const argv = (steps: { argv: string[] }[]) => steps.map((s) => s.argv.join(" "));
+
+describe("syncStep", () => {
+  it("syncs all extras and the dev group against the lock, on the given interpreter", () => {
+    expect(syncStep(layout).argv).toEqual([
+      "uv", "sync", "--locked", "--all-extras", "--group", "dev", "--python", "/usr/bin/python3.12",
+    ]);
+  });
+
+  it("re-resolves within a custom index instead of asserting the lock", () => {
+    expect(syncStep({ ...layout, customIndex: true }).argv).not.toContain("--locked");
+  });
+});
+
+describe("job step lists", () => {
+  it("test leg: sync, ruff check, format check, pytest (bty's addopts pick the markers)", () => {
+    expect(argv(testSteps(layout)).slice(1)).toEqual([
+      "uv run --no-sync ruff check",
+      "uv run --no-sync ruff format --check",
+      "uv run --no-sync pytest",
+    ]);
+  });
+
+  it("typecheck runs mypy on src after syncing", () => {
+    expect(argv(typecheckSteps(layout))).toEqual([syncStep(layout).argv.join(" "), "uv run --no-sync mypy src"]);
+  });
+
+  it("flash integration enables exfat first and sets CI=true only for pytest", () => {
+    const steps = flashIntegrationSteps(layout);
+    expect(steps[0]!.argv).toEqual(["bash", "/opt/ci/enable-exfat.sh"]);
+    expect(steps.at(-1)!.argv).toEqual(["uv", "run", "--no-sync", "pytest", "-m", "integration", "-v"]);
+    expect(steps.filter((s) => s.env?.CI === "true")).toHaveLength(1);
+  });
+
+  it("lint localizes bty's hooks, then runs pre-commit on all files with the pinned version", () => {
+    const steps = lintSteps(layout);
+    expect(steps.map((s) => s.label)).toEqual(["git init", "git add", "localize hooks", "pre-commit"]);
+    expect(steps[2]!.argv).toContain("/opt/ci/localize-pre-commit.py");
+    const run = steps[3]!.argv;
+    expect(run).toContain(`pre-commit==${TOOLS.preCommit}`);
+    expect(run.slice(run.indexOf("pre-commit", run.indexOf("--from") + 2))).toEqual([
+      "pre-commit", "run", "--all-files", "--show-diff-on-failure", "--color=always",
+      "--config", ".git/bty-ci-pre-commit.yaml",
+    ]);
+  });
+
+  it("build writes wheel and sdist to dist and checksums them", () => {
+    const steps = buildWheelSteps(layout);
+    expect(steps[0]!.argv).toEqual(["uv", "build", "--python", "/usr/bin/python3.12", "--out-dir", "dist"]);
+    expect(steps[1]).toMatchObject({ label: "checksums", cwd: "dist" });
+  });
+
+  it("docs builds html then pdf in docs/ and gathers them with checksums", () => {
+    const steps = docsSteps(layout);
+    expect(steps.map((s) => [s.label, s.cwd])).toEqual([
+      ["install docs tooling", undefined],
+      ["sphinx html", "docs"],
+      ["sphinx pdf", "docs"],
+      ["gather", undefined],
+      ["checksums", "docs/_build/bty-ci"],
+    ]);
+  });
+});
