@@ -1,0 +1,11 @@
+/** Every .ts file under src/: what the module runtime loads and scans. */
+import { readdirSync } from "node:fs";
+import { join, resolve } from "node:path";
+
+const SRC = resolve(import.meta.dirname, "../../src");
+
+export const MODULE_FILES = readdirSync(SRC, { recursive: true })
+  .map(String)
+  .filter((f) => f.endsWith(".ts"))
+  .map((f) => join(SRC, f))
+  .sort();

@@ -1,0 +1,75 @@
+/**
+ * What the engine registers for bty-ci, read by the SDK's own introspector:
+ * every function, argument, default and description, and which are checks.
+ */
+import { describe, expect, it } from "vitest";
+
+import { PYTHON_IMAGE, SOURCE_IGNORE } from "../../src/config.js";
+import { findArgument, listFunctions, scanModule } from "../harness/scan.js";
+import { MODULE_FILES } from "./module-files.js";
+
+const mod = await scanModule(MODULE_FILES);
+const byName = (objectName?: string) =>
+  Object.fromEntries(listFunctions(mod, objectName).map((f) => [f.name, f]));
+
+describe("bty-ci registration", () => {
+  it("registers BtyCi as the main object, documented", () => {
+    expect(mod.name).toBe("BtyCi");
+    expect(mod.objects.BtyCi?.description).toMatch(/bty's CI\/CD/);
+  });
+
+  it("takes the bty checkout from the caller's git root, keeping caches out of the key", () => {
+    expect(findArgument(mod, "", "source")).toMatchObject({
+      type: "Directory",
+      optional: false,
+      defaultPath: "/",
+      ignore: SOURCE_IGNORE,
+      description: expect.stringMatching(/bty checkout/),
+    });
+    for (const dir of [".git", ".venv", "dist", "docs/_build", "cijoe/_build"]) {
+      expect(SOURCE_IGNORE).toContain(dir);
+    }
+  });
+
+  it("lets every image, index and mirror be overridden, with pinned defaults", () => {
+    expect(findArgument(mod, "", "pythonImage")).toMatchObject({ type: "string", defaultValue: PYTHON_IMAGE });
+    expect(findArgument(mod, "", "pythonIndex")).toMatchObject({ type: "string", defaultValue: "" });
+    expect(findArgument(mod, "", "debianMirror")).toMatchObject({ type: "string", defaultValue: "" });
+    for (const arg of ["pythonImage", "pythonIndex", "debianMirror"]) {
+      expect(findArgument(mod, "", arg).description).not.toBe("");
+    }
+  });
+
+  it("has one function per bty job, named as the job, with the right kinds", () => {
+    const fns = byName();
+    expect(Object.keys(fns).sort()).toEqual(
+      ["allChecks", "buildWheel", "docs", "flashIntegration", "lint", "test", "typecheck", "version"].sort(),
+    );
+    const shape = (name: string) => {
+      const f = fns[name]!;
+      return { returns: f.returnType, check: f.isCheck, args: f.arguments.length };
+    };
+    expect(shape("lint")).toEqual({ returns: "void", check: true, args: 0 });
+    expect(shape("typecheck")).toEqual({ returns: "void", check: true, args: 0 });
+    expect(shape("flashIntegration")).toEqual({ returns: "void", check: true, args: 0 });
+    expect(shape("test")).toEqual({ returns: "TestMatrix", check: false, args: 0 });
+    expect(shape("buildWheel")).toEqual({ returns: "Directory", check: false, args: 0 });
+    expect(shape("docs")).toEqual({ returns: "Directory", check: false, args: 0 });
+    expect(shape("allChecks")).toEqual({ returns: "string", check: false, args: 0 });
+    expect(shape("version")).toEqual({ returns: "string", check: false, args: 0 });
+  });
+
+  it("models the matrix as an object of namespaced checks, test:py311 … test:py314", () => {
+    const legs = byName("TestMatrix");
+    expect(Object.keys(legs)).toEqual(["py311", "py312", "py313", "py314"]);
+    for (const leg of Object.values(legs)) {
+      expect(leg).toMatchObject({ isCheck: true, returnType: "void", arguments: [] });
+    }
+  });
+
+  it("documents every function (the CLI help)", () => {
+    for (const obj of ["BtyCi", "TestMatrix"]) {
+      for (const f of listFunctions(mod, obj)) expect(f.description, `${obj}.${f.name}`).not.toBe("");
+    }
+  });
+});
