@@ -489,9 +489,9 @@ def _parse_rev(slug: str, rev: Any) -> str:
     return ".".join(m.groups())
 
 
-def _manifest_for(slug: str, version: str, shellcheck_py: str | None) -> tuple[
-    dict[str, dict[str, Any]], str
-]:
+def _manifest_for(
+    slug: str, version: str, shellcheck_py: str | None
+) -> tuple[dict[str, dict[str, Any]], str]:
     """Return (hook-id -> definition, pinned requirement) for an upstream repo at a rev."""
     major, minor, _patch = (int(x) for x in version.split("."))
     fix = (
@@ -501,9 +501,7 @@ def _manifest_for(slug: str, version: str, shellcheck_py: str | None) -> tuple[
     )
     if slug == "astral-sh/ruff-pre-commit":
         if (major, minor) != (0, 15):
-            raise LocalizeError(
-                f"{slug} v{version}: only the 0.15.x hook manifest is known; {fix}"
-            )
+            raise LocalizeError(f"{slug} v{version}: only the 0.15.x hook manifest is known; {fix}")
         return RUFF_0_15, f"ruff=={version}"
     if slug == "pre-commit/pre-commit-hooks":
         if major != 6:

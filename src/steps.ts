@@ -115,15 +115,16 @@ export function typecheckSteps(layout: Layout): Step[] {
 
 /**
  * Flash integration (spec §3.4): loop-device tests as root. `CI=true` makes
- * bty's fixtures fail instead of skip when a prerequisite is missing.
+ * bty's fixtures fail instead of skip when a prerequisite is missing;
+ * ci/flash-env.sh supplies what a VM runner has and a container lacks
+ * (exFAT fallback, loop partition nodes, by-label links, /dev/log).
  */
 export function flashIntegrationSteps(layout: Layout): Step[] {
   return [
-    { label: "enable exfat", argv: ["bash", `${layout.ciDir}/enable-exfat.sh`] },
     syncStep(layout),
     {
       label: "pytest -m integration",
-      argv: uvRun("pytest", "-m", "integration", "-v"),
+      argv: ["bash", `${layout.ciDir}/flash-env.sh`, "--", ...uvRun("pytest", "-m", "integration", "-v")],
       env: { CI: "true" },
     },
   ];
@@ -133,7 +134,11 @@ export function flashIntegrationSteps(layout: Layout): Step[] {
 export function checksumStep(dir: string): Step {
   return {
     label: "checksums",
-    argv: ["sh", "-c", `find . -maxdepth 1 -type f ! -name ${CHECKSUMS} -printf '%P\\n' | sort | xargs -r sha256sum -- > ${CHECKSUMS}`],
+    argv: [
+      "sh",
+      "-c",
+      `find . -maxdepth 1 -type f ! -name ${CHECKSUMS} ! -name '.*' -printf '%P\\n' | sort | xargs -r sha256sum -- > ${CHECKSUMS}`,
+    ],
     cwd: dir,
   };
 }
@@ -141,7 +146,10 @@ export function checksumStep(dir: string): Step {
 /** Wheel + sdist (spec §3.7), with a checksum manifest. */
 export function buildWheelSteps(layout: Layout): Step[] {
   return [
-    { label: "uv build", argv: ["uv", "build", "--python", layout.python, "--out-dir", DIST_DIR] },
+    {
+      label: "uv build",
+      argv: ["uv", "build", "--python", layout.python, "--out-dir", DIST_DIR, "--no-create-gitignore"],
+    },
     checksumStep(DIST_DIR),
   ];
 }

@@ -5,7 +5,17 @@
  * second run is warm, like a Dagger cache volume.
  */
 import { spawn, spawnSync } from "node:child_process";
-import { cpSync, createWriteStream, existsSync, mkdirSync, mkdtempSync, readdirSync, statSync } from "node:fs";
+import {
+  cpSync,
+  createWriteStream,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readlinkSync,
+  statSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { delimiter, join, resolve } from "node:path";
 
@@ -139,11 +149,36 @@ export class StepFailed extends Error {
 
 const TAIL_LINES = 40;
 
+/**
+ * This machine is itself a Docker container: its root holds Docker's
+ * `/.dockerenv` sentinel, which bty's dashboard tests read as "deployed in
+ * a container" (`running_in_container()`), while a Dagger exec's root has
+ * none. So steps run in a mount namespace (bubblewrap) whose root is this
+ * machine's minus that one file: everything else, /dev and loop devices
+ * included, is the machine itself.
+ */
+function withoutDockerSentinel(argv: string[]): string[] {
+  if (!existsSync("/.dockerenv")) return argv;
+  if (spawnSync("bwrap", ["--version"]).status !== 0) {
+    throw new Error("/.dockerenv exists here and bwrap is missing: apt-get install bubblewrap");
+  }
+  const root: string[] = [];
+  for (const entry of readdirSync("/")) {
+    if (entry === ".dockerenv") continue;
+    const path = `/${entry}`;
+    if (lstatSync(path).isSymbolicLink()) root.push("--symlink", readlinkSync(path), path);
+    else if (entry === "dev") root.push("--dev-bind", path, path);
+    else root.push("--bind", path, path);
+  }
+  return ["bwrap", ...root, "--", ...argv];
+}
+
 function runStep(step: Step, root: string, env: NodeJS.ProcessEnv, log: NodeJS.WritableStream): Promise<StepRun> {
   const start = performance.now();
   return new Promise((resolveRun, reject) => {
     log.write(`\n$ ${step.argv.join(" ")}\n`);
-    const child = spawn(step.argv[0]!, step.argv.slice(1), {
+    const argv = withoutDockerSentinel(step.argv);
+    const child = spawn(argv[0]!, argv.slice(1), {
       cwd: step.cwd ? join(root, step.cwd) : root,
       env: { ...env, ...step.env },
       stdio: ["ignore", "pipe", "pipe"],

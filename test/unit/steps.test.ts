@@ -40,11 +40,13 @@ describe("job step lists", () => {
     expect(argv(typecheckSteps(layout))).toEqual([syncStep(layout).argv.join(" "), "uv run --no-sync mypy src"]);
   });
 
-  it("flash integration enables exfat first and sets CI=true only for pytest", () => {
+  it("flash integration runs pytest -m integration inside flash-env.sh with CI=true", () => {
     const steps = flashIntegrationSteps(layout);
-    expect(steps[0]!.argv).toEqual(["bash", "/opt/ci/enable-exfat.sh"]);
-    expect(steps.at(-1)!.argv).toEqual(["uv", "run", "--no-sync", "pytest", "-m", "integration", "-v"]);
-    expect(steps.filter((s) => s.env?.CI === "true")).toHaveLength(1);
+    expect(steps[0]).toEqual(syncStep(layout));
+    expect(steps[1]!.argv).toEqual([
+      "bash", "/opt/ci/flash-env.sh", "--", "uv", "run", "--no-sync", "pytest", "-m", "integration", "-v",
+    ]);
+    expect(steps.filter((s) => s.env?.CI === "true")).toEqual([steps[1]]);
   });
 
   it("lint localizes bty's hooks, then runs pre-commit on all files with the pinned version", () => {
@@ -61,7 +63,9 @@ describe("job step lists", () => {
 
   it("build writes wheel and sdist to dist and checksums them", () => {
     const steps = buildWheelSteps(layout);
-    expect(steps[0]!.argv).toEqual(["uv", "build", "--python", "/usr/bin/python3.12", "--out-dir", "dist"]);
+    expect(steps[0]!.argv).toEqual([
+      "uv", "build", "--python", "/usr/bin/python3.12", "--out-dir", "dist", "--no-create-gitignore",
+    ]);
     expect(steps[1]).toMatchObject({ label: "checksums", cwd: "dist" });
   });
 

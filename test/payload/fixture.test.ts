@@ -1,0 +1,70 @@
+/**
+ * Payload tier, fast: bty-ci's step lists run for real (uv, ruff, mypy,
+ * pytest, pre-commit, losetup) on a small bty-shaped fixture — including
+ * the failures they must report.
+ */
+import { appendFileSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+
+import { describe, expect, it } from "vitest";
+
+import { CHECKSUMS, buildWheelSteps, flashIntegrationSteps, lintSteps, testSteps, typecheckSteps } from "../../src/steps.js";
+import { fixtureCheckout, hostLayout, hostPython, runHostSteps } from "./host.js";
+
+const python = hostPython("py312");
+if (!python) throw new Error("payload tests need Python 3.12 (pyenv install 3.12, or python3.12 on PATH)");
+const layout = hostLayout(python);
+
+describe("mini-bty fixture", () => {
+  it("lint passes on clean code and fails on a hygiene violation", async () => {
+    const root = fixtureCheckout("mini-bty");
+    const ok = await runHostSteps(lintSteps(layout), root, { expectSuccess: false });
+    expect(ok.map((r) => [r.label, r.exitCode])).toEqual([
+      ["git init", 0],
+      ["git add", 0],
+      ["localize hooks", 0],
+      ["pre-commit", 0],
+    ]);
+    expect(ok.at(-1)!.tail).toMatch(/ShellCheck v0\.11\.0\.+.*Passed/);
+
+    appendFileSync(join(root, "README.md"), "trailing blanks   \n");
+    const bad = await runHostSteps(lintSteps(layout), root, { expectSuccess: false, logName: "lint-bad" });
+    expect(bad.at(-1)).toMatchObject({ label: "pre-commit", exitCode: 1 });
+    expect(bad.at(-1)!.tail).toMatch(/trim trailing whitespace.*Failed/);
+  });
+
+  it("a test leg passes, and a failing test fails the pytest step", async () => {
+    const root = fixtureCheckout("mini-bty");
+    const runs = await runHostSteps(testSteps(layout), root);
+    expect(runs.map((r) => r.exitCode)).toEqual([0, 0, 0, 0]);
+    expect(runs.at(-1)!.tail).toMatch(/1 passed, 1 deselected/);
+
+    writeFileSync(join(root, "tests/test_broken.py"), "def test_broken() -> None:\n    assert 1 == 2\n");
+    const failed = await runHostSteps(testSteps(layout), root, { expectSuccess: false, logName: "test-bad" });
+    expect(failed.at(-1)).toMatchObject({ label: "pytest", exitCode: 1 });
+  });
+
+  it("typecheck catches a type error", async () => {
+    const root = fixtureCheckout("mini-bty");
+    await runHostSteps(typecheckSteps(layout), root);
+    appendFileSync(join(root, "src/mini_bty/flash.py"), "\n\ndef bad() -> int:\n    return 'x'\n");
+    const runs = await runHostSteps(typecheckSteps(layout), root, { expectSuccess: false, logName: "mypy-bad" });
+    expect(runs.at(-1)).toMatchObject({ label: "mypy", exitCode: 1 });
+  });
+
+  it("build writes wheel + sdist with a SHA256SUMS that verifies", async () => {
+    const root = fixtureCheckout("mini-bty");
+    await runHostSteps(buildWheelSteps(layout), root);
+    const dist = join(root, "dist");
+    expect(readdirSync(dist).sort()).toEqual([CHECKSUMS, "mini_bty-0.1.0-py3-none-any.whl", "mini_bty-0.1.0.tar.gz"]);
+    const sums = readFileSync(join(dist, CHECKSUMS), "utf8").trim().split("\n");
+    expect(sums.map((l) => l.split(/\s+/)[1])).toEqual(["mini_bty-0.1.0-py3-none-any.whl", "mini_bty-0.1.0.tar.gz"]);
+    await runHostSteps([{ label: "verify", argv: ["sha256sum", "-c", CHECKSUMS], cwd: "dist" }], root);
+  });
+
+  it("flash integration flashes onto a real loop device as root", async () => {
+    const root = fixtureCheckout("mini-bty");
+    const runs = await runHostSteps(flashIntegrationSteps(layout), root);
+    expect(runs.at(-1)!.tail).toMatch(/1 passed, 1 deselected/);
+  });
+});
