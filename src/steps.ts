@@ -68,6 +68,14 @@ export function syncStep(layout: Layout): Step {
   };
 }
 
+/** ci/localize-pre-commit.py on `input`, with the PyYAML it needs supplied by uv. */
+export function localizePreCommitArgv(layout: Layout, input: string, output: string): string[] {
+  return [
+    "uv", "run", "--no-project", "--python", layout.python, "--with", `pyyaml==${TOOLS.pyyaml}`,
+    "python", `${layout.ciDir}/localize-pre-commit.py`, input, "--output", output,
+  ];
+}
+
 /**
  * Lint (spec §3.2): bty's pre-commit hook set at bty's pinned revisions,
  * rewritten to install every hook from the Python package index (no Docker
@@ -80,12 +88,7 @@ export function lintSteps(layout: Layout): Step[] {
     { label: "git add", argv: ["git", "add", "-A"] },
     {
       label: "localize hooks",
-      argv: [
-        "uv", "run", "--no-project", "--python", layout.python,
-        "--with", `pyyaml==${TOOLS.pyyaml}`,
-        "python", `${layout.ciDir}/localize-pre-commit.py`,
-        ".pre-commit-config.yaml", "--output", LOCAL_PRE_COMMIT_CONFIG,
-      ],
+      argv: localizePreCommitArgv(layout, ".pre-commit-config.yaml", LOCAL_PRE_COMMIT_CONFIG),
     },
     {
       label: "pre-commit",

