@@ -1,0 +1,8 @@
+/** Prints the Debian packages the payload tier needs (from src/config.ts), one per line. */
+import { APT } from "../../src/config.js";
+
+// Host-only extras: bubblewrap (see test/payload/host.ts), git for pre-commit,
+// util-linux/fdisk for loop-device tests.
+const HOST = ["bubblewrap", "git", "util-linux", "fdisk", "gzip"];
+
+console.log([...new Set([...HOST, ...APT.lint, ...APT.flashIntegration, ...APT.docs])].join("\n"));
