@@ -3,7 +3,7 @@
  * named caches and bty-ci's scripts, and a runner that turns a Step list
  * into container execs.
  */
-import { type Container, type Directory, dag } from "@dagger.io/dagger";
+import { CacheSharingMode, type Container, type Directory, dag } from "@dagger.io/dagger";
 
 import { CACHE, PATHS, PYTHON_MATRIX, type PythonLeg, TOOLS } from "./config.js";
 import { pythonImageRef } from "./images.js";
@@ -62,9 +62,12 @@ export function pythonBase(inputs: JobInputs, leg: PythonLeg): Container {
 /** Install Debian packages through ci/apt-install.sh with cached archives. */
 export function withAptPackages(ctr: Container, inputs: JobInputs, packages: readonly string[]): Container {
   const mirror = inputs.debianMirror ? ["--mirror", inputs.debianMirror] : [];
+  // apt takes an exclusive lock in both directories: jobs running at once
+  // (all-checks) would fail on it, so the engine serializes their use.
+  const locked = { sharing: CacheSharingMode.Locked };
   return ctr
-    .withMountedCache("/var/cache/apt/archives", dag.cacheVolume(CACHE.aptArchives))
-    .withMountedCache("/var/lib/apt/lists", dag.cacheVolume(CACHE.aptLists))
+    .withMountedCache("/var/cache/apt/archives", dag.cacheVolume(CACHE.aptArchives), locked)
+    .withMountedCache("/var/lib/apt/lists", dag.cacheVolume(CACHE.aptLists), locked)
     .withExec(["bash", `${PATHS.ciScripts}/apt-install.sh`, ...mirror, ...packages]);
 }
 

@@ -199,6 +199,12 @@ describe("artifacts", () => {
     const result = resultOf(await call("docs"));
     const apt = execsOf(result).find((e) => e.args[1]?.endsWith("apt-install.sh"));
     expect(apt?.args.slice(2)).toEqual([...APT.docs]);
+    // apt's lock files live in the cached directories: their use is serialized.
+    const aptCaches = result.filter((c) => c.field === "withMountedCache" && String(c.args.path).includes("apt"));
+    expect(aptCaches.map((c) => [c.args.path, c.args.sharing])).toEqual([
+      ["/var/cache/apt/archives", "LOCKED"],
+      ["/var/lib/apt/lists", "LOCKED"],
+    ]);
     expect(argvOf(result).slice(-docsSteps(layout).length)).toEqual(stepArgv(docsSteps(layout)));
     expect(result.at(-1)).toMatchObject({ field: "directory", args: { path: `${PATHS.source}/docs/_build/bty-ci` } });
     expectUnprivileged(result);
