@@ -4,10 +4,15 @@ import { defineConfig } from "vitest/config";
 
 // Tests import the published SDK (installed as `dagger-sdk`); the engine's
 // runtime maps the same import to its generated ./sdk instead.
-const sdk = fileURLToPath(new URL("./node_modules/dagger-sdk/dist/src/index.js", import.meta.url));
+const sdk = (path: string) => fileURLToPath(new URL(`./node_modules/dagger-sdk/dist/src/${path}`, import.meta.url));
 
 export default defineConfig({
-  resolve: { alias: { "@dagger.io/dagger": sdk } },
+  resolve: {
+    alias: [
+      { find: /^@dagger\.io\/dagger$/, replacement: sdk("index.js") },
+      { find: /^@dagger\.io\/dagger\/telemetry$/, replacement: sdk("telemetry/index.js") },
+    ],
+  },
   test: {
     projects: [
       { extends: true, test: { name: "unit", include: ["test/unit/**/*.test.ts"] } },

@@ -4,6 +4,7 @@
  * every pinned input in config.ts.
  */
 import { argument, check, type Directory, func, object } from "@dagger.io/dagger";
+import { getTracer } from "@dagger.io/dagger/telemetry";
 
 import { PYTHON_IMAGE, type PythonLeg, SOURCE_IGNORE } from "./config.js";
 import type { JobInputs } from "./containers.js";
@@ -16,7 +17,23 @@ import {
   testContainer,
   typecheckContainer,
 } from "./python.js";
-import { runChecks, summarize } from "./report.js";
+import { type CheckWrapper, runChecks, summarize } from "./report.js";
+
+// OpenTelemetry's SpanStatusCode.ERROR (the API package is the SDK's, not ours).
+const SPAN_STATUS_ERROR = 2;
+
+/** Each check of allChecks as its own span, so the Dagger TUI/Cloud shows it live with its status. */
+const inCheckSpan: CheckWrapper = (name, run) =>
+  getTracer().startActiveSpan(`check ${name}`, async (span) => {
+    try {
+      return await run();
+    } catch (err) {
+      span.setStatus({ code: SPAN_STATUS_ERROR, message: err instanceof Error ? err.message : String(err) });
+      throw err;
+    } finally {
+      span.end();
+    }
+  });
 
 /** Read and validate the checkout's pyproject.toml before any job runs. */
 async function readProject(source: Directory): Promise<ProjectInfo> {
@@ -179,7 +196,7 @@ export class BtyCi {
         "flash-integration": () => this.flashIntegration(),
         "build-wheel": () => this.buildWheel(),
         docs: () => this.docs(),
-      }),
+      }, { wrap: inCheckSpan }),
     );
   }
 }

@@ -57,16 +57,21 @@ export function oneLineReason(err: unknown): string {
   return clip(message.replace(ANSI, "").split("\n").find((l) => l.trim()) ?? "failed");
 }
 
+/** Wraps one check's run, e.g. in a trace span; must return what `run` returns. */
+export type CheckWrapper = (name: string, run: () => Promise<unknown>) => Promise<unknown>;
+
 /** Run every check concurrently; collect an outcome for each, in the given order. */
 export async function runChecks(
   checks: Record<string, () => Promise<unknown>>,
-  clock: () => number = () => performance.now(),
+  opts: { clock?: () => number; wrap?: CheckWrapper } = {},
 ): Promise<CheckResult[]> {
+  const clock = opts.clock ?? (() => performance.now());
+  const wrap = opts.wrap ?? ((_name, run) => run());
   return Promise.all(
     Object.entries(checks).map(async ([name, run]) => {
       const start = clock();
       try {
-        await run();
+        await wrap(name, run);
         return { name, ok: true, seconds: (clock() - start) / 1000, reason: "ok" };
       } catch (err) {
         return { name, ok: false, seconds: (clock() - start) / 1000, reason: oneLineReason(err) };

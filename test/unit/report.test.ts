@@ -60,8 +60,26 @@ describe("runChecks", () => {
 
   it("measures each check with the given clock", async () => {
     let t = 0;
-    const [r] = await runChecks({ one: async () => void (t += 2500) }, () => t);
+    const [r] = await runChecks({ one: async () => void (t += 2500) }, { clock: () => t });
     expect(r!.seconds).toBe(2.5);
+  });
+
+  it("runs each check inside the wrapper, which sees failures too", async () => {
+    const seen: string[] = [];
+    const results = await runChecks(
+      { good: async () => "fine", bad: async () => Promise.reject(new Error("nope")) },
+      {
+        wrap: async (name, run) => {
+          try {
+            return await run();
+          } finally {
+            seen.push(name);
+          }
+        },
+      },
+    );
+    expect(seen.sort()).toEqual(["bad", "good"]);
+    expect(results.map((r) => r.ok)).toEqual([true, false]);
   });
 });
 
