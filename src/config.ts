@@ -43,6 +43,8 @@ export const CACHE = {
   preCommit: "bty-ci-pre-commit",
   aptArchives: `bty-ci-apt-archives-${DEBIAN_SUITE}`,
   aptLists: `bty-ci-apt-lists-${DEBIAN_SUITE}`,
+  /** TeX's generated fonts and format files (TEXMFVAR). */
+  texmfVar: "bty-ci-texmf-var",
 } as const;
 
 /** Where things live inside the job containers. */
@@ -53,6 +55,7 @@ export const PATHS = {
   pipCache: "/root/.cache/pip",
   preCommitHome: "/root/.cache/pre-commit",
   toolBin: "/root/.local/bin",
+  texmfVar: "/root/.cache/texmf-var",
 } as const;
 
 /**

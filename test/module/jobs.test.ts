@@ -199,6 +199,8 @@ describe("artifacts", () => {
     const result = resultOf(await call("docs"));
     const apt = execsOf(result).find((e) => e.args[1]?.endsWith("apt-install.sh"));
     expect(apt?.args.slice(2)).toEqual([...APT.docs]);
+    expect(cacheKeys(result)).toMatchObject({ [PATHS.texmfVar]: CACHE.texmfVar });
+    expect(env(result)).toMatchObject({ TEXMFVAR: PATHS.texmfVar });
     // apt's lock files live in the cached directories: their use is serialized.
     const aptCaches = result.filter((c) => c.field === "withMountedCache" && String(c.args.path).includes("apt"));
     expect(aptCaches.map((c) => [c.args.path, c.args.sharing])).toEqual([
