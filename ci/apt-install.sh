@@ -38,7 +38,8 @@ while (($#)); do
 done
 
 if [[ -n "$mirror" ]]; then
-  if [[ ! "$mirror" =~ ^(https?|file)://[^[:space:]]+$ ]]; then
+  # Only URL characters that are safe in the sed replacement below.
+  if [[ ! "$mirror" =~ ^(https?|file)://[A-Za-z0-9._:@/%+~-]+$ ]]; then
     echo "apt-install.sh: --mirror must be a URL like http://mirror.internal (got '$mirror')" >&2
     exit 2
   fi

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Run a command (bty's flash integration tests) with what a VM runner has
-# and a privileged container lacks: exFAT mounts, loop partition nodes,
-# /dev/disk/by-label and a /dev/log for logger(1). Loop devices the command
-# leaves attached are detached afterwards.
+# and a privileged container lacks: exFAT mounts, loop device and partition
+# nodes, /dev/disk/by-label and a /dev/log for logger(1). Loop devices the
+# command attached and left behind are detached afterwards; devices of
+# other jobs on the same host are never touched.
 set -euo pipefail
 
 usage() {
@@ -12,11 +13,12 @@ usage: flash-env.sh [--sbin DIR] -- COMMAND [ARG...]
 Prepares the environment, runs COMMAND and exits with its status:
   * exFAT: kernel driver if present, else mount.exfat -> mount.exfat-fuse in
     DIR (default /sbin), as bty's workflow does;
-  * loop partitions: ci/loop-shims first on PATH (losetup, partprobe,
-    udevadm create the /dev nodes and by-label links a container lacks);
+  * loop devices: ci/loop-shims first on PATH (losetup, partprobe, udevadm
+    create the /dev nodes and by-label links a container lacks, for the
+    devices this run attaches, recorded in BTY_CI_LOOP_STATE);
   * /dev/log: a discarding syslog socket when none exists (bty-usb-grow
     logs with logger under set -e);
-  * loop devices attached by COMMAND and left behind are detached.
+  * loop devices COMMAND attached and left attached are detached.
 
 exit codes: COMMAND's status; 2 usage error; 3 environment not possible
 TXT
@@ -36,6 +38,21 @@ done
 here=$(cd "$(dirname "$0")" && pwd)
 say() { echo "flash-env.sh: $*" >&2; }
 
+sink_pid=""
+BTY_CI_LOOP_STATE=$(mktemp)
+export BTY_CI_LOOP_STATE
+cleanup() {
+  if [[ -n "$sink_pid" ]]; then kill "$sink_pid" 2>/dev/null || true; rm -f /dev/log; fi
+  local dev
+  while read -r dev; do
+    [[ -e "/sys/block/${dev##*/}/loop/backing_file" ]] || continue
+    say "detaching $dev left attached by the command"
+    losetup -d "$dev" || true
+  done < <(sort -u "$BTY_CI_LOOP_STATE")
+  rm -f "$BTY_CI_LOOP_STATE"
+}
+trap cleanup EXIT
+
 # exFAT
 modprobe exfat 2>/dev/null || true
 if grep -qw exfat /proc/filesystems; then
@@ -51,10 +68,9 @@ else
 fi
 
 # /dev/log
-sink_pid=""
 if [[ ! -S /dev/log ]]; then
   python3 - <<'PY' &
-import os, socket
+import socket
 s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
 s.bind("/dev/log")
 while True:
@@ -64,17 +80,5 @@ PY
   for _ in $(seq 50); do [[ -S /dev/log ]] && break; sleep 0.1; done
   [[ -S /dev/log ]] || { say "could not create /dev/log"; exit 3; }
 fi
-
-loops_before=$(losetup -n -O NAME 2>/dev/null | sort || true)
-cleanup() {
-  [[ -n "$sink_pid" ]] && { kill "$sink_pid" 2>/dev/null || true; rm -f /dev/log; }
-  local leaked
-  leaked=$(comm -13 <(echo "$loops_before") <(losetup -n -O NAME 2>/dev/null | sort) || true)
-  for dev in $leaked; do
-    say "detaching $dev left attached by the command"
-    losetup -d "$dev" || true
-  done
-}
-trap cleanup EXIT
 
 PATH="$here/loop-shims:$PATH" "$@"

@@ -44,6 +44,8 @@ export function pythonBase(inputs: JobInputs, leg: PythonLeg): Container {
     .from(pythonImageRef(inputs.pythonImage, PYTHON_MATRIX[leg]))
     .withEnvVariable("PATH", CONTAINER_PATH)
     .withEnvVariable("UV_TOOL_BIN_DIR", PATHS.toolBin)
+    .withEnvVariable("UV_CACHE_DIR", PATHS.uvCache)
+    .withEnvVariable("PIP_CACHE_DIR", PATHS.pipCache)
     .withEnvVariable("PIP_DISABLE_PIP_VERSION_CHECK", "1")
     .withEnvVariable("PIP_ROOT_USER_ACTION", "ignore");
   for (const [name, value] of Object.entries(UV_ENV)) ctr = ctr.withEnvVariable(name, value);

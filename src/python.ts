@@ -22,6 +22,10 @@ import {
 /** pre-commit with bty's hook set, hooks installed from the package index. */
 export function lintContainer(inputs: JobInputs): Container {
   const tools = withAptPackages(pythonBase(inputs, PRIMARY_LEG), inputs, APT.lint)
+    // The checkout may keep the caller's uid; git must not refuse it as "dubious".
+    .withEnvVariable("GIT_CONFIG_COUNT", "1")
+    .withEnvVariable("GIT_CONFIG_KEY_0", "safe.directory")
+    .withEnvVariable("GIT_CONFIG_VALUE_0", "*")
     .withEnvVariable("PRE_COMMIT_HOME", PATHS.preCommitHome)
     .withMountedCache(PATHS.preCommitHome, dag.cacheVolume(CACHE.preCommit));
   return runSteps(withSource(tools, inputs), lintSteps(containerLayout(inputs)));

@@ -79,16 +79,22 @@ ls "$work/dist/bty_lab-${expected_version}-py3-none-any.whl" "$work/dist/bty_lab
 if ! $quick; then
   step "installed as a toolchain: dagger check"
   # As bty would use it: a toolchain of bty's own workspace, whose
-  # defaultPath "/" is then bty's git root.
-  (
-    cd "$bty"
-    [[ -d .git ]] || { git init -q && git add -A && git -c user.name=smoke -c user.email=smoke@localhost commit -qm snapshot; }
-    [[ -f dagger.json ]] || dagger init --name bty
-    dagger toolchain install "$module"
-    dagger --progress plain check
-  ) || fail "dagger check"
+  # defaultPath "/" is then bty's git root. A local toolchain must live
+  # inside the workspace's git context, so a copy of this module goes there.
+  mkdir -p "$bty/.bty-ci"
+  git -C "$module" ls-files -z | (cd "$module" && tar --null -T - -cf -) | tar -xf - -C "$bty/.bty-ci" ||
+    fail "could not copy the module into the bty checkout"
+  cd "$bty"
+  if [[ ! -d .git ]]; then
+    git init -q || fail "git init"
+    git add -A || fail "git add"
+    git -c user.name=smoke -c user.email=smoke@localhost commit -qm snapshot || fail "git commit"
+  fi
+  [[ -f dagger.json ]] || dagger init --name bty || fail "dagger init"
+  dagger toolchain install ./.bty-ci || fail "dagger toolchain install"
+  dagger --progress plain check || fail "dagger check"
   step "all-checks"
-  (cd "$bty" && dagger --progress plain call bty-ci all-checks) | tee "$work/table.txt"
+  dagger --progress plain call bty-ci all-checks | tee "$work/table.txt"
   grep -q "checks passed" "$work/table.txt" || fail "all-checks printed no summary"
 fi
 echo "engine smoke: all passed"

@@ -84,6 +84,7 @@ const stepArgv = (steps: { argv: string[] }[]) => steps.map((s) => s.argv);
 
 function expectToolSetup(chain: Call[]) {
   expect(argvOf(chain)[0]).toEqual(["pip", "install", `uv==${TOOLS.uv}`]);
+  expect(env(chain)).toMatchObject({ UV_CACHE_DIR: PATHS.uvCache, PIP_CACHE_DIR: PATHS.pipCache });
   expect(cacheKeys(chain)).toMatchObject({ [PATHS.uvCache]: CACHE.uv, [PATHS.pipCache]: CACHE.pip });
   expect(env(chain)).toMatchObject({ UV_LINK_MODE: "copy", UV_PYTHON_DOWNLOADS: "never" });
   // bty-ci's own ci/ scripts are mounted from the module source.
@@ -133,7 +134,11 @@ describe("lint", () => {
     expectUnprivileged(chain);
     expect(argvOf(chain)).toContainEqual(["bash", `${PATHS.ciScripts}/apt-install.sh`, ...APT.lint]);
     expect(cacheKeys(chain)).toMatchObject({ [PATHS.preCommitHome]: CACHE.preCommit });
-    expect(env(chain)).toMatchObject({ PRE_COMMIT_HOME: PATHS.preCommitHome });
+    expect(env(chain)).toMatchObject({
+      PRE_COMMIT_HOME: PATHS.preCommitHome,
+      GIT_CONFIG_KEY_0: "safe.directory",
+      GIT_CONFIG_VALUE_0: "*",
+    });
     expect(argvOf(chain).slice(-4)).toEqual(stepArgv(lintSteps(layout)));
     expect(chain.at(-1)?.field).toBe("sync");
   });
@@ -228,6 +233,12 @@ describe("overrides for air-gapped users", () => {
     });
     const apt = execsOf(chain).find((e) => e.args[1]?.endsWith("apt-install.sh"));
     expect(apt?.args.slice(2, 4)).toEqual(["--mirror", "http://debian.internal"]);
+  });
+
+  it("re-resolves within a custom index instead of asserting bty's lock", async () => {
+    await call("py312", { pythonIndex: "https://pypi.internal/simple" }, "TestMatrix");
+    const sync = argvOf(job()).find((a) => a[1] === "sync");
+    expect(sync).toEqual(["uv", "sync", "--all-extras", "--group", "dev", "--python", "/usr/local/bin/python3"]);
   });
 });
 

@@ -2,7 +2,8 @@
 import { APT } from "../../src/config.js";
 
 // Host-only extras: bubblewrap (see test/payload/host.ts), git for pre-commit,
-// util-linux/fdisk for loop-device tests.
-const HOST = ["bubblewrap", "git", "util-linux", "fdisk", "gzip"];
+// util-linux/fdisk for loop-device tests, venv/pip for the uv venv and
+// `pip download` of bty's sdist.
+const HOST = ["bubblewrap", "git", "util-linux", "fdisk", "gzip", "python3-venv", "python3-pip"];
 
 console.log([...new Set([...HOST, ...APT.lint, ...APT.flashIntegration, ...APT.docs])].join("\n"));

@@ -10,7 +10,7 @@ import { parse as parseYaml } from "yaml";
 import { describe, expect, it } from "vitest";
 
 import { localizePreCommitArgv } from "../../src/steps.js";
-import { btyCheckout, CI_DIR, hostEnv, hostLayout, hostPython, scratch } from "./host.js";
+import { btyCheckout, CI_DIR, hostEnv, hostLayout, hostPython, sandboxArgv, scratch } from "./host.js";
 
 function run(argv: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string } = {}) {
   const r = spawnSync(argv[0]!, argv.slice(1), { encoding: "utf8", env: opts.env ?? hostEnv(), cwd: opts.cwd });
@@ -23,7 +23,6 @@ const SCRIPTS = [
   "localize-pre-commit.py",
   "loop-shims/losetup",
   "loop-shims/partprobe",
-  "loop-shims/sync-loop-nodes",
 ];
 
 describe("every ci/ program", () => {
@@ -77,30 +76,52 @@ describe("flash-env.sh", () => {
     expect(run([flashEnv, "--", "sh", "-c", "exit 7"]).code).toBe(7);
   });
 
-  it("gives a partition-scanned loop device its partition node, by-label link and /dev/log; detaches it after", () => {
+  it("in a private /dev with no loop nodes: creates device, partition and by-label nodes, /dev/log; detaches after", () => {
     const dir = scratch("loop");
     const img = join(dir, "disk.img");
     const label = `BTYCI${process.pid}`;
     const script = [
       "set -euo pipefail",
+      "ls /dev | grep -c '^loop[0-9]' && exit 9 || true", // nothing but loop-control to start with
+      "ln -s ../../null /dev/disk/by-label/FOREIGN 2>/dev/null || { mkdir -p /dev/disk/by-label && ln -s ../../null /dev/disk/by-label/FOREIGN; }",
       `truncate -s 64M ${img}`,
-      `echo 'label: gpt' | sfdisk -q ${img} >/dev/null`,
-      `printf 'start=2048, size=65536\\n' | sfdisk -q --append ${img} >/dev/null`,
+      `printf 'label: gpt\nstart=2048, size=65536\n' | sfdisk -q ${img} >/dev/null`,
       `dev=$(losetup -fP --show ${img})`,
-      `test -b "\${dev}p1"`,
+      'test -b "$dev" && test -b "${dev}p1"',
       `mkfs.ext4 -q -L ${label} "\${dev}p1"`,
       "udevadm settle",
       `readlink -f /dev/disk/by-label/${label}`,
+      // Partition removed from the table: partprobe drops its node and link.
+      'sfdisk -q --delete "$dev" 1',
+      'partprobe "$dev"',
+      'test ! -e "${dev}p1" && echo "p1 gone"',
+      `test ! -e /dev/disk/by-label/${label} && echo "label gone"`,
+      "test -L /dev/disk/by-label/FOREIGN && echo 'foreign kept'",
       "test -S /dev/log && logger -t bty-ci 'flash-env sink works'",
       'echo "attached=$dev"',
     ].join("\n");
-    const r = run([flashEnv, "--", "bash", "-c", script]);
-    expect(r.code, r.err).toBe(0);
+    const r = run(sandboxArgv([flashEnv, "--", "bash", "-c", script], "container-without-loop-nodes"));
+    expect(r.code, r.out + r.err).toBe(0);
     const dev = r.out.match(/^attached=(\/dev\/loop\d+)$/m)?.[1];
     expect(dev).toBeDefined();
     expect(r.out).toContain(`${dev}p1`);
+    expect(r.out).toMatch(/p1 gone\nlabel gone\nforeign kept/);
     expect(r.err).toContain(`detaching ${dev} left attached by the command`);
     expect(run(["losetup", "-j", img]).out.trim()).toBe("");
+  });
+
+  it("leaves loop devices it did not attach alone", () => {
+    const dir = scratch("foreign-loop");
+    const img = join(dir, "other.img");
+    writeFileSync(img, Buffer.alloc(1 << 20));
+    const other = run(["losetup", "-f", "--show", img]).out.trim();
+    try {
+      const r = run(sandboxArgv([flashEnv, "--", "udevadm", "settle"], "container"));
+      expect(r.code, r.err).toBe(0);
+      expect(run(["losetup", "-j", img]).out).toContain(other);
+    } finally {
+      run(["losetup", "-d", other]);
+    }
   });
 });
 
@@ -156,6 +177,7 @@ describe("bty-ci's own scripts pass the linters bty uses", () => {
   const shellScripts = [
     ...SCRIPTS.filter((s) => !s.endsWith(".py")).map((s) => join(CI_DIR, s)),
     join(CI_DIR, "loop-shims/udevadm"),
+    join(CI_DIR, "loop-lib.sh"),
     join(CI_DIR, "../.ci/run"),
     join(CI_DIR, "../test/engine/smoke.sh"),
   ];

@@ -64,7 +64,7 @@ describe("mini-bty fixture", () => {
 
   it("flash integration flashes onto a real loop device as root", async () => {
     const root = fixtureCheckout("mini-bty");
-    const runs = await runHostSteps(flashIntegrationSteps(layout), root);
+    const runs = await runHostSteps(flashIntegrationSteps(layout), root, { dev: "container" });
     expect(runs.at(-1)!.tail).toMatch(/1 passed, 1 deselected/);
   });
 });

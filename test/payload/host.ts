@@ -150,34 +150,53 @@ export class StepFailed extends Error {
 const TAIL_LINES = 40;
 
 /**
- * This machine is itself a Docker container: its root holds Docker's
- * `/.dockerenv` sentinel, which bty's dashboard tests read as "deployed in
- * a container" (`running_in_container()`), while a Dagger exec's root has
- * none. So steps run in a mount namespace (bubblewrap) whose root is this
- * machine's minus that one file: everything else, /dev and loop devices
- * included, is the machine itself.
+ * How a step sees /dev: "host" is this machine's; "container" is what a
+ * privileged Dagger exec gets — a private tmpfs /dev with the loop devices
+ * that exist when it starts, loop-control and fuse, and no node appears
+ * there unless someone creates it; "container-without-loop-nodes" is the
+ * same before any loop device existed (nodes must be made on demand).
  */
-function withoutDockerSentinel(argv: string[]): string[] {
-  if (!existsSync("/.dockerenv")) return argv;
+export type DevView = "host" | "container" | "container-without-loop-nodes";
+
+/**
+ * The bubblewrap prefix that runs a step like a job container would:
+ * this machine's root minus Docker's `/.dockerenv` sentinel (the machines
+ * are Docker containers; bty's dashboard tests read that file as "deployed
+ * in a container", a Dagger exec has none), and the chosen /dev view.
+ */
+export function sandboxArgv(argv: string[], dev: DevView = "host"): string[] {
+  if (!existsSync("/.dockerenv") && dev === "host") return argv;
   if (spawnSync("bwrap", ["--version"]).status !== 0) {
-    throw new Error("/.dockerenv exists here and bwrap is missing: apt-get install bubblewrap");
+    throw new Error("payload steps need bubblewrap (apt-get install bubblewrap)");
   }
   const root: string[] = [];
   for (const entry of readdirSync("/")) {
-    if (entry === ".dockerenv") continue;
+    if (entry === ".dockerenv" || entry === "dev") continue;
     const path = `/${entry}`;
     if (lstatSync(path).isSymbolicLink()) root.push("--symlink", readlinkSync(path), path);
-    else if (entry === "dev") root.push("--dev-bind", path, path);
     else root.push("--bind", path, path);
   }
-  return ["bwrap", ...root, "--", ...argv];
+  if (dev === "host") return ["bwrap", ...root, "--dev-bind", "/dev", "/dev", "--", ...argv];
+  // A privileged exec keeps every capability (mknod, mount, BLKPG); the
+  // container /dev is built inside the sandbox by container-dev.sh.
+  const loops = dev === "container" ? "with-loop-nodes" : "without-loop-nodes";
+  return [
+    "bwrap", ...root, "--dev-bind", "/dev", "/dev", "--cap-add", "ALL", "--",
+    join(REPO, "test/payload/container-dev.sh"), loops, "--", ...argv,
+  ];
 }
 
-function runStep(step: Step, root: string, env: NodeJS.ProcessEnv, log: NodeJS.WritableStream): Promise<StepRun> {
+function runStep(
+  step: Step,
+  root: string,
+  env: NodeJS.ProcessEnv,
+  log: NodeJS.WritableStream,
+  dev: DevView,
+): Promise<StepRun> {
   const start = performance.now();
   return new Promise((resolveRun, reject) => {
     log.write(`\n$ ${step.argv.join(" ")}\n`);
-    const argv = withoutDockerSentinel(step.argv);
+    const argv = sandboxArgv(step.argv, dev);
     const child = spawn(argv[0]!, argv.slice(1), {
       cwd: step.cwd ? join(root, step.cwd) : root,
       env: { ...env, ...step.env },
@@ -210,7 +229,7 @@ function runStep(step: Step, root: string, env: NodeJS.ProcessEnv, log: NodeJS.W
 export async function runHostSteps(
   steps: Step[],
   root: string,
-  opts: { env?: NodeJS.ProcessEnv; expectSuccess?: boolean; logName?: string } = {},
+  opts: { env?: NodeJS.ProcessEnv; expectSuccess?: boolean; logName?: string; dev?: DevView } = {},
 ): Promise<StepRun[]> {
   const env = opts.env ?? hostEnv();
   const logPath = join(root, "..", `${opts.logName ?? "steps"}.log`);
@@ -218,7 +237,7 @@ export async function runHostSteps(
   const runs: StepRun[] = [];
   try {
     for (const step of steps) {
-      const r = await runStep(step, root, env, log);
+      const r = await runStep(step, root, env, log, opts.dev ?? "host");
       runs.push(r);
       if (r.exitCode !== 0) {
         if (opts.expectSuccess ?? true) throw new StepFailed(r, logPath);
