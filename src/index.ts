@@ -4,12 +4,10 @@
  * every pinned input in config.ts.
  */
 import { argument, check, type Directory, func, object } from "@dagger.io/dagger";
-import { getTracer } from "@dagger.io/dagger/telemetry";
 
 import { PYTHON_IMAGE, type PythonLeg, SOURCE_IGNORE } from "./config.js";
 import type { JobInputs } from "./containers.js";
 import { docsDirectory } from "./docs.js";
-import { MISSING_PYPROJECT, parsePyproject, ProjectError, type ProjectInfo } from "./project.js";
 import {
   buildWheelDirectory,
   flashIntegrationContainer,
@@ -17,29 +15,9 @@ import {
   testContainer,
   typecheckContainer,
 } from "./python.js";
-import { type CheckWrapper, runChecks, summarize } from "./report.js";
-
-// OpenTelemetry's SpanStatusCode.ERROR (the API package is the SDK's, not ours).
-const SPAN_STATUS_ERROR = 2;
-
-/** Each check of allChecks as its own span, so the Dagger TUI/Cloud shows it live with its status. */
-const inCheckSpan: CheckWrapper = (name, run) =>
-  getTracer().startActiveSpan(`check ${name}`, async (span) => {
-    try {
-      return await run();
-    } catch (err) {
-      span.setStatus({ code: SPAN_STATUS_ERROR, message: err instanceof Error ? err.message : String(err) });
-      throw err;
-    } finally {
-      span.end();
-    }
-  });
-
-/** Read and validate the checkout's pyproject.toml before any job runs. */
-async function readProject(source: Directory): Promise<ProjectInfo> {
-  if (!(await source.exists("pyproject.toml"))) throw new ProjectError(MISSING_PYPROJECT);
-  return parsePyproject(await source.file("pyproject.toml").contents());
-}
+import { runChecks, summarize } from "./report.js";
+import { readProject } from "./source.js";
+import { inCheckSpan } from "./tracing.js";
 
 /** The job inputs carried as object state. */
 function jobInputs(state: JobInputs): JobInputs {
