@@ -55,9 +55,12 @@ async function main() {
   const cold = await matrixPass(cacheRoot, legs);
   const warm = await matrixPass(cacheRoot, legs);
 
-  console.log("\nbty test matrix payload, fresh checkout each leg, uv cache cold then warm:");
+  console.log(
+    "\nbty test matrix payload, fresh checkout each leg; pass 1 starts from an empty uv cache\n" +
+      "(later legs reuse it, as legs share the cache volume), pass 2 runs warm:",
+  );
   const row = (cells: string[]) => console.log(cells.map((c) => c.padEnd(12)).join(""));
-  row(["leg", "sync cold", "sync warm", "leg cold", "leg warm"]);
+  row(["leg", "sync pass1", "sync pass2", "leg pass1", "leg pass2"]);
   for (const [leg] of legs) {
     const c = cold.get(leg)!;
     const w = warm.get(leg)!;
