@@ -51,11 +51,13 @@ export const CACHE = {
 export const PATHS = {
   source: "/src",
   ciScripts: "/opt/bty-ci/ci",
-  uvCache: "/root/.cache/uv",
-  pipCache: "/root/.cache/pip",
-  preCommitHome: "/root/.cache/pre-commit",
-  toolBin: "/root/.local/bin",
-  texmfVar: "/root/.cache/texmf-var",
+  // Caches sit outside $HOME and are named by env vars, so no tool's
+  // default location (or the image's user) decides what gets cached.
+  uvCache: "/cache/uv",
+  pipCache: "/cache/pip",
+  preCommitHome: "/cache/pre-commit",
+  texmfVar: "/cache/texmf-var",
+  toolBin: "/opt/bty-ci/bin",
 } as const;
 
 /**

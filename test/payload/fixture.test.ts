@@ -44,6 +44,19 @@ describe("mini-bty fixture", () => {
     expect(failed.at(-1)).toMatchObject({ label: "pytest", exitCode: 1 });
   });
 
+  it("a stale uv.lock fails the sync instead of being rewritten", async () => {
+    const root = fixtureCheckout("mini-bty");
+    const pyproject = join(root, "pyproject.toml");
+    writeFileSync(pyproject, readFileSync(pyproject, "utf8").replace("dependencies = []", 'dependencies = ["packaging"]'));
+    const lock = readFileSync(join(root, "uv.lock"), "utf8");
+    const runs = await runHostSteps(testSteps(layout), root, { expectSuccess: false, logName: "stale-lock" });
+    expect(runs).toHaveLength(1);
+    expect(runs[0]).toMatchObject({ label: "uv sync" });
+    expect(runs[0]!.exitCode).not.toBe(0);
+    expect(runs[0]!.tail).toMatch(/needs to be updated/);
+    expect(readFileSync(join(root, "uv.lock"), "utf8")).toBe(lock);
+  });
+
   it("typecheck catches a type error", async () => {
     const root = fixtureCheckout("mini-bty");
     await runHostSteps(typecheckSteps(layout), root);
