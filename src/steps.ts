@@ -57,7 +57,7 @@ export const CHECKSUMS = "SHA256SUMS";
 
 const uvRun = (...argv: string[]): string[] => ["uv", "run", "--no-sync", ...argv];
 
-/** `uv sync` exactly as bty's test job runs it, on a chosen interpreter. */
+/** The `uv sync` of bty's test job (all extras + dev group), on a chosen interpreter. */
 export function syncStep(layout: Layout): Step {
   // --locked (stricter than bty's plain `uv sync`): a stale uv.lock fails
   // the job instead of being rewritten silently.
