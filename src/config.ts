@@ -13,6 +13,8 @@ export const DEBIAN_SUITE = "bookworm";
 /**
  * Python base image; `{version}` becomes the exact Python version of the
  * matrix leg. Any registry mirror works as long as it keeps this layout.
+ * A plain literal (the SDK's introspector reads it as the CLI default), so
+ * a unit test keeps its suite equal to DEBIAN_SUITE.
  */
 export const PYTHON_IMAGE = "python:{version}-slim-bookworm";
 

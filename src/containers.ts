@@ -5,7 +5,7 @@
  */
 import { CacheSharingMode, type Container, type Directory, dag } from "@dagger.io/dagger";
 
-import { CACHE, PATHS, PYTHON_MATRIX, type PythonLeg, TOOLS } from "./config.js";
+import { CACHE, PATHS, PRIMARY_LEG, PYTHON_MATRIX, type PythonLeg, TOOLS } from "./config.js";
 import { pythonImageRef } from "./images.js";
 import { type Layout, type Step, UV_ENV } from "./steps.js";
 
@@ -38,7 +38,7 @@ const CONTAINER_PATH = `${PATHS.toolBin}:/usr/local/sbin:/usr/local/bin:/usr/sbi
  * bty-ci's `ci/` scripts at PATHS.ciScripts; no source yet, so tool layers
  * stay cached when bty's code changes.
  */
-export function pythonBase(inputs: JobInputs, leg: PythonLeg): Container {
+function pythonBase(inputs: JobInputs, leg: PythonLeg): Container {
   let ctr = dag
     .container()
     .from(pythonImageRef(inputs.pythonImage, PYTHON_MATRIX[leg]))
@@ -62,7 +62,7 @@ export function pythonBase(inputs: JobInputs, leg: PythonLeg): Container {
 }
 
 /** Install Debian packages through ci/apt-install.sh with cached archives. */
-export function withAptPackages(ctr: Container, inputs: JobInputs, packages: readonly string[]): Container {
+function withAptPackages(ctr: Container, inputs: JobInputs, packages: readonly string[]): Container {
   const mirror = inputs.debianMirror ? ["--mirror", inputs.debianMirror] : [];
   // apt takes an exclusive lock in both directories: jobs running at once
   // (all-checks) would fail on it, so the engine serializes their use.
@@ -73,13 +73,8 @@ export function withAptPackages(ctr: Container, inputs: JobInputs, packages: rea
     .withExec(["bash", `${PATHS.ciScripts}/apt-install.sh`, ...mirror, ...packages]);
 }
 
-/** Copy the checkout in and work from it. */
-export function withSource(ctr: Container, inputs: JobInputs): Container {
-  return ctr.withDirectory(PATHS.source, inputs.source).withWorkdir(PATHS.source);
-}
-
 /** Append one exec per step; only privileged jobs get root capabilities. */
-export function runSteps(ctr: Container, steps: Step[], opts: { privileged?: boolean } = {}): Container {
+function runSteps(ctr: Container, steps: Step[], opts: { privileged?: boolean } = {}): Container {
   return steps.reduce((acc, step) => {
     let c = acc.withWorkdir(step.cwd ? `${PATHS.source}/${step.cwd}` : PATHS.source);
     for (const [name, value] of Object.entries(step.env ?? {})) c = c.withEnvVariable(name, value);
@@ -87,4 +82,31 @@ export function runSteps(ctr: Container, steps: Step[], opts: { privileged?: boo
     for (const name of Object.keys(step.env ?? {})) c = c.withoutEnvVariable(name);
     return c;
   }, ctr);
+}
+
+/** What distinguishes one job from another. */
+export interface JobSpec {
+  /** Matrix leg whose image runs the job (default: the 3.12 leg, as bty). */
+  leg?: PythonLeg;
+  /** Debian packages the job needs on top of the image. */
+  apt?: readonly string[];
+  /** Further tool setup (env, caches) before the checkout is copied in. */
+  tools?: (ctr: Container) => Container;
+  /** The job's commands, from src/steps.ts. */
+  steps: (layout: Layout) => Step[];
+  /** Give the steps all root capabilities (loop devices, mounts). */
+  privileged?: boolean;
+}
+
+/**
+ * A job container: pinned base, apt packages and tool setup first, then the
+ * checkout (so tool layers stay cached when bty's code changes), then the
+ * job's steps as execs.
+ */
+export function jobContainer(inputs: JobInputs, spec: JobSpec): Container {
+  let ctr = pythonBase(inputs, spec.leg ?? PRIMARY_LEG);
+  if (spec.apt) ctr = withAptPackages(ctr, inputs, spec.apt);
+  if (spec.tools) ctr = spec.tools(ctr);
+  ctr = ctr.withDirectory(PATHS.source, inputs.source).withWorkdir(PATHS.source);
+  return runSteps(ctr, spec.steps(containerLayout(inputs)), { privileged: spec.privileged });
 }

@@ -32,8 +32,13 @@ function isExecFailure(err: unknown): err is ExecFailure {
 // Colour codes from tools run with --color=always.
 const ANSI = /\x1b\[[0-9;]*[A-Za-z]/g;
 
+/** `text` without terminal colour codes. */
+export function stripAnsi(text: string): string {
+  return text.replace(ANSI, "");
+}
+
 function lastMeaningfulLine(text: string): string {
-  const lines = text.replace(ANSI, "").split("\n").map((l) => l.trim()).filter(Boolean);
+  const lines = stripAnsi(text).split("\n").map((l) => l.trim()).filter(Boolean);
   return lines.at(-1) ?? "";
 }
 
@@ -54,7 +59,7 @@ export function oneLineReason(err: unknown): string {
     return clip(`\`${cmd}\` exited ${err.exitCode}${said ? `: ${said}` : ""}`);
   }
   const message = err instanceof Error ? err.message : String(err);
-  return clip(message.replace(ANSI, "").split("\n").find((l) => l.trim()) ?? "failed");
+  return clip(stripAnsi(message).split("\n").find((l) => l.trim()) ?? "failed");
 }
 
 /** Wraps one check's run, e.g. in a trace span; must return what `run` returns. */

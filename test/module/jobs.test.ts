@@ -5,8 +5,9 @@
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 
-import { APT, CACHE, PATHS, PYTHON_MATRIX, TOOLS } from "../../src/config.js";
+import { APT, CACHE, PATHS, PYTHON_IMAGE, PYTHON_MATRIX, TOOLS } from "../../src/config.js";
 import { containerLayout } from "../../src/containers.js";
+import { pythonImageRef } from "../../src/images.js";
 import { MISSING_PYPROJECT } from "../../src/project.js";
 import {
   buildWheelSteps,
@@ -23,7 +24,7 @@ import { MODULE_FILES as files } from "./module-files.js";
 const PYPROJECT = '[project]\nname = "bty-lab"\nversion = "0.77.2"\n';
 const state = {
   source: "Directory:bty",
-  pythonImage: "python:{version}-slim-bookworm",
+  pythonImage: PYTHON_IMAGE,
   pythonIndex: "",
   debianMirror: "",
 };
@@ -129,7 +130,7 @@ describe("lint", () => {
   it("runs bty's localized pre-commit on 3.12 with git and a pre-commit cache, unprivileged", async () => {
     await call("lint");
     const chain = job();
-    expect(image(chain)).toBe(`python:${PYTHON_MATRIX.py312}-slim-bookworm`);
+    expect(image(chain)).toBe(pythonImageRef(PYTHON_IMAGE, PYTHON_MATRIX.py312));
     expectToolSetup(chain);
     expectUnprivileged(chain);
     expect(argvOf(chain)).toContainEqual(["bash", `${PATHS.ciScripts}/apt-install.sh`, ...APT.lint]);
@@ -148,7 +149,7 @@ describe("test matrix", () => {
   it.each(Object.entries(PYTHON_MATRIX))("%s runs ruff, format check and pytest on Python %s", async (leg, version) => {
     await call(leg, matrixState, "TestMatrix");
     const chain = job();
-    expect(image(chain)).toBe(`python:${version}-slim-bookworm`);
+    expect(image(chain)).toBe(pythonImageRef(PYTHON_IMAGE, version));
     expectToolSetup(chain);
     expectUnprivileged(chain);
     expect(argvOf(chain).slice(1)).toEqual(stepArgv(testSteps(layout)));
@@ -163,7 +164,7 @@ describe("typecheck", () => {
   it("runs mypy once, on 3.12", async () => {
     await call("typecheck");
     const chain = job();
-    expect(image(chain)).toBe(`python:${PYTHON_MATRIX.py312}-slim-bookworm`);
+    expect(image(chain)).toBe(pythonImageRef(PYTHON_IMAGE, PYTHON_MATRIX.py312));
     expectUnprivileged(chain);
     expect(argvOf(chain).slice(1)).toEqual(stepArgv(typecheckSteps(layout)));
   });

@@ -10,6 +10,7 @@ import { describe, expect, it } from "vitest";
 
 import { PYTHON_MATRIX, type PythonLeg } from "../../src/config.js";
 import { parsePyproject } from "../../src/project.js";
+import { stripAnsi } from "../../src/report.js";
 import {
   buildWheelSteps,
   CHECKSUMS,
@@ -20,15 +21,13 @@ import {
   testSteps,
   typecheckSteps,
 } from "../../src/steps.js";
-import { btyCheckout, hostLayout, hostPython, runHostSteps } from "./host.js";
+import { btyCheckout, hostLayout, hostPython, requireHostPython, runHostSteps } from "./host.js";
 
 const legs = (Object.keys(PYTHON_MATRIX) as PythonLeg[]).flatMap((leg) => {
   const python = hostPython(leg);
   return python ? [{ leg, python }] : [];
 });
-const primary = legs.find((l) => l.leg === "py312");
-if (!primary) throw new Error("payload tests need Python 3.12 (pyenv install 3.12, or python3.12 on PATH)");
-const layout = hostLayout(primary.python);
+const layout = hostLayout(requireHostPython("py312"));
 
 /** pytest's closing line, e.g. "911 passed, 1 skipped, 19 deselected in 70.1s". */
 const pytestSummary = (tail: string) => tail.match(/=+ (.*\d+ passed.*) in [\d.]+s/)?.[1];
@@ -44,9 +43,7 @@ describe("bty (newest sdist)", () => {
   it("lint: bty's own hook set passes on bty", async () => {
     const runs = await runHostSteps(lintSteps(layout), btyCheckout(), { logName: "lint" });
     // One status line per hook, e.g. "check yaml.......Passed" (colours stripped).
-    const hooks = runs
-      .at(-1)!
-      .tail.replace(/\x1b\[[0-9;]*m/g, "")
+    const hooks = stripAnsi(runs.at(-1)!.tail)
       .split("\n")
       .filter((l) => /\.{3,}(\(no files to check\))?(Passed|Failed|Skipped)$/.test(l));
     expect(hooks.length).toBeGreaterThanOrEqual(10);

@@ -10,7 +10,7 @@ import { parse as parseYaml } from "yaml";
 import { describe, expect, it } from "vitest";
 
 import { localizePreCommitArgv } from "../../src/steps.js";
-import { btyCheckout, CI_DIR, hostEnv, hostLayout, hostPython, sandboxArgv, scratch } from "./host.js";
+import { btyCheckout, CI_DIR, hostEnv, hostLayout, requireHostPython, sandboxArgv, scratch } from "./host.js";
 
 function run(argv: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string } = {}) {
   const r = spawnSync(argv[0]!, argv.slice(1), { encoding: "utf8", env: opts.env ?? hostEnv(), cwd: opts.cwd });
@@ -126,8 +126,7 @@ describe("flash-env.sh", () => {
 });
 
 describe("localize-pre-commit.py", () => {
-  const python = hostPython("py312")!;
-  const layout = hostLayout(python);
+  const layout = hostLayout(requireHostPython("py312"));
   const localize = (input: string, output: string) => run(localizePreCommitArgv(layout, input, output));
 
   it("turns bty's hook set into PyPI-pinned local hooks with bty's args kept", () => {

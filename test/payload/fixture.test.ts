@@ -9,11 +9,9 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 
 import { CHECKSUMS, buildWheelSteps, flashIntegrationSteps, lintSteps, testSteps, typecheckSteps } from "../../src/steps.js";
-import { fixtureCheckout, hostLayout, hostPython, runHostSteps } from "./host.js";
+import { fixtureCheckout, hostLayout, requireHostPython, runHostSteps } from "./host.js";
 
-const python = hostPython("py312");
-if (!python) throw new Error("payload tests need Python 3.12 (pyenv install 3.12, or python3.12 on PATH)");
-const layout = hostLayout(python);
+const layout = hostLayout(requireHostPython("py312"));
 
 describe("mini-bty fixture", () => {
   it("lint passes on clean code and fails on a hygiene violation", async () => {

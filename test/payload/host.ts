@@ -26,8 +26,8 @@ export const REPO = resolve(import.meta.dirname, "../..");
 export const CI_DIR = join(REPO, "ci");
 export const CACHE_DIR = process.env.BTY_CI_PAYLOAD_CACHE ?? join(REPO, ".cache/payload");
 
-function run(argv: string[], opts: { cwd?: string } = {}): string {
-  const r = spawnSync(argv[0]!, argv.slice(1), { cwd: opts.cwd, encoding: "utf8" });
+function run(argv: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): string {
+  const r = spawnSync(argv[0]!, argv.slice(1), { cwd: opts.cwd, env: opts.env, encoding: "utf8" });
   if (r.status !== 0) {
     throw new Error(`\`${argv.join(" ")}\` exited ${r.status ?? r.signal}:\n${r.stderr || r.stdout}`);
   }
@@ -70,6 +70,16 @@ export function hostPython(leg: PythonLeg): string | undefined {
   return candidates.find((c) => spawnSync(c, ["--version"]).status === 0);
 }
 
+/** The interpreter of `leg`, or an error saying how to get one. */
+export function requireHostPython(leg: PythonLeg): string {
+  const python = hostPython(leg);
+  if (!python) {
+    const minor = PYTHON_MATRIX[leg].split(".").slice(0, 2).join(".");
+    throw new Error(`payload tests need Python ${minor} (pyenv install ${minor}, or python${minor} on PATH)`);
+  }
+  return python;
+}
+
 /**
  * bty's newest sdist from the package index (`pip download`, as the brief
  * asks), cached; returns the path of the .tar.gz.
@@ -105,9 +115,7 @@ export function btyCheckout(): string {
 export function fixtureCheckout(name: string): string {
   const root = join(scratch(name), "src");
   cpSync(join(REPO, "test/fixtures", name), root, { recursive: true });
-  const env = hostEnv();
-  const r = spawnSync("uv", ["lock", "-q"], { cwd: root, env, encoding: "utf8" });
-  if (r.status !== 0) throw new Error(`uv lock of fixture ${name} failed:\n${r.stderr}`);
+  run(["uv", "lock", "-q"], { cwd: root, env: hostEnv() });
   return root;
 }
 

@@ -1,13 +1,13 @@
 import { describe, expect, it } from "vitest";
 
-import { PYTHON_IMAGE, PYTHON_MATRIX } from "../../src/config.js";
+import { DEBIAN_SUITE, PYTHON_IMAGE, PYTHON_MATRIX } from "../../src/config.js";
 import { pythonImageRef } from "../../src/images.js";
 
 describe("pythonImageRef", () => {
-  it("pins every matrix leg to an exact patch release", () => {
+  it("pins every matrix leg to an exact patch release of the Debian suite apt caches are keyed by", () => {
     for (const version of Object.values(PYTHON_MATRIX)) {
       expect(version).toMatch(/^3\.1[1-4]\.\d+$/);
-      expect(pythonImageRef(PYTHON_IMAGE, version)).toBe(`python:${version}-slim-bookworm`);
+      expect(pythonImageRef(PYTHON_IMAGE, version)).toBe(`python:${version}-slim-${DEBIAN_SUITE}`);
     }
   });
 
