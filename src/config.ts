@@ -83,6 +83,18 @@ export const SOURCE_IGNORE = [
   "node_modules",
 ];
 
+// --- lint (spec §3.2, decision D1) ----------------------------------------
+
+/** Where lint finds bty's hook set and each hook repository's definitions. */
+export const LINT = {
+  /** bty's pre-commit config, at the root of the checkout. */
+  config: ".pre-commit-config.yaml",
+  /** The file pre-commit reads from a hook repository at the pinned rev. */
+  manifestFile: ".pre-commit-hooks.yaml",
+  /** Where the lint container gets those manifests, `<owner>.<repo>@<rev>.yaml`. */
+  manifestsDir: "/opt/bty-ci/hook-manifests",
+} as const;
+
 /** Debian packages per job, as bty's workflow installs them. */
 export const APT = {
   lint: ["git"],

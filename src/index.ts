@@ -8,10 +8,10 @@ import { argument, check, type Directory, func, object } from "@dagger.io/dagger
 import { PYTHON_IMAGE, type PythonLeg, SOURCE_IGNORE } from "./config.js";
 import type { JobInputs } from "./containers.js";
 import { docsDirectory } from "./docs.js";
+import { lintContainer } from "./lint.js";
 import {
   buildWheelDirectory,
   flashIntegrationContainer,
-  lintContainer,
   testContainer,
   typecheckContainer,
 } from "./python.js";
@@ -83,6 +83,7 @@ export class BtyCi {
   pythonImage: string;
   pythonIndex: string;
   debianMirror: string;
+  hookManifests?: Directory;
 
   constructor(
     /** The bty checkout (default: the git root this is called from). */
@@ -94,11 +95,17 @@ export class BtyCi {
     pythonIndex: string = "",
     /** Debian mirror base URL (scheme://host[/prefix]) for apt; empty keeps the image's. */
     debianMirror: string = "",
+    /**
+     * Lint's hook definitions, offline: each hook repository's .pre-commit-hooks.yaml at the rev
+     * bty pins, named <owner>.<repo>@<rev>.yaml; default: fetched with git.
+     */
+    hookManifests?: Directory,
   ) {
     this.source = source;
     this.pythonImage = pythonImage;
     this.pythonIndex = pythonIndex;
     this.debianMirror = debianMirror;
+    this.hookManifests = hookManifests;
   }
 
   private get inputs(): JobInputs {
@@ -116,7 +123,7 @@ export class BtyCi {
   @check()
   async lint(): Promise<void> {
     await readProject(this.source);
-    await lintContainer(this.inputs).sync();
+    await (await lintContainer(this.inputs, this.hookManifests)).sync();
   }
 
   /** The Python 3.11–3.14 test matrix (a check per version). */

@@ -3,7 +3,7 @@
  * as container execs; the payload tests run the very same lists on this
  * machine against bty's sdist, so the two cannot drift apart.
  */
-import { TOOLS } from "./config.js";
+import { LINT, TOOLS } from "./config.js";
 
 /** One command of a job. */
 export interface Step {
@@ -68,27 +68,31 @@ export function syncStep(layout: Layout): Step {
   };
 }
 
-/** ci/localize-pre-commit.py on `input`, with the PyYAML it needs supplied by uv. */
-export function localizePreCommitArgv(layout: Layout, input: string, output: string): string[] {
+/**
+ * ci/localize-pre-commit.py on `input`, with the hook manifests in
+ * `manifests` and the PyYAML it needs supplied by uv.
+ */
+export function localizePreCommitArgv(layout: Layout, input: string, manifests: string, output: string): string[] {
   return [
     "uv", "run", "--no-project", "--python", layout.python, "--with", `pyyaml==${TOOLS.pyyaml}`,
-    "python", `${layout.ciDir}/localize-pre-commit.py`, input, "--output", output,
+    "python", `${layout.ciDir}/localize-pre-commit.py`, input, "--manifests", manifests, "--output", output,
   ];
 }
 
 /**
- * Lint (spec §3.2): bty's pre-commit hook set at bty's pinned revisions,
- * rewritten to install every hook from the Python package index (no Docker
- * daemon for shellcheck, no git fetch of hook repositories).
+ * Lint (spec §3.2): bty's pre-commit hook set at bty's pinned revisions, the
+ * hook definitions from each hook repository's manifest (in `manifests`),
+ * every hook installed from the Python package index (no Docker daemon for
+ * shellcheck, no git clone of hook repositories).
  */
-export function lintSteps(layout: Layout): Step[] {
+export function lintSteps(layout: Layout, manifests: string): Step[] {
   return [
     // pre-commit needs a git repository; the engine uploads no .git.
     { label: "git init", argv: ["git", "init", "-q"] },
     { label: "git add", argv: ["git", "add", "-A"] },
     {
       label: "localize hooks",
-      argv: localizePreCommitArgv(layout, ".pre-commit-config.yaml", LOCAL_PRE_COMMIT_CONFIG),
+      argv: localizePreCommitArgv(layout, LINT.config, manifests, LOCAL_PRE_COMMIT_CONFIG),
     },
     {
       label: "pre-commit",

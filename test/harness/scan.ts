@@ -17,7 +17,7 @@
  * SDK's: the same code, only the program differs.
  */
 import { createHash } from "node:crypto";
-import { cpSync, existsSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -77,6 +77,28 @@ export function sdkClientGenTs(): string {
 }
 
 /**
+ * A declaration file that makes the module's `@dagger.io/dagger` import resolve
+ * to the installed SDK, as it does in the runtime (which mounts the SDK at
+ * `node_modules/@dagger.io/dagger`; here it is installed as `dagger-sdk`).
+ * Without it core types are unresolved in the program: a plain `Directory`
+ * still scans by name, but an optional one (`dir?: Directory`) collapses to
+ * `any` and the scan fails. It lives under node_modules/.cache, where
+ * `dagger-sdk` resolves (an ambient module may not re-export a path).
+ */
+function daggerImportDeclaration(): string {
+  const dir = resolve(SDK_ROOT, "../.cache/bty-ci-harness");
+  const file = join(dir, "dagger-import.d.ts");
+  const text = 'declare module "@dagger.io/dagger" {\n  export * from "dagger-sdk";\n}\n';
+  if (!existsSync(file) || readFileSync(file, "utf8") !== text) {
+    mkdirSync(dir, { recursive: true });
+    const staging = `${file}.${process.pid}.tmp`;
+    writeFileSync(staging, text);
+    renameSync(staging, file);
+  }
+  return file;
+}
+
+/**
  * Scan module source files like the runtime does at registration
  * (`scan(files, moduleName)`), without importing them.
  * Results are cached per process by file list, file mtimes and module name.
@@ -89,7 +111,7 @@ export function scanModule(files: string[], moduleName = "bty-ci"): Promise<Dagg
   const key = JSON.stringify([moduleName, absolute.map((f) => [f, statSync(f).mtimeMs])]);
   let result = scanCache.get(key);
   if (!result) {
-    result = scan([...absolute, sdkClientGenTs()], moduleName, false);
+    result = scan([...absolute, sdkClientGenTs(), daggerImportDeclaration()], moduleName, false);
     scanCache.set(key, result);
     // A failed scan is not cached, so a fixed file can be scanned again.
     result.catch(() => scanCache.delete(key));

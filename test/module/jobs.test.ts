@@ -13,7 +13,6 @@ import {
   buildWheelSteps,
   docsSteps,
   flashIntegrationSteps,
-  lintSteps,
   testSteps,
   typecheckSteps,
 } from "../../src/steps.js";
@@ -22,6 +21,8 @@ import { invokeFunction } from "../harness/invoke.js";
 import { MODULE_FILES as files } from "./module-files.js";
 
 const PYPROJECT = '[project]\nname = "bty-lab"\nversion = "0.77.2"\n';
+// lint reads the hook set (its own tests: lint.test.ts); no remote repository, no git fetch.
+const PRE_COMMIT_CONFIG = "repos: []\n";
 const state = {
   source: "Directory:bty",
   pythonImage: PYTHON_IMAGE,
@@ -40,7 +41,9 @@ afterAll(() => engine.stop());
 beforeEach(() => {
   engine.reset();
   engine.answer("exists", true);
-  engine.answer("contents", PYPROJECT);
+  engine.answer("contents", ({ chain }: { chain: Call[] }) =>
+    chain.some((c) => c.field === "file" && c.args.path === ".pre-commit-config.yaml") ? PRE_COMMIT_CONFIG : PYPROJECT,
+  );
 });
 
 const call = (fnName: string, over: Partial<typeof state> = {}, parentName?: string) =>
@@ -123,25 +126,6 @@ describe("input validation happens before any container work", () => {
 
   it("refuses a python image template without {version}", async () => {
     await expect(call("typecheck", { pythonImage: "python:3.12" })).rejects.toThrow(/no \{version\} placeholder/);
-  });
-});
-
-describe("lint", () => {
-  it("runs bty's localized pre-commit on 3.12 with git and a pre-commit cache, unprivileged", async () => {
-    await call("lint");
-    const chain = job();
-    expect(image(chain)).toBe(pythonImageRef(PYTHON_IMAGE, PYTHON_MATRIX.py312));
-    expectToolSetup(chain);
-    expectUnprivileged(chain);
-    expect(argvOf(chain)).toContainEqual(["bash", `${PATHS.ciScripts}/apt-install.sh`, ...APT.lint]);
-    expect(cacheKeys(chain)).toMatchObject({ [PATHS.preCommitHome]: CACHE.preCommit });
-    expect(env(chain)).toMatchObject({
-      PRE_COMMIT_HOME: PATHS.preCommitHome,
-      GIT_CONFIG_KEY_0: "safe.directory",
-      GIT_CONFIG_VALUE_0: "*",
-    });
-    expect(argvOf(chain).slice(-4)).toEqual(stepArgv(lintSteps(layout)));
-    expect(chain.at(-1)?.field).toBe("sync");
   });
 });
 

