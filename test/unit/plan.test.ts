@@ -3,6 +3,9 @@
  * by column, plus the promises of bty's CI page that bty-ci keeps (spec §15).
  * Expectations are literals from the spec, not computed by plan.ts.
  */
+import { readFileSync } from "node:fs";
+import { resolve } from "node:path";
+
 import { describe, expect, it } from "vitest";
 
 import {
@@ -277,5 +280,15 @@ describe("formatPlan and planJson", () => {
     expect(planJson(plan("push", "feature"))).toBe(
       JSON.stringify({ event: "push", ref: "refs/heads/feature", changedPaths: [], reason: plan("push", "feature").reason, stages: [], differsFromBty: [] }, null, 2),
     );
+  });
+});
+
+describe("README's plan example", () => {
+  it("is what plan prints for a manual dispatch", () => {
+    const readme = readFileSync(resolve(import.meta.dirname, "../../README.md"), "utf8");
+    const block = /<!-- plan-example:start -->\n```text\n([\s\S]*?)\n```\n<!-- plan-example:end -->/.exec(readme);
+    expect(block, "README.md has a plan-example block").not.toBeNull();
+    const table = formatPlan(plan("workflow_dispatch", "main")).split("\n").slice(3, 10).join("\n");
+    expect(block![1], "update README's plan example to plan's output").toBe(table);
   });
 });
