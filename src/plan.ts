@@ -267,7 +267,7 @@ export function formatPlan(p: Plan): string {
 }
 
 /** Long needs lists (the release gates) are shown as a count. */
-function summarizeNeeds(needs: string[]): string {
+export function summarizeNeeds(needs: string[]): string {
   if (needs.length === 0) return "-";
   if (needs.length > 4) return `every check, build and e2e test (${needs.length})`;
   return needs.join(", ");

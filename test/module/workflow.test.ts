@@ -147,3 +147,29 @@ describe("allChecks report formats", () => {
     expect(engine.chains().filter((c) => c.some((x) => x.field === "from"))).toEqual([]);
   });
 });
+
+describe("artifacts of nested checksum files", () => {
+  it("reads sums next to the files, once per file, sorted by path", async () => {
+    engine.answer("glob", (ctx: { args: { pattern: string } }) =>
+      ({
+        SHA256SUMS: [],
+        "**/SHA256SUMS": ["dist/SHA256SUMS"],
+        "*.sha256": [],
+        "**/*.sha256": ["dist/b.iso.sha256", "dist/SHA256SUMS.sha256"],
+      })[ctx.args.pattern] ?? [],
+    );
+    engine.answer("contents", (ctx: { chain: Call[] }) => {
+      const file = ctx.chain.find((c) => c.field === "file")?.args.path;
+      if (file === "dist/SHA256SUMS") return `${SHA}  b.iso\n${"d".repeat(64)}  a.whl\n`;
+      if (file === "dist/b.iso.sha256") return `${SHA}  b.iso\n`;
+      if (file === "dist/SHA256SUMS.sha256") return "";
+      return PYPROJECT;
+    });
+    engine.answer("size", (ctx: { chain: Call[] }) => (ctx.chain.some((c) => c.field === "file" && c.args.path === "dist/a.whl") ? 10 : 20));
+    const report = JSON.parse((await call("allChecks", { format: "json", failOnError: true })) as string);
+    expect(report.jobs.find((j: { name: string }) => j.name === "build-wheel").artifacts).toEqual([
+      { name: "dist/a.whl", size: 10, sha256: "d".repeat(64) },
+      { name: "dist/b.iso", size: 20, sha256: SHA },
+    ]);
+  });
+});

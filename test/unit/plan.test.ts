@@ -16,6 +16,7 @@ import {
   plan,
   plannedCalls,
   planJson,
+  summarizeNeeds,
   toStages,
   type Plan,
 } from "../../src/plan.js";
@@ -290,5 +291,66 @@ describe("README's plan example", () => {
     expect(block, "README.md has a plan-example block").not.toBeNull();
     const table = formatPlan(plan("workflow_dispatch", "main")).split("\n").slice(3, 10).join("\n");
     expect(block![1], "update README's plan example to plan's output").toBe(table);
+  });
+});
+
+describe("reasons and differences, as printed", () => {
+  it("says why for each event", () => {
+    expect(plan("pull_request", "main").reason).toBe(
+      "pull request to main: every check, build and e2e test (no tag, no publish); docs.yml builds the docs as well",
+    );
+    expect(plan("push", "main").reason).toBe(
+      "push to main: every check, build and e2e test, then tag-release tags a new version; docs.yml builds the docs and deploys GitHub Pages",
+    );
+    expect(plan("tag", "v1.0.0").reason).toBe(
+      "push of release tag v1.0.0: path filters do not apply to tags; every check, build and e2e test, then publish",
+    );
+    expect(plan("pull_request", "main", ["LICENSE"]).reason).toBe(
+      "pull request changing only ignored paths (docs/**, README.md, CHANGELOG.md, LICENSE, .github/workflows/docs.yml): ci-cd.yml does not start; docs.yml builds the docs",
+    );
+    expect(plan("push", "main", ["LICENSE"]).reason).toBe(
+      "push changing only ignored paths (docs/**, README.md, CHANGELOG.md, LICENSE, .github/workflows/docs.yml): ci-cd.yml does not start; docs.yml builds the docs and deploys GitHub Pages",
+    );
+  });
+
+  it("lists what bty's workflow does differently", () => {
+    const pxe = "bty's test-pxe waits for the ramboot-init build too; here it waits for build-ipxe and build-netboot-pc only";
+    expect(plan("pull_request", "main").differsFromBty).toEqual([pxe]);
+    expect(plan("push", "main").differsFromBty).toEqual([pxe]);
+    expect(plan("tag", "v1").differsFromBty).toEqual([
+      "bty's attach-to-release, publish-pypi and publish-docker do not wait for lint, flash-integration or the deploy tests; here publish waits for every check",
+      pxe,
+    ]);
+    expect(plan("workflow_dispatch", "main").differsFromBty).toEqual([
+      "bty's workflow runs every job on dispatch, can tag from main and publish from a v* tag ref; its CI page promises test + build-wheel only",
+    ]);
+    expect(plan("pull_request", "main", ["docs/a.md"]).differsFromBty).toEqual([]);
+    expect(plan("push", "feature").differsFromBty).toEqual([]);
+  });
+
+  it("marks each call's kind and workflow", () => {
+    const kinds = Object.fromEntries(plannedCalls(plan("tag", "v1")).map((c) => [c.name, c.kind]));
+    expect(kinds).toMatchObject({
+      "check-not-published": "preflight",
+      lint: "check",
+      "test:py-311": "check",
+      "flash-integration": "check",
+      "build-wheel": "build",
+      docs: "build",
+      "build-usbboot-pc": "build",
+      "test-pxe:bios": "e2e",
+      "test-usb-ventoy": "e2e",
+      publish: "release",
+    });
+    expect(plannedCalls(plan("push", "main")).find((c) => c.name === "tag-release")).toMatchObject({ kind: "release", workflow: "ci-cd.yml" });
+    expect(plannedCalls(plan("push", "main")).filter((c) => c.workflow === "docs.yml")).toEqual([
+      { name: "docs", call: ["docs"], kind: "build", needs: [], workflow: "docs.yml" },
+    ]);
+  });
+
+  it("summarizes needs by name up to four, as a count beyond", () => {
+    expect(summarizeNeeds([])).toBe("-");
+    expect(summarizeNeeds(["a", "b", "c", "d"])).toBe("a, b, c, d");
+    expect(summarizeNeeds(["a", "b", "c", "d", "e"])).toBe("every check, build and e2e test (5)");
   });
 });
