@@ -78,6 +78,16 @@ describe("spec §2, row by row", () => {
   });
 });
 
+describe("spec §2 rows bty-ci does not port", () => {
+  it("deploy-integration, deploy-quadlet-integration and build-usbboot-rpi are never planned (README: not in bty-ci)", () => {
+    for (const column of Object.keys(COLUMNS) as Column[]) {
+      for (const name of ["deploy-integration", "deploy-quadlet-integration", "build-usbboot-rpi", "attach-to-release", "publish-pypi"]) {
+        expect(runs(column, name), `${column}: ${name}`).toBe(false);
+      }
+    }
+  });
+});
+
 describe("spec §2, column by column", () => {
   it("PR → main: every check, build and e2e test; docs.yml builds the docs", () => {
     const p = COLUMNS["PR → main"]();
