@@ -14,6 +14,13 @@ export default defineConfig({
     ],
   },
   test: {
+    server: {
+      deps: {
+        // GitHub's workflow parser imports its schema JSON without an import
+        // attribute, which Node refuses; vite's transform handles it.
+        inline: ["@actions/workflow-parser"],
+      },
+    },
     projects: [
       { extends: true, test: { name: "unit", include: ["test/unit/**/*.test.ts"] } },
       { extends: true, test: { name: "module", include: ["test/module/**/*.test.ts"], testTimeout: 60_000 } },

@@ -120,3 +120,23 @@ export const APT = {
     "make",
   ],
 } as const;
+
+// --- Drop-in workflow for bty's repository (workflow.ts, plan.ts) ---
+
+/**
+ * What the drop-in `.github/workflows/ci-cd.yml` pins. Actions are pinned by
+ * commit (a moved tag cannot change what runs); the comment names the release.
+ */
+export const WORKFLOW_PINS = {
+  /** Dagger CLI the workflow installs; equal to dagger.json's engineVersion. */
+  daggerCli: "0.21.8",
+  /** dagger/dagger-for-github v8.4.1. */
+  daggerAction: "dagger/dagger-for-github@27b130bf0f79a7f6fbbbe0fbca6760dc9bb40a77",
+  /** actions/checkout v6.1.0. */
+  checkout: "actions/checkout@d23441a48e516b6c34aea4fa41551a30e30af803",
+  /** Hosted runner image for every job. */
+  runner: "ubuntu-24.04",
+} as const;
+
+/** Where bty-ci is published (decision D9); the workflow calls it with `-m`. */
+export const BTY_CI_MODULE = "github.com/safl/bty-ci";

@@ -3,8 +3,9 @@
  * engine registers; each job lives in its domain file (python, docs) and
  * every pinned input in config.ts.
  */
-import { argument, check, type Directory, func, object } from "@dagger.io/dagger";
+import { argument, check, dag, Directory, type File, func, object } from "@dagger.io/dagger";
 
+import { directoryArtifacts } from "./artifacts.js";
 import { PYTHON_IMAGE, type PythonLeg, SOURCE_IGNORE } from "./config.js";
 import type { JobInputs } from "./containers.js";
 import { docsDirectory } from "./docs.js";
@@ -15,9 +16,11 @@ import {
   testContainer,
   typecheckContainer,
 } from "./python.js";
-import { runChecks, summarize } from "./report.js";
+import { formatPlan, plan, planJson } from "./plan.js";
+import { type Artifact, ChecksFailed, renderReport, REPORT_FORMATS, runChecks, toRunReport } from "./report.js";
 import { readProject } from "./source.js";
 import { inCheckSpan } from "./tracing.js";
+import { workflowOptions, workflowYaml } from "./workflow.js";
 
 /** The job inputs carried as object state. */
 function jobInputs(state: JobInputs): JobInputs {
@@ -163,25 +166,78 @@ export class BtyCi {
   }
 
   /**
-   * Every check and build at once, without stopping at the first failure;
-   * prints a table (check, status, duration, reason) and fails if any failed.
+   * Every check and build at once, without stopping at the first failure.
+   * Reports each job's status, duration, artifacts (size, sha256) and a
+   * failure's last log lines, and fails if any failed.
    */
-  @func()
-  async allChecks(): Promise<string> {
+  @func({ cache: "session" })
+  async allChecks(
+    /** Report format: text (aligned table), markdown (for $GITHUB_STEP_SUMMARY) or json. */
+    format: string = "text",
+    /** Fail the call when a job failed; false returns the report anyway (its last line says whether all passed). */
+    failOnError: boolean = true,
+  ): Promise<string> {
+    if (!(REPORT_FORMATS as readonly string[]).includes(format)) {
+      throw new Error(`unknown --format "${format}": use one of ${REPORT_FORMATS.join(", ")}`);
+    }
     await readProject(this.source);
     const matrix = this.test();
-    return summarize(
-      await runChecks({
+    const results = await runChecks(
+      {
         lint: () => this.lint(),
-        "test:py311": () => matrix.py311(),
-        "test:py312": () => matrix.py312(),
-        "test:py313": () => matrix.py313(),
-        "test:py314": () => matrix.py314(),
+        "test:py-311": () => matrix.py311(),
+        "test:py-312": () => matrix.py312(),
+        "test:py-313": () => matrix.py313(),
+        "test:py-314": () => matrix.py314(),
         typecheck: () => this.typecheck(),
         "flash-integration": () => this.flashIntegration(),
         "build-wheel": () => this.buildWheel(),
         docs: () => this.docs(),
-      }, { wrap: inCheckSpan }),
+      },
+      { wrap: inCheckSpan },
     );
+    const artifacts: Record<string, Artifact[]> = {};
+    for (const r of results) {
+      if (r.ok && r.value instanceof Directory) artifacts[r.name] = await directoryArtifacts(r.value);
+    }
+    const report = toRunReport("all-checks", results, artifacts);
+    const text = renderReport(report, format);
+    if (!report.ok && failOnError) throw new ChecksFailed(results, text);
+    return text;
+  }
+
+  // --- plan and workflow (issue 9) ---
+
+  /**
+   * Which bty-ci calls a GitHub event starts, stage by stage, and what each
+   * waits for: bty's trigger table with its CI page's promises kept.
+   */
+  @func()
+  plan(
+    /** pull_request (ref = the base branch), push, tag or workflow_dispatch. */
+    event: string,
+    /** Branch or tag name (main, v1.2.3) or a full ref (refs/heads/main, refs/tags/v1.2.3). */
+    ref: string = "main",
+    /** Files the push or pull request changes; none given: assume code changed. */
+    changedPaths: string[] = [],
+    /** Output: table or json. */
+    format: string = "table",
+  ): string {
+    if (format !== "table" && format !== "json") throw new Error(`unknown --format "${format}": use table or json`);
+    const p = plan(event, ref, changedPaths);
+    return format === "json" ? planJson(p) : formatPlan(p);
+  }
+
+  /**
+   * The drop-in .github/workflows/ci-cd.yml for bty's repository:
+   * `dagger call workflow export --path .github/workflows/ci-cd.yml`.
+   */
+  @func()
+  workflow(
+    /** bty-ci module reference with a pinned ref, called with -m; empty: bty-ci is a toolchain of bty's repository. */
+    module: string = "github.com/safl/bty-ci@main",
+  ): File {
+    const text = workflowYaml(workflowOptions(module));
+    return dag.directory().withNewFile("ci-cd.yml", text).file("ci-cd.yml");
   }
 }

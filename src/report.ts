@@ -10,6 +10,10 @@ export interface CheckResult {
   seconds: number;
   /** One line: "ok", or why it failed. */
   reason: string;
+  /** The failure's last log lines (empty when it passed). */
+  tail?: string[];
+  /** What the check returned (a build's Directory), for gathering artifacts. */
+  value?: unknown;
 }
 
 /** The fields of the SDK's ExecError that matter here (duck-typed so this file stays pure). */
@@ -40,6 +44,21 @@ export function stripAnsi(text: string): string {
 function lastMeaningfulLine(text: string): string {
   const lines = stripAnsi(text).split("\n").map((l) => l.trim()).filter(Boolean);
   return lines.at(-1) ?? "";
+}
+
+/** How many log lines a failure keeps. */
+export const TAIL_LINES = 40;
+
+/**
+ * The last lines a human needs to see why something failed: a failed
+ * command's stdout then stderr (colour codes removed, trailing blank lines
+ * dropped), otherwise the error message.
+ */
+export function failureTail(err: unknown, max = TAIL_LINES): string[] {
+  const text = isExecFailure(err)
+    ? [err.stdout, err.stderr].map((t) => stripAnsi(t).trimEnd()).filter(Boolean).join("\n")
+    : stripAnsi(err instanceof Error ? err.message : String(err)).trim();
+  return text.split("\n").slice(-max);
 }
 
 /** Shorten `text` to `max` characters on one line. */
@@ -76,10 +95,10 @@ export async function runChecks(
     Object.entries(checks).map(async ([name, run]) => {
       const start = clock();
       try {
-        await wrap(name, run);
-        return { name, ok: true, seconds: (clock() - start) / 1000, reason: "ok" };
+        const value = await wrap(name, run);
+        return { name, ok: true, seconds: (clock() - start) / 1000, reason: "ok", tail: [], value };
       } catch (err) {
-        return { name, ok: false, seconds: (clock() - start) / 1000, reason: oneLineReason(err) };
+        return { name, ok: false, seconds: (clock() - start) / 1000, reason: oneLineReason(err), tail: failureTail(err) };
       }
     }),
   );
@@ -99,11 +118,14 @@ export function formatTable(results: CheckResult[]): string {
   return [line(header), line(widths.map((w) => "-".repeat(w))), ...rows.map(line), "", summary].join("\n");
 }
 
-/** Thrown by allChecks when any check failed; the message is the whole table. */
+/** Thrown by allChecks when any check failed; the message is the whole report (the table by default). */
 export class ChecksFailed extends Error {
   override name = "ChecksFailed";
-  constructor(readonly results: CheckResult[]) {
-    super(`\n${formatTable(results)}`);
+  constructor(
+    readonly results: CheckResult[],
+    report: string = formatTable(results),
+  ) {
+    super(`\n${report}`);
   }
 }
 
@@ -111,4 +133,157 @@ export class ChecksFailed extends Error {
 export function summarize(results: CheckResult[]): string {
   if (results.some((r) => !r.ok)) throw new ChecksFailed(results);
   return formatTable(results);
+}
+
+// --- Run report: Markdown for $GITHUB_STEP_SUMMARY and JSON (issue 9) ---
+
+/** One file a job produced. */
+export interface Artifact {
+  /** Path inside the job's output directory. */
+  name: string;
+  /** Bytes. */
+  size: number;
+  /** Hex SHA-256, as written in the job's SHA256SUMS / .sha256 files. */
+  sha256: string;
+}
+
+/** One job of a run (a check, build, e2e test or release step). */
+export interface JobReport {
+  name: string;
+  status: "passed" | "failed";
+  seconds: number;
+  /** "ok", or why it failed, on one line. */
+  reason: string;
+  artifacts: Artifact[];
+  /** The failure's last log lines. */
+  tail: string[];
+}
+
+/** A whole run: what `allChecks` and `publish` report. */
+export interface RunReport {
+  /** What ran, e.g. "all-checks" or "publish v0.77.2". */
+  title: string;
+  ok: boolean;
+  jobs: JobReport[];
+}
+
+/** The last line of a Markdown report when every job passed; the drop-in workflow looks for it. */
+export const REPORT_PASSED_MARKER = "<!-- bty-ci-report: passed -->";
+/** The last line of a Markdown report when a job failed. */
+export const REPORT_FAILED_MARKER = "<!-- bty-ci-report: failed -->";
+
+/** A run report from check results and the artifacts gathered per job name. */
+export function toRunReport(
+  title: string,
+  results: CheckResult[],
+  artifacts: Record<string, Artifact[]> = {},
+): RunReport {
+  const jobs = results.map(
+    (r): JobReport => ({
+      name: r.name,
+      status: r.ok ? "passed" : "failed",
+      seconds: Math.round(r.seconds * 10) / 10,
+      reason: r.reason,
+      artifacts: artifacts[r.name] ?? [],
+      tail: r.ok ? [] : (r.tail ?? []),
+    }),
+  );
+  return { title, ok: jobs.every((j) => j.status === "passed"), jobs };
+}
+
+/** Bytes in binary units, one decimal (e.g. "1.5 MiB"). */
+export function humanSize(bytes: number): string {
+  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return unit === 0 ? `${bytes} B` : `${value.toFixed(1)} ${units[unit]}`;
+}
+
+/** Text safe inside a Markdown table cell. */
+function cell(text: string): string {
+  return text.replace(/\|/g, "\\|").replace(/\n/g, " ");
+}
+
+/** A fence longer than any backtick run in `text`, so a log cannot close it. */
+function fenceFor(text: string): string {
+  const longest = Math.max(0, ...(text.match(/`+/g) ?? []).map((m) => m.length));
+  return "`".repeat(Math.max(3, longest + 1));
+}
+
+/**
+ * Markdown for a job summary: a result line, one table row per job, the
+ * artifacts with sizes and digests, the last log lines of every failure, and
+ * a last line the drop-in workflow checks ({@link REPORT_PASSED_MARKER}).
+ */
+export function toMarkdown(report: RunReport): string {
+  const failed = report.jobs.filter((j) => j.status === "failed");
+  const result = report.ok
+    ? `**${report.title}: all ${report.jobs.length} passed**`
+    : `**${report.title}: ${failed.length} of ${report.jobs.length} failed**`;
+  const rows = report.jobs.map(
+    (j) =>
+      `| ${cell(j.name)} | ${j.status === "passed" ? "✅ passed" : "❌ failed"} | ${j.seconds.toFixed(1)} s | ${cell(j.reason)} |`,
+  );
+  const out = [result, "", "| job | status | duration | result |", "|---|---|---|---|", ...rows];
+  const withArtifacts = report.jobs.filter((j) => j.artifacts.length);
+  if (withArtifacts.length) {
+    out.push("", "| artifact | job | size | sha256 |", "|---|---|---|---|");
+    for (const j of withArtifacts) {
+      for (const a of j.artifacts) {
+        out.push(`| \`${cell(a.name)}\` | ${cell(j.name)} | ${humanSize(a.size)} | \`${a.sha256}\` |`);
+      }
+    }
+  }
+  for (const j of failed) {
+    const log = j.tail.join("\n");
+    const fence = fenceFor(log);
+    out.push("", `<details><summary>${j.name}: last ${j.tail.length} lines</summary>`, "", `${fence}text`, log, fence, "", "</details>");
+  }
+  out.push("", report.ok ? REPORT_PASSED_MARKER : REPORT_FAILED_MARKER);
+  return out.join("\n");
+}
+
+/** The report as JSON (two-space indent). */
+export function toJson(report: RunReport): string {
+  return JSON.stringify(report, null, 2);
+}
+
+/** Output formats of a run report. */
+export const REPORT_FORMATS = ["text", "markdown", "json"] as const;
+export type ReportFormat = (typeof REPORT_FORMATS)[number];
+
+/** The report in `format`; "text" is the aligned table of {@link formatTable}. */
+export function renderReport(report: RunReport, format: string): string {
+  switch (format) {
+    case "text":
+      return formatTable(report.jobs.map((j) => ({ name: j.name, ok: j.status === "passed", seconds: j.seconds, reason: j.reason })));
+    case "markdown":
+      return toMarkdown(report);
+    case "json":
+      return toJson(report);
+    default:
+      throw new Error(`unknown report format "${format}": use one of ${REPORT_FORMATS.join(", ")}`);
+  }
+}
+
+/**
+ * Parse `sha256sum` output (`<hex>  <name>` or `<hex> *<name>` per line).
+ * `prefix` is the directory the sums file sits in, so names become paths in
+ * the job's output.
+ */
+export function parseSha256Sums(text: string, prefix = ""): { name: string; sha256: string }[] {
+  const base = prefix && !prefix.endsWith("/") ? `${prefix}/` : prefix;
+  return text
+    .split("\n")
+    .map((l) => l.trim())
+    .filter(Boolean)
+    .map((line) => {
+      const m = /^([0-9a-fA-F]{64}) [ *](.+)$/.exec(line);
+      if (!m) throw new Error(`not a sha256sum line: "${clip(line, 80)}"`);
+      return { name: `${base}${m[2]!}`, sha256: m[1]!.toLowerCase() };
+    });
 }

@@ -12,7 +12,8 @@ Smoke-tests bty-ci with the `dagger` CLI (must be on PATH, v0.21.8):
   1. `dagger functions` lists every job;
   2. `version` reads bty's pyproject.toml, and a source without one fails
      with the message that names the fix;
-  3. `build-wheel` exports wheel + sdist whose SHA256SUMS verify;
+  3. `build-wheel` exports wheel + sdist whose SHA256SUMS verify; `plan` and
+     `workflow export` work;
   4. installed as a toolchain of the bty checkout, `dagger check` runs every
      check; then `call --source <bty> all-checks` prints its table (both
      skipped with --quick).
@@ -57,7 +58,7 @@ call() { dagger --progress plain -m "$module" call --source "$bty" "$@"; }
 
 step "dagger functions"
 functions=$(dagger -m "$module" functions)
-for fn in version lint test typecheck flash-integration build-wheel docs all-checks; do
+for fn in version lint test typecheck flash-integration build-wheel docs all-checks plan workflow; do
   grep -qE "^${fn}[[:space:]]" <<<"$functions" || fail "function $fn is not registered"
 done
 
@@ -76,6 +77,15 @@ step "build-wheel"
 call build-wheel export --path "$work/dist" >/dev/null
 (cd "$work/dist" && sha256sum -c SHA256SUMS) || fail "SHA256SUMS of build-wheel do not verify"
 ls "$work/dist/bty_lab-${expected_version}-py3-none-any.whl" "$work/dist/bty_lab-${expected_version}.tar.gz"
+
+step "plan and the drop-in workflow"
+# Captured first: with pipefail, grep -q closing the pipe early would fail the call.
+dispatch_plan=$(call plan --event workflow_dispatch)
+grep -q "dagger call build-wheel" <<<"$dispatch_plan" || fail "plan: no build-wheel for a dispatch"
+docs_plan=$(call plan --event pull_request --changed-paths docs/index.md)
+grep -q "ci-cd.yml does not start" <<<"$docs_plan" || fail "plan: a docs-only pull request should start no ci-cd.yml run"
+call workflow --module github.com/safl/bty-ci@main export --path "$work/ci-cd.yml" >/dev/null
+grep -q -- "all-checks --format markdown --fail-on-error=false" "$work/ci-cd.yml" || fail "workflow: no all-checks step"
 
 if ! $quick; then
   step "installed as a toolchain: dagger check"
@@ -97,5 +107,8 @@ if ! $quick; then
   step "all-checks"
   call all-checks | tee "$work/table.txt"
   grep -q "checks passed" "$work/table.txt" || fail "all-checks printed no summary"
+  step "all-checks as Markdown (the job summary)"
+  call all-checks --format markdown --fail-on-error=false >"$work/report.md"
+  [[ $(tail -n 1 "$work/report.md") == "<!-- bty-ci-report: passed -->" ]] || fail "Markdown report does not end with the passed marker"
 fi
 echo "engine smoke: all passed"

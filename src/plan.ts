@@ -1,0 +1,286 @@
+/**
+ * Which bty-ci functions run for a GitHub event (pure): the trigger table of
+ * bty's workflows (spec §1.2, §2) with the promises of bty's CI page kept
+ * where bty's workflow breaks them (spec §15):
+ *
+ * - a manual dispatch runs `test` and `build-wheel` only, on any ref, and
+ *   never tags or publishes;
+ * - tagging (main) and publishing (`v*` tags) wait for every check, build
+ *   and end-to-end test;
+ * - each end-to-end test waits only for the builds it boots (PXE: iPXE and
+ *   netboot-pc, not ramboot-init; USB: usbboot-pc).
+ *
+ * The drop-in workflow (workflow.ts) is tested against this plan for every
+ * event and path filter.
+ */
+
+/** Events bty's workflows react to; `tag` is shorthand for a push of a tag. */
+export const PLAN_EVENTS = ["pull_request", "push", "tag", "workflow_dispatch"] as const;
+export type PlanEvent = (typeof PLAN_EVENTS)[number];
+
+/** bty's `paths-ignore` for pull requests and pushes to main (spec §1.2). */
+export const PATHS_IGNORE = ["docs/**", "README.md", "CHANGELOG.md", "LICENSE", ".github/workflows/docs.yml"];
+
+/** The branch bty's workflows watch. */
+export const MAIN_BRANCH = "main";
+
+/** The tags that release (`push: tags: ["v*"]`). */
+export const RELEASE_TAG_PATTERN = "v*";
+
+/** Which workflow file of bty's repository runs a planned call. */
+export type WorkflowFile = "ci-cd.yml" | "docs.yml";
+
+/** One function call the event starts. */
+export interface PlannedCall {
+  /** Job name as `dagger check -l` prints it (legs and firmwares as `fn:variant`). */
+  name: string;
+  /** Arguments after `dagger call` (a `{tag}` placeholder becomes the tag name). */
+  call: string[];
+  kind: "preflight" | "check" | "build" | "e2e" | "release";
+  /** Names that must succeed before this call starts. */
+  needs: string[];
+  workflow: WorkflowFile;
+}
+
+/** The whole answer for one event. */
+export interface Plan {
+  event: Exclude<PlanEvent, "tag">;
+  ref: string;
+  changedPaths: string[];
+  /** One sentence: why these calls (or none) run. */
+  reason: string;
+  /** Calls grouped in stages: a stage starts when everything it needs is done. */
+  stages: PlannedCall[][];
+  /** What bty's own workflow does differently for this event, if anything. */
+  differsFromBty: string[];
+}
+
+const check = (name: string, call: string[]): PlannedCall => ({ name, call, kind: "check", needs: [], workflow: "ci-cd.yml" });
+const build = (name: string, call: string[]): PlannedCall => ({ name, call, kind: "build", needs: [], workflow: "ci-cd.yml" });
+
+/** The Python legs as `dagger check -l` lists them. */
+export const TEST_LEGS = ["py-311", "py-312", "py-313", "py-314"] as const;
+
+/** Every check and build, in the order of the run report. */
+export const CHECKS: readonly PlannedCall[] = [
+  check("lint", ["lint"]),
+  ...TEST_LEGS.map((leg) => check(`test:${leg}`, ["test", leg])),
+  check("typecheck", ["typecheck"]),
+  check("flash-integration", ["flash-integration"]),
+  build("build-wheel", ["build-wheel"]),
+  build("docs", ["docs"]),
+  build("build-ipxe", ["build-ipxe"]),
+  build("build-netboot-pc", ["build-netboot-pc"]),
+  build("build-ramboot-init", ["build-ramboot-init"]),
+  build("build-usbboot-pc", ["build-usbboot-pc"]),
+];
+
+/** End-to-end tests and exactly the builds each one boots. */
+export const E2E: readonly PlannedCall[] = [
+  { name: "test-pxe:bios", call: ["test-pxe", "--firmware", "bios"], kind: "e2e", needs: ["build-ipxe", "build-netboot-pc"], workflow: "ci-cd.yml" },
+  { name: "test-pxe:uefi", call: ["test-pxe", "--firmware", "uefi"], kind: "e2e", needs: ["build-ipxe", "build-netboot-pc"], workflow: "ci-cd.yml" },
+  { name: "test-usb-grow", call: ["test-usb-grow"], kind: "e2e", needs: ["build-usbboot-pc"], workflow: "ci-cd.yml" },
+  { name: "test-usb-ventoy", call: ["test-usb-ventoy"], kind: "e2e", needs: ["build-usbboot-pc"], workflow: "ci-cd.yml" },
+];
+
+/** What `all-checks` runs: every check, build and end-to-end test. */
+export const ALL_CHECKS: readonly string[] = [...CHECKS, ...E2E].map((c) => c.name);
+
+/** The docs.yml build bty keeps (it also deploys GitHub Pages on main). */
+const DOCS_YML_BUILD: PlannedCall = { name: "docs", call: ["docs"], kind: "build", needs: [], workflow: "docs.yml" };
+
+/** Normalized event and ref, or an error naming the fix. */
+function normalize(event: string, ref: string): { event: Plan["event"]; ref: string } {
+  if (!(PLAN_EVENTS as readonly string[]).includes(event)) {
+    throw new Error(`unknown event "${event}": use one of ${PLAN_EVENTS.join(", ")}`);
+  }
+  const trimmed = ref.trim();
+  if (!trimmed) throw new Error(`empty ref: pass a branch (main), a tag (v1.2.3) or a full ref (refs/heads/main)`);
+  if (event === "tag") {
+    if (trimmed.startsWith("refs/heads/")) throw new Error(`event "tag" needs a tag ref, got ${trimmed}: use --event push for branches`);
+    return { event: "push", ref: trimmed.startsWith("refs/tags/") ? trimmed : `refs/tags/${trimmed}` };
+  }
+  return { event: event as Plan["event"], ref: trimmed.startsWith("refs/") ? trimmed : `refs/heads/${trimmed}` };
+}
+
+/** A GitHub filter pattern as a regular expression (`**` any path, `*` and `?` within one segment). */
+export function globToRegExp(pattern: string): RegExp {
+  let re = "";
+  for (let i = 0; i < pattern.length; i++) {
+    const c = pattern[i]!;
+    if (c === "*" && pattern[i + 1] === "*") {
+      re += ".*";
+      i++;
+    } else if (c === "*") re += "[^/]*";
+    else if (c === "?") re += "[^/]";
+    else re += c.replace(/[.+^${}()|[\]\\]/g, "\\$&");
+  }
+  return new RegExp(`^${re}$`);
+}
+
+/** True when every changed path is ignored (GitHub then starts no run); an unknown change list never is. */
+export function onlyIgnoredPaths(changedPaths: readonly string[], ignore: readonly string[] = PATHS_IGNORE): boolean {
+  if (changedPaths.length === 0) return false;
+  const patterns = ignore.map(globToRegExp);
+  return changedPaths.every((p) => patterns.some((re) => re.test(p)));
+}
+
+/** Group calls into stages by their needs (Kahn's algorithm, input order kept within a stage). */
+export function toStages(calls: readonly PlannedCall[]): PlannedCall[][] {
+  const done = new Set<string>();
+  const names = new Set(calls.map((c) => c.name));
+  for (const c of calls) {
+    for (const n of c.needs) if (!names.has(n)) throw new Error(`${c.name} needs ${n}, which is not planned`);
+  }
+  const stages: PlannedCall[][] = [];
+  let rest = [...calls];
+  while (rest.length) {
+    const ready = rest.filter((c) => c.needs.every((n) => done.has(n)));
+    if (!ready.length) throw new Error(`dependency cycle among ${rest.map((c) => c.name).join(", ")}`);
+    stages.push(ready);
+    for (const c of ready) done.add(c.name);
+    rest = rest.filter((c) => !ready.includes(c));
+  }
+  return stages;
+}
+
+const withNeeds = (c: PlannedCall, extra: string[]): PlannedCall => ({ ...c, needs: [...extra, ...c.needs] });
+
+/**
+ * The calls an event starts.
+ *
+ * @param event pull_request (ref = the PR's base branch), push, tag or workflow_dispatch
+ * @param ref branch or tag name, or a full ref
+ * @param changedPaths files the push or pull request changes (empty: unknown, assume code)
+ */
+export function plan(event: string, ref: string, changedPaths: readonly string[] = []): Plan {
+  const n = normalize(event, ref);
+  const paths = [...changedPaths];
+  const result = (reason: string, calls: PlannedCall[], differsFromBty: string[] = []): Plan => ({
+    event: n.event,
+    ref: n.ref,
+    changedPaths: paths,
+    reason,
+    stages: toStages(calls),
+    differsFromBty,
+  });
+  const mainRef = `refs/heads/${MAIN_BRANCH}`;
+  const isTag = n.ref.startsWith("refs/tags/");
+  const tagName = isTag ? n.ref.slice("refs/tags/".length) : "";
+  const releaseTag = isTag && globToRegExp(RELEASE_TAG_PATTERN).test(tagName);
+  const everything = [...CHECKS, ...E2E];
+  const gate = everything.map((c) => c.name);
+
+  if (n.event === "workflow_dispatch") {
+    return result(
+      `manual dispatch on ${n.ref}: the package smoke test only (test matrix + build-wheel); never tags or publishes`,
+      [...CHECKS.filter((c) => c.name.startsWith("test:") || c.name === "build-wheel")],
+      [
+        "bty's workflow runs every job on dispatch, can tag from main and publish from a v* tag ref; its CI page promises test + build-wheel only",
+      ],
+    );
+  }
+
+  if (n.event === "push" && isTag) {
+    if (!releaseTag) return result(`push of tag ${tagName}: not a release tag (${RELEASE_TAG_PATTERN}), nothing runs`, []);
+    const preflight: PlannedCall = {
+      name: "check-not-published",
+      call: ["check-not-published", "--tag", "{tag}"],
+      kind: "preflight",
+      needs: [],
+      workflow: "ci-cd.yml",
+    };
+    const publish: PlannedCall = {
+      name: "publish",
+      call: ["publish", "--tag", "{tag}"],
+      kind: "release",
+      needs: ["check-not-published", ...gate],
+      workflow: "ci-cd.yml",
+    };
+    return result(
+      `push of release tag ${tagName}: path filters do not apply to tags; every check, build and e2e test, then publish`,
+      [preflight, ...everything.map((c) => withNeeds(c, ["check-not-published"])), publish],
+      [
+        "bty's attach-to-release, publish-pypi and publish-docker do not wait for lint, flash-integration or the deploy tests; here publish waits for every check",
+        "bty's test-pxe waits for the ramboot-init build too; here it waits for build-ipxe and build-netboot-pc only",
+      ],
+    );
+  }
+
+  const branch = n.ref.startsWith("refs/heads/") ? n.ref.slice("refs/heads/".length) : n.ref;
+  if (n.ref !== mainRef) {
+    const what = n.event === "pull_request" ? `pull request to ${branch}` : `push to ${branch}`;
+    return result(`${what}: bty's workflows watch ${MAIN_BRANCH} only, nothing runs`, []);
+  }
+
+  const docsYml = [DOCS_YML_BUILD];
+  if (onlyIgnoredPaths(paths)) {
+    return result(
+      `${n.event === "pull_request" ? "pull request" : "push"} changing only ignored paths (${PATHS_IGNORE.join(", ")}): ci-cd.yml does not start; docs.yml builds the docs${n.event === "push" ? " and deploys GitHub Pages" : ""}`,
+      docsYml,
+    );
+  }
+  if (n.event === "pull_request") {
+    return result(
+      `pull request to ${MAIN_BRANCH}: every check, build and e2e test (no tag, no publish); docs.yml builds the docs as well`,
+      [...everything, ...docsYml],
+      ["bty's test-pxe waits for the ramboot-init build too; here it waits for build-ipxe and build-netboot-pc only"],
+    );
+  }
+  const tagRelease: PlannedCall = {
+    name: "tag-release",
+    call: ["tag-release", "--token", "env:RELEASE_PAT"],
+    kind: "release",
+    needs: gate,
+    workflow: "ci-cd.yml",
+  };
+  return result(
+    `push to ${MAIN_BRANCH}: every check, build and e2e test, then tag-release tags a new version; docs.yml builds the docs and deploys GitHub Pages`,
+    [...everything, tagRelease, ...docsYml],
+    ["bty's test-pxe waits for the ramboot-init build too; here it waits for build-ipxe and build-netboot-pc only"],
+  );
+}
+
+/** Every planned call, stage by stage. */
+export function plannedCalls(p: Plan): PlannedCall[] {
+  return p.stages.flat();
+}
+
+/** The planned `dagger call` argument list with the tag filled in. */
+export function callArgs(p: Plan, c: PlannedCall): string[] {
+  const tag = p.ref.startsWith("refs/tags/") ? p.ref.slice("refs/tags/".length) : "";
+  return c.call.map((a) => (a === "{tag}" ? tag : a));
+}
+
+/** Plain-text table: stage, workflow, job, call, needs. */
+export function formatPlan(p: Plan): string {
+  const head = [`${p.event} ${p.ref}${p.changedPaths.length ? ` (${p.changedPaths.length} changed paths)` : ""}`, p.reason];
+  const rows = p.stages.flatMap((stage, i) =>
+    stage.map((c) => [String(i + 1), c.workflow, c.name, `dagger call ${callArgs(p, c).join(" ")}`, summarizeNeeds(c.needs)]),
+  );
+  if (!rows.length) return [...head, "", "nothing runs"].join("\n");
+  const header = ["stage", "workflow", "job", "call", "needs"];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join("  ");
+  const notes = p.differsFromBty.map((d) => `differs from bty: ${d}`);
+  return [...head, "", line(header), line(widths.map((w) => "-".repeat(w))), ...rows.map(line), ...(notes.length ? ["", ...notes] : [])].join("\n");
+}
+
+/** Long needs lists (the release gates) are shown as a count. */
+export function summarizeNeeds(needs: string[]): string {
+  if (needs.length === 0) return "-";
+  if (needs.length > 4) return `every check, build and e2e test (${needs.length})`;
+  return needs.join(", ");
+}
+
+/** The plan as JSON (stable key order, two-space indent). */
+export function planJson(p: Plan): string {
+  return JSON.stringify(
+    {
+      ...p,
+      stages: p.stages.map((s) => s.map((c) => ({ ...c, call: callArgs(p, c) }))),
+    },
+    null,
+    2,
+  );
+}

@@ -1,0 +1,66 @@
+/**
+ * README.md's function reference equals what the SDK's own introspector
+ * registers for src/ (functions, arguments, types, defaults, descriptions).
+ */
+import { readFileSync } from "node:fs";
+
+import { describe, expect, it } from "vitest";
+
+import { scanModule } from "../harness/scan.js";
+import {
+  FIX,
+  kebab,
+  README,
+  REFERENCE_END,
+  REFERENCE_START,
+  type ReferenceModel,
+  referenceModel,
+  renderReference,
+  withReference,
+} from "../harness/reference.js";
+import { MODULE_FILES } from "./module-files.js";
+
+const model = referenceModel(await scanModule(MODULE_FILES));
+const readme = readFileSync(README, "utf8");
+
+describe("README function reference", () => {
+  it("is in sync with the module", () => {
+    const expected = withReference(readme, renderReference(model));
+    if (expected !== readme) {
+      expect.fail(`README.md's function reference is out of date: run \`${FIX}\` and commit README.md`);
+    }
+  });
+
+  it("would notice a changed default, a new argument or a removed function", () => {
+    const current = renderReference(model);
+    const changed = (edit: (m: ReferenceModel) => void) => {
+      const copy = structuredClone(model);
+      edit(copy);
+      return renderReference(copy);
+    };
+    const fn = (m: ReferenceModel, name: string) => m.functions.find((f) => f.fn.name === name)!.fn;
+    expect(changed((m) => void (fn(m, "plan").arguments.find((a) => a.name === "ref")!.defaultValue = "develop"))).not.toBe(current);
+    expect(changed((m) => void fn(m, "allChecks").arguments.push({ ...fn(m, "allChecks").arguments[0]!, name: "extra" }))).not.toBe(current);
+    expect(changed((m) => void (m.functions = m.functions.filter((f) => f.fn.name !== "workflow")))).not.toBe(current);
+    expect(changed((m) => void (m.constructorArgs[1]!.defaultValue = "python:3"))).not.toBe(current);
+    expect(changed((m) => void (m.functions[0]!.children = []))).toBe(current);
+    expect(changed((m) => void (m.functions.find((f) => f.fn.name === "test")!.children[0]!.isCheck = false))).not.toBe(current);
+  });
+
+  it("names functions and arguments as the CLI prints them", () => {
+    expect(kebab("allChecks")).toBe("all-checks");
+    expect(kebab("py311")).toBe("py-311");
+    expect(kebab("failOnError")).toBe("fail-on-error");
+    expect(kebab("BtyCi")).toBe("bty-ci");
+    const body = renderReference(model);
+    expect(body).toContain("#### `test py-311` → void (check)");
+    expect(body).toContain("| `--changed-paths` | string[] | `[]` |");
+    expect(body).toContain("| `--event` | string | **required** |");
+    expect(body).toContain("| `--source` | Directory | caller's git root (`/`), 14 ignore patterns |");
+  });
+
+  it("refuses a README without the markers", () => {
+    expect(() => withReference("# x\n", "body")).toThrow(`README.md has no ${REFERENCE_START} … ${REFERENCE_END} block`);
+    expect(withReference(`a\n${REFERENCE_START}\nold\n${REFERENCE_END}\nb`, "new")).toBe(`a\n${REFERENCE_START}\nnew\n${REFERENCE_END}\nb`);
+  });
+});

@@ -1,0 +1,180 @@
+/**
+ * plan, workflow and allChecks' report formats as the engine registers and
+ * runs them (SDK's own scan + invoke against the recording engine).
+ */
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { parse as parseYaml } from "yaml";
+
+import { type Call, execError, type RecordingEngine, startRecordingEngine } from "../harness/engine.js";
+import { invokeFunction } from "../harness/invoke.js";
+import { findArgument, listFunctions, scanModule } from "../harness/scan.js";
+import { MODULE_FILES as files } from "./module-files.js";
+
+const PYPROJECT = '[project]\nname = "bty-lab"\nversion = "0.77.2"\n';
+const SHA = "c".repeat(64);
+const state = { source: "Directory:bty", pythonImage: "python:{version}-slim-bookworm", pythonIndex: "", debianMirror: "" };
+const mod = await scanModule(files);
+const fn = (name: string) => listFunctions(mod).find((f) => f.name === name)!;
+
+let engine: RecordingEngine;
+beforeAll(async () => {
+  engine = await startRecordingEngine();
+});
+afterAll(() => engine.stop());
+beforeEach(() => {
+  engine.reset();
+  engine.answer("exists", true);
+  engine.answer("contents", checkoutFile);
+});
+
+// allChecks runs lint, which reads bty's hook set (its own tests: lint.test.ts).
+function checkoutFile(ctx: { chain: Call[] }): string {
+  return ctx.chain.some((c) => c.field === "file" && c.args.path === ".pre-commit-config.yaml") ? "repos: []\n" : PYPROJECT;
+}
+
+const call = (fnName: string, args: Record<string, unknown> = {}) => invokeFunction({ files, fnName, parentState: state, args });
+
+describe("registration", () => {
+  it("plan takes the event, a ref (main), changed paths (none) and a format (table)", () => {
+    expect(fn("plan")).toMatchObject({ returnType: "string", isCheck: false });
+    expect(findArgument(mod, "plan", "event")).toMatchObject({ type: "string", optional: false });
+    expect(findArgument(mod, "plan", "ref")).toMatchObject({ type: "string", defaultValue: "main" });
+    expect(findArgument(mod, "plan", "changedPaths")).toMatchObject({ type: "string[]", defaultValue: [] });
+    expect(findArgument(mod, "plan", "format")).toMatchObject({ type: "string", defaultValue: "table" });
+  });
+
+  it("workflow returns a File for a pinned module reference (default: bty-ci at main)", () => {
+    expect(fn("workflow")).toMatchObject({ returnType: "File", isCheck: false });
+    expect(findArgument(mod, "workflow", "module")).toMatchObject({ type: "string", defaultValue: "github.com/safl/bty-ci@main" });
+  });
+
+  it("allChecks takes a report format (text) and whether to fail (true), and is not cached across sessions", () => {
+    expect(findArgument(mod, "allChecks", "format")).toMatchObject({ type: "string", defaultValue: "text" });
+    expect(findArgument(mod, "allChecks", "failOnError")).toMatchObject({ type: "boolean", defaultValue: true });
+    expect(fn("allChecks").cache).toBe("session");
+  });
+
+  it("documents every new argument", () => {
+    for (const [f, a] of [["plan", "event"], ["plan", "ref"], ["plan", "changedPaths"], ["plan", "format"], ["workflow", "module"], ["allChecks", "format"], ["allChecks", "failOnError"]]) {
+      expect(findArgument(mod, f!, a!).description, `${f}(${a})`).not.toBe("");
+    }
+  });
+});
+
+describe("plan", () => {
+  it("prints the table and the JSON without touching the engine", async () => {
+    const table = (await call("plan", { event: "workflow_dispatch", ref: "main" })) as string;
+    expect(table.split("\n")[0]).toBe("workflow_dispatch refs/heads/main");
+    expect(table).toMatch(/^1 +ci-cd\.yml +build-wheel +dagger call build-wheel +-$/m);
+    const json = JSON.parse((await call("plan", { event: "tag", ref: "v1.0.0", changedPaths: [], format: "json" })) as string);
+    expect(json.stages.at(-1)[0].call).toEqual(["publish", "--tag", "v1.0.0"]);
+    expect(engine.queries()).toEqual([]);
+  });
+
+  it("names the fix for a bad event or format", async () => {
+    await expect(call("plan", { event: "merge", ref: "main" })).rejects.toThrow(/unknown event "merge"/);
+    await expect(call("plan", { event: "push", ref: "main", format: "yaml" })).rejects.toThrow('unknown --format "yaml": use table or json');
+  });
+});
+
+describe("workflow", () => {
+  const written = () => {
+    const chain = engine.chains().find((c) => c.some((x) => x.field === "withNewFile"))!;
+    const step = chain.find((x) => x.field === "withNewFile")! as Call;
+    const file = chain.find((x) => x.field === "file")! as Call;
+    return { path: step.args.path, contents: String(step.args.contents), file: file.args.path, root: chain[0]!.field };
+  };
+
+  it("writes ci-cd.yml into an empty directory and returns that file", async () => {
+    const id = await call("workflow", { module: "github.com/safl/bty-ci@v0.1.0" });
+    expect(String(id)).toMatch(/^File:/);
+    const w = written();
+    expect(w).toMatchObject({ path: "ci-cd.yml", file: "ci-cd.yml", root: "directory" });
+    const yaml = parseYaml(w.contents);
+    expect(yaml.name).toBe("CI");
+    expect(w.contents).toContain("dagger --progress=plain -m github.com/safl/bty-ci@v0.1.0 call --source . all-checks");
+  });
+
+  it("an empty module calls bty-ci as a toolchain; an unpinned one is refused before any engine call", async () => {
+    await call("workflow", { module: "" });
+    expect(written().contents).toContain("dagger --progress=plain call bty-ci all-checks");
+    engine.reset();
+    await expect(call("workflow", { module: "github.com/safl/bty-ci" })).rejects.toThrow(/has no pinned ref/);
+    expect(engine.queries()).toEqual([]);
+  });
+});
+
+describe("allChecks report formats", () => {
+  const failLeg = () =>
+    engine.answer("sync", (ctx: { chain: Call[] }) => {
+      if (ctx.chain.some((c) => c.field === "from" && String(c.args.address).includes("3.14"))) {
+        throw execError({ cmd: ["uv", "run", "--no-sync", "pytest"], exitCode: 1, stdout: "collected 3\n", stderr: "E assert 1 == 2\n== 1 failed ==\n" });
+      }
+      return undefined;
+    });
+
+  it("markdown without failing: every job, the failure's last lines and the failed marker", async () => {
+    failLeg();
+    const md = (await call("allChecks", { format: "markdown", failOnError: false })) as string;
+    expect(md.split("\n")[0]).toBe("**all-checks: 1 of 9 failed**");
+    expect(md).toMatch(/^\| test:py-314 \| ❌ failed \| [\d.]+ s \| `uv run --no-sync pytest` exited 1: == 1 failed == \|$/m);
+    expect(md).toMatch(/^\| lint \| ✅ passed \|/m);
+    expect(md).toContain("```text\ncollected 3\nE assert 1 == 2\n== 1 failed ==\n```");
+    expect(md.split("\n").at(-1)).toBe("<!-- bty-ci-report: failed -->");
+  });
+
+  it("fails by default, with the report in the chosen format", async () => {
+    failLeg();
+    const err = (await call("allChecks", { format: "json", failOnError: true }).catch((e: Error) => e)) as Error;
+    const report = JSON.parse(err.message);
+    expect(report.ok).toBe(false);
+    expect(report.jobs.find((j: { name: string }) => j.name === "test:py-314").status).toBe("failed");
+  });
+
+  it("lists the builds' checksummed artifacts with sizes", async () => {
+    engine.answer("glob", (ctx: { args: { pattern: string } }) => (ctx.args.pattern === "SHA256SUMS" ? ["SHA256SUMS"] : []));
+    engine.answer("contents", (ctx: { chain: Call[] }) =>
+      ctx.chain.some((c) => c.field === "file" && c.args.path === "SHA256SUMS") ? `${SHA}  bty_lab-0.77.2.tar.gz\n` : checkoutFile(ctx),
+    );
+    engine.answer("size", 4096);
+    const report = JSON.parse((await call("allChecks", { format: "json", failOnError: true })) as string);
+    expect(report.ok).toBe(true);
+    const byName = Object.fromEntries(report.jobs.map((j: { name: string; artifacts: unknown[] }) => [j.name, j.artifacts]));
+    expect(byName["build-wheel"]).toEqual([{ name: "bty_lab-0.77.2.tar.gz", size: 4096, sha256: SHA }]);
+    expect(byName.docs).toEqual([{ name: "bty_lab-0.77.2.tar.gz", size: 4096, sha256: SHA }]);
+    expect(byName.lint).toEqual([]);
+    const globs = engine.chains().flat().filter((c) => c.field === "glob").map((c) => c.args.pattern);
+    expect([...new Set(globs)].sort()).toEqual(["**/*.sha256", "**/SHA256SUMS", "*.sha256", "SHA256SUMS"]);
+  });
+
+  it("refuses an unknown format before any container work", async () => {
+    await expect(call("allChecks", { format: "html" })).rejects.toThrow('unknown --format "html": use one of text, markdown, json');
+    expect(engine.chains().filter((c) => c.some((x) => x.field === "from"))).toEqual([]);
+  });
+});
+
+describe("artifacts of nested checksum files", () => {
+  it("reads sums next to the files, once per file, sorted by path", async () => {
+    engine.answer("glob", (ctx: { args: { pattern: string } }) =>
+      ({
+        SHA256SUMS: [],
+        "**/SHA256SUMS": ["dist/SHA256SUMS"],
+        "*.sha256": [],
+        "**/*.sha256": ["dist/b.iso.sha256", "dist/SHA256SUMS.sha256"],
+      })[ctx.args.pattern] ?? [],
+    );
+    engine.answer("contents", (ctx: { chain: Call[] }) => {
+      const file = ctx.chain.find((c) => c.field === "file")?.args.path;
+      if (file === "dist/SHA256SUMS") return `${SHA}  b.iso\n${"d".repeat(64)}  a.whl\n`;
+      if (file === "dist/b.iso.sha256") return `${SHA}  b.iso\n`;
+      if (file === "dist/SHA256SUMS.sha256") return "";
+      return checkoutFile(ctx);
+    });
+    engine.answer("size", (ctx: { chain: Call[] }) => (ctx.chain.some((c) => c.field === "file" && c.args.path === "dist/a.whl") ? 10 : 20));
+    const report = JSON.parse((await call("allChecks", { format: "json", failOnError: true })) as string);
+    expect(report.jobs.find((j: { name: string }) => j.name === "build-wheel").artifacts).toEqual([
+      { name: "dist/a.whl", size: 10, sha256: "d".repeat(64) },
+      { name: "dist/b.iso", size: 20, sha256: SHA },
+    ]);
+  });
+});
