@@ -35,7 +35,7 @@ describe("official-images fixture", () => {
     expect(fixture).toMatch(/^# .*docker-library\/official-images/m);
     expect(fixture).toMatch(/commit [0-9a-f]{40}\s+\(\d{4}-\d{2}-\d{2}\)/);
     expect(published).toEqual(expect.arrayContaining(["3.11-slim-bookworm", "3.12-slim-bookworm", "3.13-slim-bookworm", "3.14-slim-bookworm"]));
-    expect(published.every((tag) => tag.endsWith("-slim-bookworm"))).toBe(true);
+    expect(published.filter((tag) => !/(^|-)slim-bookworm$/.test(tag))).toEqual([]);
   });
 
   it("newestPatch compares patch numbers as numbers", () => {
