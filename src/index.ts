@@ -8,6 +8,7 @@ import { argument, check, type Directory, func, object } from "@dagger.io/dagger
 import { PYTHON_IMAGE, type PythonLeg, SOURCE_IGNORE } from "./config.js";
 import type { JobInputs } from "./containers.js";
 import { docsDirectory } from "./docs.js";
+import { checkName } from "./names.js";
 import {
   buildWheelDirectory,
   flashIntegrationContainer,
@@ -164,16 +165,18 @@ export class BtyCi {
     await readProject(this.source);
     const matrix = this.test();
     return summarize(
+      // Rows are labelled as the CLI prints them (`dagger check -l`,
+      // `dagger call`): checkName takes the function path as written here.
       await runChecks({
-        lint: () => this.lint(),
-        "test:py311": () => matrix.py311(),
-        "test:py312": () => matrix.py312(),
-        "test:py313": () => matrix.py313(),
-        "test:py314": () => matrix.py314(),
-        typecheck: () => this.typecheck(),
-        "flash-integration": () => this.flashIntegration(),
-        "build-wheel": () => this.buildWheel(),
-        docs: () => this.docs(),
+        [checkName("lint")]: () => this.lint(),
+        [checkName("test", "py311")]: () => matrix.py311(),
+        [checkName("test", "py312")]: () => matrix.py312(),
+        [checkName("test", "py313")]: () => matrix.py313(),
+        [checkName("test", "py314")]: () => matrix.py314(),
+        [checkName("typecheck")]: () => this.typecheck(),
+        [checkName("flashIntegration")]: () => this.flashIntegration(),
+        [checkName("buildWheel")]: () => this.buildWheel(),
+        [checkName("docs")]: () => this.docs(),
       }, { wrap: inCheckSpan }),
     );
   }
