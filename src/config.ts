@@ -87,6 +87,14 @@ export const SOURCE_IGNORE = [
   "cijoe/cijoe-archive",
   "bty-media/live-build/cache",
   "node_modules",
+  // Dagger's own files in a checkout that uses bty-ci as a toolchain: the
+  // workspace config (`dagger init`, `dagger toolchain install` rewrite it,
+  // which must not invalidate every check's cache) and the directory a
+  // local copy of bty-ci is installed from (the engine smoke's
+  // test/engine/smoke.sh puts it there). bty's lint must not lint either.
+  "dagger.json",
+  ".dagger",
+  ".bty-ci",
 ];
 
 /** Debian packages per job, as bty's workflow installs them. */
