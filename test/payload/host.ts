@@ -411,7 +411,12 @@ export function debianChroot(leg: PythonLeg): DebianChroot {
       run(rw([python, "-m", "venv", "/opt/bty-ci/uv"]), { env: chrootEnv() });
       run(rw(["/opt/bty-ci/uv/bin/pip", "install", "-q", `uv==${TOOLS.uv}`]), { env: chrootEnv() });
       writeFileSync(join(building, "etc/bty-ci-chroot"), `${suite} python${minor} uv==${TOOLS.uv}\n`);
-      renameSync(building, root);
+      try {
+        renameSync(building, root);
+      } catch (err) {
+        // Another run made the same chroot meanwhile: use theirs.
+        if (!existsSync(stamp)) throw err;
+      }
     } finally {
       rmSync(building, { recursive: true, force: true });
     }
