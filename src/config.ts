@@ -18,12 +18,18 @@ export const DEBIAN_SUITE = "bookworm";
  */
 export const PYTHON_IMAGE = "python:{version}-slim-bookworm";
 
-/** Exact Python release per matrix leg (bty tests 3.11 to 3.14). */
+/**
+ * Exact Python release per matrix leg (bty tests 3.11 to 3.14): the newest
+ * patch of each minor that the official images publish as -slim-bookworm
+ * (test/fixtures/official-images-python-slim-bookworm.txt, with its date;
+ * a unit test keeps these equal to it). Old patch tags are not rebuilt with
+ * Debian's security updates, so stay on the newest.
+ */
 export const PYTHON_MATRIX = {
-  py311: "3.11.13",
-  py312: "3.12.11",
-  py313: "3.13.5",
-  py314: "3.14.0",
+  py311: "3.11.16",
+  py312: "3.12.14",
+  py313: "3.13.15",
+  py314: "3.14.7",
 } as const;
 
 export type PythonLeg = keyof typeof PYTHON_MATRIX;
@@ -81,6 +87,14 @@ export const SOURCE_IGNORE = [
   "cijoe/cijoe-archive",
   "bty-media/live-build/cache",
   "node_modules",
+  // Dagger's own files in a checkout that uses bty-ci as a toolchain: the
+  // workspace config (`dagger init`, `dagger toolchain install` rewrite it,
+  // which must not invalidate every check's cache) and the directory a
+  // local copy of bty-ci is installed from (the engine smoke's
+  // test/engine/smoke.sh puts it there). bty's lint must not lint either.
+  "dagger.json",
+  ".dagger",
+  ".bty-ci",
 ];
 
 // --- lint (spec §3.2, decision D1) ----------------------------------------

@@ -10,6 +10,7 @@ import { PYTHON_IMAGE, type PythonLeg, SOURCE_IGNORE } from "./config.js";
 import type { JobInputs } from "./containers.js";
 import { docsDirectory } from "./docs.js";
 import { lintContainer } from "./lint.js";
+import { checkName } from "./names.js";
 import {
   buildWheelDirectory,
   flashIntegrationContainer,
@@ -184,15 +185,17 @@ export class BtyCi {
     const matrix = this.test();
     const results = await runChecks(
       {
-        lint: () => this.lint(),
-        "test:py-311": () => matrix.py311(),
-        "test:py-312": () => matrix.py312(),
-        "test:py-313": () => matrix.py313(),
-        "test:py-314": () => matrix.py314(),
-        typecheck: () => this.typecheck(),
-        "flash-integration": () => this.flashIntegration(),
-        "build-wheel": () => this.buildWheel(),
-        docs: () => this.docs(),
+        // Rows are labelled as the CLI prints them (`dagger check -l`,
+        // `dagger call`): checkName takes the function path as written here.
+        [checkName("lint")]: () => this.lint(),
+        [checkName("test", "py311")]: () => matrix.py311(),
+        [checkName("test", "py312")]: () => matrix.py312(),
+        [checkName("test", "py313")]: () => matrix.py313(),
+        [checkName("test", "py314")]: () => matrix.py314(),
+        [checkName("typecheck")]: () => this.typecheck(),
+        [checkName("flashIntegration")]: () => this.flashIntegration(),
+        [checkName("buildWheel")]: () => this.buildWheel(),
+        [checkName("docs")]: () => this.docs(),
       },
       { wrap: inCheckSpan },
     );

@@ -56,7 +56,7 @@ describe("README function reference", () => {
     expect(body).toContain("#### `test py-311` → void (check)");
     expect(body).toContain("| `--changed-paths` | string[] | `[]` |");
     expect(body).toContain("| `--event` | string | **required** |");
-    expect(body).toContain("| `--source` | Directory | caller's git root (`/`), 14 ignore patterns |");
+    expect(body).toContain("| `--source` | Directory | caller's git root (`/`), 17 ignore patterns |");
   });
 
   it("refuses a README without the markers", () => {

@@ -3,7 +3,11 @@ import { APT } from "../../src/config.js";
 
 // Host-only extras: bubblewrap (see test/payload/host.ts), git for pre-commit,
 // util-linux/fdisk for loop-device tests, venv/pip for the uv venv and
-// `pip download` of bty's sdist.
-const HOST = ["bubblewrap", "git", "util-linux", "fdisk", "gzip", "python3-venv", "python3-pip"];
+// `pip download` of bty's sdist; mmdebstrap and Debian's archive keys for
+// the Debian chroot of a leg the host has no Python for (3.14: forky).
+const HOST = [
+  "bubblewrap", "git", "util-linux", "fdisk", "gzip", "python3-venv", "python3-pip",
+  "mmdebstrap", "debian-archive-keyring",
+];
 
 console.log([...new Set([...HOST, ...APT.lint, ...APT.flashIntegration, ...APT.docs])].join("\n"));

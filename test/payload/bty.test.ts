@@ -4,7 +4,7 @@
  * run it (uv, ruff, mypy, pytest, loop devices, Sphinx + TeX); lint: lint.test.ts.
  */
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 
 import { describe, expect, it } from "vitest";
 
@@ -19,13 +19,46 @@ import {
   testSteps,
   typecheckSteps,
 } from "../../src/steps.js";
-import { btyCheckout, hostLayout, hostPython, requireHostPython, runHostSteps } from "./host.js";
+import {
+  btyCheckout,
+  chrootArgv,
+  chrootEnv,
+  chrootUnavailable,
+  DEBIAN_PYTHON_SUITES,
+  debianChroot,
+  hostInterpreter,
+  hostLayout,
+  requireHostPython,
+  runHostSteps,
+  stepLog,
+} from "./host.js";
 
-const legs = (Object.keys(PYTHON_MATRIX) as PythonLeg[]).flatMap((leg) => {
-  const python = hostPython(leg);
-  return python ? [{ leg, python }] : [];
+/**
+ * How each matrix leg runs here: on the host's interpreter of its minor
+ * version, else in a Debian chroot of a suite that packages it, else not at
+ * all — then it is reported as skipped, with the reason, never dropped.
+ */
+const legs = (Object.keys(PYTHON_MATRIX) as PythonLeg[]).map((leg) => {
+  const pinned = PYTHON_MATRIX[leg];
+  const minor = pinned.split(".").slice(0, 2).join(".");
+  const host = hostInterpreter(leg);
+  if (host) {
+    const patch = host.exact ? "the pinned patch" : `pinned image: ${pinned}`;
+    return { leg, minor, how: "host" as const, title: `on host Python ${host.version} (${patch})`, host };
+  }
+  const suite = DEBIAN_PYTHON_SUITES[leg];
+  const noChroot = chrootUnavailable();
+  if (suite && !noChroot) {
+    return { leg, minor, how: "chroot" as const, title: `in a Debian ${suite} chroot's python${minor} (pinned image: ${pinned})`, suite };
+  }
+  const reason = suite ? noChroot : "no Debian suite known to package it";
+  return { leg, minor, how: "skip" as const, title: `(skipped: no Python ${minor} on this host; ${reason})` };
 });
 const layout = hostLayout(requireHostPython("py312"));
+
+/** The interpreter version uv made bty's environment with (its pyvenv.cfg). */
+const venvVersion = (checkout: string) =>
+  readFileSync(join(checkout, ".venv/pyvenv.cfg"), "utf8").match(/^version_info = (\S+)$/m)?.[1];
 
 /** pytest's closing line, e.g. "911 passed, 1 skipped, 19 deselected in 70.1s". */
 const pytestSummary = (tail: string) => tail.match(/=+ (.*\d+ passed.*) in [\d.]+s/)?.[1];
@@ -34,16 +67,37 @@ describe("bty (newest sdist)", () => {
   const checkout = btyCheckout();
   const { version } = parsePyproject(readFileSync(join(checkout, "pyproject.toml"), "utf8"));
 
-  it("has interpreters for the 3.11–3.13 legs here (3.14 runs in the engine tier)", () => {
-    expect(legs.map((l) => l.leg)).toEqual(expect.arrayContaining(["py311", "py312", "py313"]));
+  it("has host interpreters for the 3.11–3.13 legs", () => {
+    const onHost = legs.filter((l) => l.how === "host").map((l) => l.leg);
+    expect(onHost).toEqual(expect.arrayContaining(["py311", "py312", "py313"]));
   });
 
-  it.each(legs)("test $leg: ruff, format check and pytest pass", async ({ leg, python }) => {
-    const runs = await runHostSteps(testSteps(hostLayout(python)), btyCheckout(), { logName: `test-${leg}` });
-    const summary = pytestSummary(runs.at(-1)!.tail);
-    expect(summary).toMatch(/^\d{3,} passed/);
-    expect(summary).not.toMatch(/failed|error/);
-  });
+  for (const l of legs) {
+    it.skipIf(l.how === "skip")(`test ${l.leg} ${l.title}: ruff, format check and pytest pass`, async () => {
+      const checkout = btyCheckout();
+      let runs;
+      let expected: string;
+      if (l.how === "host") {
+        runs = await runHostSteps(testSteps(hostLayout(l.host.path)), checkout, { logName: `test-${l.leg}` });
+        expected = l.host.version;
+      } else {
+        const chroot = debianChroot(l.leg);
+        console.log(`${l.leg}: ${chroot.suite} chroot, Python ${chroot.version}, made in ${chroot.madeInSeconds.toFixed(0)} s`);
+        runs = await runHostSteps(testSteps(hostLayout(chroot.python)), checkout, {
+          logName: `test-${l.leg}`,
+          env: chrootEnv(),
+          sandbox: (argv, cwd) => chrootArgv(chroot.root, argv, cwd, { binds: [dirname(checkout)] }),
+        });
+        expected = chroot.version;
+      }
+      const summary = pytestSummary(runs.at(-1)!.tail);
+      expect(summary).toMatch(/^\d{3,} passed/);
+      expect(summary).not.toMatch(/failed|error/);
+      // bty ran on the interpreter named in this test's title, of the leg's minor.
+      expect(venvVersion(checkout)).toBe(expected);
+      expect(expected.startsWith(`${l.minor}.`)).toBe(true);
+    });
+  }
 
   it("typecheck: mypy (strict) passes on 3.12", async () => {
     const runs = await runHostSteps(typecheckSteps(layout), btyCheckout(), { logName: "typecheck" });
@@ -63,13 +117,18 @@ describe("bty (newest sdist)", () => {
   });
 
   it("flash-integration: flash and usb-grow tests pass as root in a container-shaped /dev, only deploy skipped", async () => {
-    const runs = await runHostSteps(flashIntegrationSteps(layout), btyCheckout(), { logName: "flash", dev: "container" });
+    const checkout = btyCheckout();
+    const runs = await runHostSteps(flashIntegrationSteps(layout), checkout, { logName: "flash", dev: "container" });
     const tail = runs.at(-1)!.tail;
     expect(pytestSummary(tail)).toMatch(/^\d+ passed/);
     expect(pytestSummary(tail)).not.toMatch(/failed|error/);
-    // The only skips are the podman-compose deploy tests (a separate job in bty).
-    const skips = tail.split("\n").filter((l) => /SKIPPED/.test(l));
-    expect(skips.every((l) => /deploy/.test(l))).toBe(true);
+    // pytest -v's per-test lines, from the whole log (the tail misses most).
+    const outcomes = [...readFileSync(stepLog(checkout, "flash"), "utf8").matchAll(/^(tests\/\S+)::\S+ (PASSED|SKIPPED|FAILED|ERROR)/gm)];
+    const files = (outcome: string) => new Set(outcomes.filter((m) => m[2] === outcome).map((m) => m[1]));
+    // Flash and usb-grow tests ran; the only skips are the podman-compose
+    // deploy tests (a separate job in bty), and there are some.
+    expect(files("PASSED")).toEqual(new Set(["tests/test_flash_integration.py", "tests/test_usb_grow_integration.py"]));
+    expect(files("SKIPPED")).toEqual(new Set(["tests/test_deploy_integration.py"]));
   });
 
   it("docs: HTML site and bty.pdf, checksummed", async () => {

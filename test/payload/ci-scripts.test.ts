@@ -15,22 +15,31 @@ function run(argv: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string } = {
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
 
-const SCRIPTS = [
-  "apt-install.sh",
-  "flash-env.sh",
-  "localize-pre-commit.py",
-  "loop-shims/losetup",
-  "loop-shims/partprobe",
-];
+// Each program and its language: strict mode is asserted for every one.
+const PROGRAMS = [
+  ["apt-install.sh", "bash"],
+  ["flash-env.sh", "bash"],
+  ["localize-pre-commit.py", "python"],
+  ["loop-shims/losetup", "bash"],
+  ["loop-shims/partprobe", "bash"],
+] as const;
+const SCRIPTS = PROGRAMS.map(([script]) => script);
+
+/** What strict mode looks like per language: the shebang, then its marks. */
+const STRICT: Record<(typeof PROGRAMS)[number][1], { shebang: string; marks: RegExp[] }> = {
+  bash: { shebang: "#!/usr/bin/env bash\n", marks: [/^set -euo pipefail$/m] },
+  python: { shebang: "#!/usr/bin/env python3\n", marks: [/^def main\(/m, /^if __name__ == "__main__":\n {4}sys\.exit\(main\(\)\)$/m] },
+};
 
 describe("every ci/ program", () => {
-  it.each(SCRIPTS)("%s has --help, exits 0 on it, and runs in strict mode", (script) => {
+  it.each(PROGRAMS)("%s has --help, exits 0 on it, and runs in strict mode (%s)", (script, language) => {
     const path = join(CI_DIR, script);
     const r = run([path, "--help"]);
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/usage/i);
     const text = readFileSync(path, "utf8");
-    if (text.startsWith("#!/usr/bin/env bash")) expect(text).toMatch(/^set -euo pipefail$/m);
+    expect(text.startsWith(STRICT[language].shebang)).toBe(true);
+    for (const mark of STRICT[language].marks) expect(text).toMatch(mark);
     expect(lstatSync(path).mode & 0o111).not.toBe(0);
   });
 });
@@ -112,7 +121,10 @@ describe("flash-env.sh", () => {
     const dir = scratch("foreign-loop");
     const img = join(dir, "other.img");
     writeFileSync(img, Buffer.alloc(1 << 20));
-    const other = run(["losetup", "-f", "--show", img]).out.trim();
+    const attach = run(["losetup", "-f", "--show", img]);
+    const other = attach.out.trim();
+    // Without a device of our own the check below would pass on "".
+    expect(other, attach.err).toMatch(/^\/dev\/loop\d+$/);
     try {
       const r = run(sandboxArgv([flashEnv, "--", "udevadm", "settle"], "container"));
       expect(r.code, r.err).toBe(0);

@@ -14,7 +14,10 @@ import {
   mkdtempSync,
   readdirSync,
   readlinkSync,
+  renameSync,
+  rmSync,
   statSync,
+  writeFileSync,
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { delimiter, join, resolve } from "node:path";
@@ -51,23 +54,56 @@ export function uvBin(): string {
   return bin;
 }
 
+/** A host interpreter for one matrix leg. */
+export interface HostInterpreter {
+  path: string;
+  /** Its exact version, e.g. "3.11.7". */
+  version: string;
+  /** Whether that is the leg's pinned patch release (the image's). */
+  exact: boolean;
+}
+
+const minorOf = (version: string) => version.split(".").slice(0, 2).join(".");
+const byVersionDesc = (a: string, b: string) => {
+  const [x, y] = [a, b].map((v) => v.split(".").map(Number));
+  for (let i = 0; i < 3; i++) if (x![i] !== y![i]) return (y![i] ?? 0) - (x![i] ?? 0);
+  return 0;
+};
+
+function versionOf(python: string): string | undefined {
+  const r = spawnSync(python, ["-c", "import platform; print(platform.python_version())"], { encoding: "utf8" });
+  return r.status === 0 ? r.stdout.trim() : undefined;
+}
+
 /**
- * The interpreter of one matrix leg on this machine: pyenv's build of that
- * minor version, else `python3.X` on PATH; undefined when there is none.
+ * The interpreter of one matrix leg on this machine: pyenv's build of the
+ * pinned patch release if there is one, else pyenv's newest of that minor
+ * version, else `python3.X` on PATH; undefined when there is none. The
+ * payload runs bty on the host's interpreter of the leg's minor version;
+ * `exact` says whether its patch is the pinned image's.
  */
-export function hostPython(leg: PythonLeg): string | undefined {
-  const minor = PYTHON_MATRIX[leg].split(".").slice(0, 2).join(".");
+export function hostInterpreter(leg: PythonLeg): HostInterpreter | undefined {
+  const pinned = PYTHON_MATRIX[leg];
+  const minor = minorOf(pinned);
   const pyenvRoot = process.env.PYENV_ROOT ?? join(process.env.HOME ?? "/root", ".pyenv");
   const versions = join(pyenvRoot, "versions");
   const candidates = existsSync(versions)
     ? readdirSync(versions)
-        .filter((v) => v.startsWith(`${minor}.`))
-        .sort()
-        .reverse()
+        .filter((v) => /^\d+\.\d+\.\d+$/.test(v) && minorOf(v) === minor)
+        .sort((a, b) => (a === pinned ? -1 : b === pinned ? 1 : byVersionDesc(a, b)))
         .map((v) => join(versions, v, "bin", `python${minor}`))
     : [];
   candidates.push(`python${minor}`);
-  return candidates.find((c) => spawnSync(c, ["--version"]).status === 0);
+  for (const path of candidates) {
+    const version = versionOf(path);
+    if (version && minorOf(version) === minor) return { path, version, exact: version === pinned };
+  }
+  return undefined;
+}
+
+/** The path of the interpreter of one matrix leg on this machine, if any. */
+export function hostPython(leg: PythonLeg): string | undefined {
+  return hostInterpreter(leg)?.path;
 }
 
 /** The interpreter of `leg`, or an error saying how to get one. */
@@ -194,19 +230,23 @@ export function sandboxArgv(argv: string[], dev: DevView = "host"): string[] {
   ];
 }
 
+/** Wraps a step's argv (run in `cwd`) in the sandbox it runs in. */
+export type Sandbox = (argv: string[], cwd: string) => string[];
+
 function runStep(
   step: Step,
   root: string,
   env: NodeJS.ProcessEnv,
   log: NodeJS.WritableStream,
-  dev: DevView,
+  sandbox: Sandbox,
 ): Promise<StepRun> {
   const start = performance.now();
   return new Promise((resolveRun, reject) => {
     log.write(`\n$ ${step.argv.join(" ")}\n`);
-    const argv = sandboxArgv(step.argv, dev);
+    const cwd = step.cwd ? join(root, step.cwd) : root;
+    const argv = sandbox(step.argv, cwd);
     const child = spawn(argv[0]!, argv.slice(1), {
-      cwd: step.cwd ? join(root, step.cwd) : root,
+      cwd,
       env: { ...env, ...step.env },
       stdio: ["ignore", "pipe", "pipe"],
     });
@@ -229,6 +269,11 @@ function runStep(
   });
 }
 
+/** The full log of runHostSteps(…, root, { logName }): next to the checkout. */
+export function stepLog(root: string, logName = "steps"): string {
+  return join(root, "..", `${logName}.log`);
+}
+
 /**
  * Run `steps` in order in `root`, stopping at the first failure (as a chain
  * of container execs does). Resolves with every step's run; rejects with
@@ -237,15 +282,23 @@ function runStep(
 export async function runHostSteps(
   steps: Step[],
   root: string,
-  opts: { env?: NodeJS.ProcessEnv; expectSuccess?: boolean; logName?: string; dev?: DevView } = {},
+  opts: {
+    env?: NodeJS.ProcessEnv;
+    expectSuccess?: boolean;
+    logName?: string;
+    dev?: DevView;
+    /** Another sandbox than this machine's root (e.g. a Debian chroot); `dev` is then unused. */
+    sandbox?: Sandbox;
+  } = {},
 ): Promise<StepRun[]> {
   const env = opts.env ?? hostEnv();
-  const logPath = join(root, "..", `${opts.logName ?? "steps"}.log`);
+  const logPath = stepLog(root, opts.logName);
+  const sandbox = opts.sandbox ?? ((argv: string[]) => sandboxArgv(argv, opts.dev ?? "host"));
   const log = createWriteStream(logPath, { flags: "a" });
   const runs: StepRun[] = [];
   try {
     for (const step of steps) {
-      const r = await runStep(step, root, env, log, opts.dev ?? "host");
+      const r = await runStep(step, root, env, log, sandbox);
       runs.push(r);
       if (r.exitCode !== 0) {
         if (opts.expectSuccess ?? true) throw new StepFailed(r, logPath);
@@ -256,4 +309,121 @@ export async function runHostSteps(
     log.end();
   }
   return runs;
+}
+
+/**
+ * A Debian suite whose archive packages a Python the host lacks: forky
+ * (Debian testing when this was written) has python3.14 (3.14.8 then).
+ * A codename, not "testing", so the suite does not move under the test.
+ */
+export const DEBIAN_PYTHON_SUITES: Partial<Record<PythonLeg, string>> = { py314: "forky" };
+
+/** The host's CA bundle (TLS is intercepted on some networks), bound into chroots. */
+const HOST_CA = "/etc/ssl/certs/ca-certificates.crt";
+
+/** Why no Debian chroot can be made or entered here, or undefined when one can. */
+export function chrootUnavailable(): string | undefined {
+  if (process.getuid?.() !== 0) return "making a Debian chroot needs root";
+  for (const tool of ["mmdebstrap", "bwrap"]) {
+    if (spawnSync(tool, ["--version"]).status !== 0) {
+      return `${tool} is not installed (apt-get install ${tool === "bwrap" ? "bubblewrap" : tool})`;
+    }
+  }
+  if (!existsSync(HOST_CA)) return `no CA bundle at ${HOST_CA} for pip and uv in the chroot`;
+  return undefined;
+}
+
+/** A Debian chroot holding one leg's interpreter from Debian's archive, and uv. */
+export interface DebianChroot {
+  root: string;
+  suite: string;
+  /** The interpreter inside the chroot, e.g. /usr/bin/python3.14. */
+  python: string;
+  /** Its exact version, e.g. "3.14.8". */
+  version: string;
+  /** Seconds it took to make (0 when it came from the cache). */
+  madeInSeconds: number;
+}
+
+/**
+ * bwrap into `root` (read-only), as a job container would run a step: its
+ * own /dev, /proc and /tmp, the host's DNS config and CA bundle, and the
+ * given host paths bound at the same place, read-write.
+ */
+export function chrootArgv(
+  root: string,
+  argv: string[],
+  cwd: string,
+  opts: { binds?: string[]; writableRoot?: boolean } = {},
+): string[] {
+  return [
+    "bwrap", opts.writableRoot ? "--bind" : "--ro-bind", root, "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp",
+    "--ro-bind", "/etc/resolv.conf", "/etc/resolv.conf", "--ro-bind", HOST_CA, HOST_CA,
+    "--bind", join(CACHE_DIR, "chroot-uv-cache"), "/cache/uv",
+    ...(opts.binds ?? []).flatMap((b) => ["--bind", b, b]),
+    "--chdir", cwd, "--", ...argv,
+  ];
+}
+
+/** Environment of a step inside a chroot made by debianChroot. */
+export function chrootEnv(): NodeJS.ProcessEnv {
+  return {
+    PATH: "/opt/bty-ci/uv/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+    HOME: "/tmp",
+    LANG: "C.UTF-8",
+    ...UV_ENV,
+    UV_CACHE_DIR: "/cache/uv",
+    SSL_CERT_FILE: HOST_CA,
+    PIP_CERT: HOST_CA,
+  };
+}
+
+/**
+ * A minbase chroot of the leg's Debian suite with python3.X, its venv module
+ * and uv at the pinned version (pip-installed in /opt/bty-ci/uv, as the job
+ * containers install it), made once with mmdebstrap and kept under
+ * CACHE_DIR like a cache volume.
+ */
+export function debianChroot(leg: PythonLeg): DebianChroot {
+  const suite = DEBIAN_PYTHON_SUITES[leg];
+  if (!suite) throw new Error(`no Debian suite is known to package Python for ${leg}`);
+  const minor = minorOf(PYTHON_MATRIX[leg]);
+  const python = `/usr/bin/python${minor}`;
+  const root = join(CACHE_DIR, `chroot-${suite}-python${minor}-uv${TOOLS.uv}`);
+  const stamp = join(root, "etc/bty-ci-chroot");
+  let madeInSeconds = 0;
+  mkdirSync(join(CACHE_DIR, "chroot-uv-cache"), { recursive: true });
+  if (!existsSync(stamp)) {
+    const start = performance.now();
+    rmSync(root, { recursive: true, force: true });
+    const building = `${root}.building-${process.pid}`;
+    try {
+      // Debian's archive here may serve Release files past their Valid-Until
+      // (a clock ahead of the mirror); signatures are still verified.
+      run([
+        "mmdebstrap", "--quiet", "--variant=minbase", "--aptopt=Acquire::Check-Valid-Until \"false\"",
+        `--include=python${minor},python${minor}-venv,ca-certificates`, suite, building,
+      ]);
+      // Mount points of chrootArgv in the read-only root.
+      mkdirSync(join(building, "cache/uv"), { recursive: true });
+      writeFileSync(join(building, "etc/resolv.conf"), "");
+      const rw = (argv: string[]) => chrootArgv(building, argv, "/", { writableRoot: true });
+      run(rw([python, "-m", "venv", "/opt/bty-ci/uv"]), { env: chrootEnv() });
+      run(rw(["/opt/bty-ci/uv/bin/pip", "install", "-q", `uv==${TOOLS.uv}`]), { env: chrootEnv() });
+      writeFileSync(join(building, "etc/bty-ci-chroot"), `${suite} python${minor} uv==${TOOLS.uv}\n`);
+      try {
+        renameSync(building, root);
+      } catch (err) {
+        // Another run made the same chroot meanwhile: use theirs.
+        if (!existsSync(stamp)) throw err;
+      }
+    } finally {
+      rmSync(building, { recursive: true, force: true });
+    }
+    madeInSeconds = (performance.now() - start) / 1000;
+  }
+  const version = run(chrootArgv(root, [python, "-c", "import platform; print(platform.python_version())"], "/"), {
+    env: chrootEnv(),
+  }).trim();
+  return { root, suite, python, version, madeInSeconds };
 }

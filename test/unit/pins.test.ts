@@ -22,6 +22,19 @@ describe("Dagger version pins", () => {
     for (const step of dagger) expect(`v${step.with?.version}`).toBe(engineVersion);
   });
 
+  it("every dagger-for-github step uses the same exact release, v8.4.1 or newer (the check verb)", () => {
+    const workflow = parseYaml(repo(".github/workflows/ci.yml"));
+    const refs = Object.values(workflow.jobs)
+      .flatMap((job) => (job as { steps: { uses?: string }[] }).steps)
+      .flatMap((s) => (s.uses?.startsWith("dagger/dagger-for-github@") ? [s.uses.split("@")[1]!] : []));
+    expect(refs.length).toBeGreaterThanOrEqual(2);
+    expect(new Set(refs).size).toBe(1);
+    const [major, minor, patch] = refs[0]!.replace(/^v/, "").split(".").map(Number);
+    expect(refs[0]).toMatch(/^v\d+\.\d+\.\d+$/);
+    expect([major, minor, patch]).toEqual([8, 4, expect.any(Number)]);
+    expect(patch).toBeGreaterThanOrEqual(1);
+  });
+
   it("the SDK used by the offline tiers is of the same minor line", () => {
     const sdk: string = JSON.parse(repo("package.json")).devDependencies["dagger-sdk"];
     const minor = engineVersion.replace(/^v/, "").split(".").slice(0, 2).join(".");

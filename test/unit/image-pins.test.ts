@@ -1,0 +1,69 @@
+/**
+ * The pinned Python images exist and are current: every leg's tag is listed
+ * by the official images (a dated fixture of docker-library/official-images)
+ * and is the newest patch of its minor there.
+ */
+import { readFileSync } from "node:fs";
+import { resolve } from "node:path";
+
+import { describe, expect, it } from "vitest";
+
+import { PYTHON_IMAGE, PYTHON_MATRIX } from "../../src/config.js";
+import { pythonImageRef } from "../../src/images.js";
+
+const FIXTURE = resolve(import.meta.dirname, "../fixtures/official-images-python-slim-bookworm.txt");
+const fixture = readFileSync(FIXTURE, "utf8");
+
+/** Every tag on the fixture's "Tags:" lines. */
+const published = fixture
+  .split("\n")
+  .filter((line) => line.startsWith("Tags: "))
+  .flatMap((line) => line.slice("Tags: ".length).split(",").map((tag) => tag.trim()));
+
+/** The newest exact X.Y.Z-slim-bookworm release per minor X.Y in the fixture. */
+function newestPatch(minor: string): string | undefined {
+  const patches = published
+    .map((tag) => tag.match(/^(\d+)\.(\d+)\.(\d+)-slim-bookworm$/))
+    .filter((m): m is RegExpMatchArray => m !== null && `${m[1]}.${m[2]}` === minor)
+    .map((m) => Number(m[3]))
+    .sort((a, b) => b - a);
+  return patches.length ? `${minor}.${patches[0]}` : undefined;
+}
+
+describe("official-images fixture", () => {
+  it("says where and when it was read, and holds the 3.11–3.14 slim-bookworm tags", () => {
+    expect(fixture).toMatch(/^# .*docker-library\/official-images/m);
+    expect(fixture).toMatch(/commit [0-9a-f]{40}\s+\(\d{4}-\d{2}-\d{2}\)/);
+    expect(published).toEqual(expect.arrayContaining(["3.11-slim-bookworm", "3.12-slim-bookworm", "3.13-slim-bookworm", "3.14-slim-bookworm"]));
+    expect(published.filter((tag) => !/(^|-)slim-bookworm$/.test(tag))).toEqual([]);
+  });
+
+  it("newestPatch compares patch numbers as numbers", () => {
+    // 3.13.15 is listed; a string sort would rank a 3.13.9 above it.
+    expect(newestPatch("3.13")).toBe("3.13.15");
+    expect(newestPatch("3.9")).toBeUndefined();
+  });
+});
+
+describe("pinned Python images", () => {
+  const legs = Object.entries(PYTHON_MATRIX);
+
+  it("the matrix is py311 … py314, each leg on its own minor", () => {
+    expect(legs).toEqual([
+      ["py311", expect.stringMatching(/^3\.11\.\d+$/)],
+      ["py312", expect.stringMatching(/^3\.12\.\d+$/)],
+      ["py313", expect.stringMatching(/^3\.13\.\d+$/)],
+      ["py314", expect.stringMatching(/^3\.14\.\d+$/)],
+    ]);
+  });
+
+  it.each(legs)("%s: its image tag is published by the official images", (_leg, version) => {
+    const ref = pythonImageRef(PYTHON_IMAGE, version);
+    expect(ref.startsWith("python:")).toBe(true);
+    expect(published).toContain(ref.slice("python:".length));
+  });
+
+  it.each(legs)("%s: pins the newest patch release published for its minor", (_leg, version) => {
+    expect(version).toBe(newestPatch(version.split(".").slice(0, 2).join(".")));
+  });
+});
