@@ -25,8 +25,19 @@ from pathlib import Path
 MACHINE_X86_64 = 0x8664
 PE32_PLUS_MAGIC = 0x20B
 SUBSYSTEM_EFI_APPLICATION = 10
-MACHINES = {0x14C: "i386", 0x8664: "x86-64", 0xAA64: "arm64", 0x1C2: "arm", 0x5064: "riscv64"}
-SUBSYSTEMS = {10: "EFI application", 11: "EFI boot service driver", 12: "EFI runtime driver", 3: "Windows console"}
+MACHINES = {
+    0x14C: "i386",
+    0x8664: "x86-64",
+    0xAA64: "arm64",
+    0x1C2: "arm",
+    0x5064: "riscv64",
+}
+SUBSYSTEMS = {
+    10: "EFI application",
+    11: "EFI boot service driver",
+    12: "EFI runtime driver",
+    3: "Windows console",
+}
 
 
 class InputError(Exception):
@@ -50,25 +61,49 @@ def pe_checks(data: bytes) -> list[tuple[str, bool, str]]:
         return results
 
     if data[:2] != b"MZ":
-        return fail("DOS header", f"no MZ signature (first bytes {data[:4].hex(' ') or 'none'}): not a PE file")
+        return fail(
+            "DOS header",
+            f"no MZ signature (first bytes {data[:4].hex(' ') or 'none'}): not a PE file",
+        )
     if len(data) < 0x40:
-        return fail("DOS header", f"file ends at {len(data)} bytes, inside the DOS header: truncated")
+        return fail(
+            "DOS header",
+            f"file ends at {len(data)} bytes, inside the DOS header: truncated",
+        )
     pe_off = struct.unpack_from("<I", data, 0x3C)[0]
     if data[pe_off : pe_off + 4] != b"PE\0\0":
         return fail("PE signature", f"no PE\\0\\0 at offset {pe_off:#x}")
     results.append(("PE signature", True, f"PE\\0\\0 at {pe_off:#x}"))
     coff = pe_off + 4
     if len(data) < coff + 20:
-        return fail("COFF header", f"file ends at {len(data)} bytes, inside the COFF header: truncated")
+        return fail(
+            "COFF header",
+            f"file ends at {len(data)} bytes, inside the COFF header: truncated",
+        )
     machine, sections, _, _, _, opt_size, _ = struct.unpack_from("<HHIIIHH", data, coff)
     name = MACHINES.get(machine, "unknown")
-    results.append(("machine x86-64", machine == MACHINE_X86_64, f"machine {machine:#06x} ({name})"))
+    results.append(
+        (
+            "machine x86-64",
+            machine == MACHINE_X86_64,
+            f"machine {machine:#06x} ({name})",
+        )
+    )
     opt = coff + 20
     if len(data) < opt + 70:
-        return fail("optional header", f"file ends at {len(data)} bytes, inside the optional header: truncated")
+        return fail(
+            "optional header",
+            f"file ends at {len(data)} bytes, inside the optional header: truncated",
+        )
     magic = struct.unpack_from("<H", data, opt)[0]
     kind = {0x10B: "PE32", 0x20B: "PE32+"}.get(magic, "unknown")
-    results.append(("PE32+", magic == PE32_PLUS_MAGIC, f"optional header magic {magic:#x} ({kind})"))
+    results.append(
+        (
+            "PE32+",
+            magic == PE32_PLUS_MAGIC,
+            f"optional header magic {magic:#x} ({kind})",
+        )
+    )
     subsystem = struct.unpack_from("<H", data, opt + 68)[0]
     results.append(
         (
@@ -82,7 +117,10 @@ def pe_checks(data: bytes) -> list[tuple[str, bool, str]]:
     for i in range(sections):
         entry = table + 40 * i
         if len(data) < entry + 40:
-            return fail("sections inside file", f"section table entry {i} lies past the end ({len(data)} bytes): truncated")
+            return fail(
+                "sections inside file",
+                f"section table entry {i} lies past the end ({len(data)} bytes): truncated",
+            )
         raw_size, raw_ptr = struct.unpack_from("<II", data, entry + 16)
         end = max(end, raw_ptr + raw_size)
     results.append(
@@ -101,17 +139,29 @@ def embedded_chain_lines(data: bytes) -> list[str]:
     found: list[str] = []
     start = data.find(b"#!ipxe")
     while start != -1:
-        script = data[start : start + 16384].split(b"\0", 1)[0].decode("utf-8", "replace")
-        found += [line.strip() for line in script.splitlines() if line.strip().startswith("chain ")]
+        script = (
+            data[start : start + 16384].split(b"\0", 1)[0].decode("utf-8", "replace")
+        )
+        found += [
+            line.strip()
+            for line in script.splitlines()
+            if line.strip().startswith("chain ")
+        ]
         start = data.find(b"#!ipxe", start + 1)
     return found
 
 
-def verify(data: bytes, expected_chain: str, min_bytes: int, max_bytes: int) -> list[tuple[str, bool, str]]:
+def verify(
+    data: bytes, expected_chain: str, min_bytes: int, max_bytes: int
+) -> list[tuple[str, bool, str]]:
     results = pe_checks(data)
     size = len(data)
     results.append(
-        ("size band", min_bytes <= size <= max_bytes, f"{size} bytes (accepted {min_bytes}..{max_bytes})")
+        (
+            "size band",
+            min_bytes <= size <= max_bytes,
+            f"{size} bytes (accepted {min_bytes}..{max_bytes})",
+        )
     )
     if expected_chain.encode() in data:
         results.append(("bty chain line", True, f"found: {expected_chain}"))
@@ -133,9 +183,15 @@ def main(argv: list[str] | None = None) -> int:
         epilog="exit codes: 0 all checks passed, 1 a check failed, 2 usage or input error",
     )
     parser.add_argument("binary", type=Path, help="the ipxe.efi to check")
-    parser.add_argument("--embed", type=Path, required=True, help="bty's embed script (ipxe-embed.ipxe)")
-    parser.add_argument("--min-bytes", type=int, required=True, help="smallest accepted size")
-    parser.add_argument("--max-bytes", type=int, required=True, help="largest accepted size")
+    parser.add_argument(
+        "--embed", type=Path, required=True, help="bty's embed script (ipxe-embed.ipxe)"
+    )
+    parser.add_argument(
+        "--min-bytes", type=int, required=True, help="smallest accepted size"
+    )
+    parser.add_argument(
+        "--max-bytes", type=int, required=True, help="largest accepted size"
+    )
     args = parser.parse_args(argv)
 
     try:
@@ -154,7 +210,10 @@ def main(argv: list[str] | None = None) -> int:
     results = verify(data, expected, args.min_bytes, args.max_bytes)
     failed = [r for r in results if not r[1]]
     for check, ok, found in results:
-        print(f"{'ok  ' if ok else 'FAIL'} {check}: {found}", file=sys.stdout if ok else sys.stderr)
+        print(
+            f"{'ok  ' if ok else 'FAIL'} {check}: {found}",
+            file=sys.stdout if ok else sys.stderr,
+        )
     if failed:
         print(
             f"ipxe-verify.py: {args.binary.name} failed {len(failed)} check(s): "

@@ -21,7 +21,7 @@ TXT
 code=/usr/share/OVMF/OVMF_CODE_4M.fd
 vars=/usr/share/OVMF/OVMF_VARS_4M.fd
 probe_s=10
-qemu=qemu-system-x86_64
+qemu="qemu-system-x86_64"
 while (($#)); do
   case "$1" in
     --ovmf-code|--ovmf-vars|--probe-seconds|--qemu)

@@ -37,7 +37,9 @@ class Marker:
 def parse_marker(spec: str, default_timeout: float) -> Marker:
     m = re.fullmatch(r"([A-Za-z0-9_.-]+)=(.+?)(?:@(\d+(?:\.\d+)?))?", spec, re.DOTALL)
     if not m:
-        raise argparse.ArgumentTypeError(f"bad marker {spec!r}: use KEY=NEEDLE or KEY=NEEDLE@SECONDS")
+        raise argparse.ArgumentTypeError(
+            f"bad marker {spec!r}: use KEY=NEEDLE or KEY=NEEDLE@SECONDS"
+        )
     timeout = float(m.group(3)) if m.group(3) else default_timeout
     return Marker(m.group(1), m.group(2), timeout)
 
@@ -71,22 +73,37 @@ def tail(text: str, lines: int) -> str:
     return "\n".join(text.splitlines()[-lines:])
 
 
-def watch(log: Path, markers: list[Marker], pid: int | None, interval: float, tail_lines: int) -> int:
+def watch(
+    log: Path, markers: list[Marker], pid: int | None, interval: float, tail_lines: int
+) -> int:
     start = time.monotonic()
     position = 0
     for index, marker in enumerate(markers):
         deadline = time.monotonic() + marker.timeout
         while True:
-            text = readable(log.read_text(encoding="utf-8", errors="replace")) if log.exists() else ""
+            text = (
+                readable(log.read_text(encoding="utf-8", errors="replace"))
+                if log.exists()
+                else ""
+            )
             found = text.find(marker.needle, position)
             if found != -1:
                 position = found + len(marker.needle)
-                print(f"seen    {marker.key} after {time.monotonic() - start:.1f}s: {marker.needle!r}", flush=True)
+                print(
+                    f"seen    {marker.key} after {time.monotonic() - start:.1f}s: {marker.needle!r}",
+                    flush=True,
+                )
                 break
             dead = not alive(pid)
             if dead or time.monotonic() >= deadline:
-                why = f"process {pid} exited" if dead else f"not within {marker.timeout:g}s"
-                print(f"MISSING {marker.key}: {marker.needle!r} ({why})", file=sys.stderr)
+                why = (
+                    f"process {pid} exited"
+                    if dead
+                    else f"not within {marker.timeout:g}s"
+                )
+                print(
+                    f"MISSING {marker.key}: {marker.needle!r} ({why})", file=sys.stderr
+                )
                 for later in markers[index + 1 :]:
                     print(f"skipped {later.key}: {later.needle!r}", file=sys.stderr)
                 print(
@@ -96,7 +113,9 @@ def watch(log: Path, markers: list[Marker], pid: int | None, interval: float, ta
                 )
                 return 1
             time.sleep(interval)
-    print(f"serial-watch.py: all {len(markers)} markers seen in {time.monotonic() - start:.1f}s")
+    print(
+        f"serial-watch.py: all {len(markers)} markers seen in {time.monotonic() - start:.1f}s"
+    )
     return 0
 
 
@@ -106,14 +125,29 @@ def main(argv: list[str] | None = None) -> int:
         description="Wait for ordered KEY=NEEDLE markers in a growing log file.",
         epilog="exit codes: 0 all markers seen, 1 a marker missing, 2 usage error",
     )
-    parser.add_argument("--log", type=Path, required=True, help="the log file (may not exist yet)")
     parser.add_argument(
-        "--marker", action="append", default=[], metavar="KEY=NEEDLE[@SECONDS]", help="repeatable; in order"
+        "--log", type=Path, required=True, help="the log file (may not exist yet)"
     )
-    parser.add_argument("--timeout", type=float, default=120, help="seconds per marker (default 120)")
+    parser.add_argument(
+        "--marker",
+        action="append",
+        default=[],
+        metavar="KEY=NEEDLE[@SECONDS]",
+        help="repeatable; in order",
+    )
+    parser.add_argument(
+        "--timeout", type=float, default=120, help="seconds per marker (default 120)"
+    )
     parser.add_argument("--pid", type=int, help="stop waiting when this process exits")
-    parser.add_argument("--interval", type=float, default=0.5, help="poll interval in seconds (default 0.5)")
-    parser.add_argument("--tail", type=int, default=60, help="log lines printed on failure (default 60)")
+    parser.add_argument(
+        "--interval",
+        type=float,
+        default=0.5,
+        help="poll interval in seconds (default 0.5)",
+    )
+    parser.add_argument(
+        "--tail", type=int, default=60, help="log lines printed on failure (default 60)"
+    )
     args = parser.parse_args(argv)
     if not args.marker:
         parser.error("give at least one --marker")

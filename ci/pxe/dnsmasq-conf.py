@@ -49,7 +49,9 @@ def render(args: argparse.Namespace) -> str:
     if args.bios_nbp:
         lines.append(f"dhcp-boot=tag:!ipxe,tag:bios,{args.bios_nbp}")
     lines.append(f"dhcp-boot=tag:!ipxe,tag:efi,{args.efi_nbp}")
-    lines.append(f"dhcp-boot=tag:ipxe,http://{server}:{args.http_port}/pxe-bootstrap.ipxe")
+    lines.append(
+        f"dhcp-boot=tag:ipxe,http://{server}:{args.http_port}/pxe-bootstrap.ipxe"
+    )
     return "\n".join(lines) + "\n"
 
 
@@ -59,17 +61,41 @@ def main(argv: list[str] | None = None) -> int:
         description="Write bty's PXE dnsmasq configuration (DHCP + TFTP, tag rules for BIOS/UEFI/iPXE).",
         epilog="exit codes: 0 written, 2 usage error",
     )
-    parser.add_argument("--interface", required=True, help="the only interface to serve (the bridge)")
-    parser.add_argument("--server-ip", required=True, help="address of bty-web on that interface")
-    parser.add_argument("--http-port", type=int, default=8080, help="bty-web's port (default 8080)")
+    parser.add_argument(
+        "--interface", required=True, help="the only interface to serve (the bridge)"
+    )
+    parser.add_argument(
+        "--server-ip", required=True, help="address of bty-web on that interface"
+    )
+    parser.add_argument(
+        "--http-port", type=int, default=8080, help="bty-web's port (default 8080)"
+    )
     parser.add_argument("--range-low", required=True, help="first DHCP address")
     parser.add_argument("--range-high", required=True, help="last DHCP address")
-    parser.add_argument("--netmask", default="255.255.255.0", help="(default 255.255.255.0)")
-    parser.add_argument("--tftp-root", type=Path, required=True, help="directory served over TFTP")
-    parser.add_argument("--state-dir", type=Path, required=True, help="where the lease file goes")
-    parser.add_argument("--efi-nbp", default="ipxe.efi", help="TFTP file for x86-64 UEFI firmware (default ipxe.efi)")
-    parser.add_argument("--bios-nbp", default="", help="TFTP file for BIOS firmware (default: none served)")
-    parser.add_argument("--user", default="", help="user dnsmasq drops to (default: dnsmasq's own default)")
+    parser.add_argument(
+        "--netmask", default="255.255.255.0", help="(default 255.255.255.0)"
+    )
+    parser.add_argument(
+        "--tftp-root", type=Path, required=True, help="directory served over TFTP"
+    )
+    parser.add_argument(
+        "--state-dir", type=Path, required=True, help="where the lease file goes"
+    )
+    parser.add_argument(
+        "--efi-nbp",
+        default="ipxe.efi",
+        help="TFTP file for x86-64 UEFI firmware (default ipxe.efi)",
+    )
+    parser.add_argument(
+        "--bios-nbp",
+        default="",
+        help="TFTP file for BIOS firmware (default: none served)",
+    )
+    parser.add_argument(
+        "--user",
+        default="",
+        help="user dnsmasq drops to (default: dnsmasq's own default)",
+    )
     parser.add_argument("--output", type=Path, help="write here instead of stdout")
     args = parser.parse_args(argv)
 

