@@ -13,12 +13,14 @@ Smoke-tests bty-ci with the `dagger` CLI (must be on PATH, v0.21.8):
   2. `version` reads bty's pyproject.toml, and a source without one fails
      with the message that names the fix;
   3. `build-wheel` exports wheel + sdist whose SHA256SUMS verify;
-  4. installed as a toolchain of the bty checkout, `dagger check` runs every
+  4. `build-ipxe` exports the iPXE binary with a verifying .sha256, and an
+     `--ipxe-source` without src/Makefile fails naming the fix;
+  5. installed as a toolchain of the bty checkout, `dagger check` runs every
      check; then `call --source <bty> all-checks` prints its table (both
      skipped with --quick).
 
   --bty DIR   a bty checkout (default: bty's newest sdist, fetched with pip)
-  --quick     only steps 1-3
+  --quick     only steps 1-4
   -h, --help  this text
 
 exit codes: 0 all passed, 1 a smoke step failed, 2 usage error
@@ -57,7 +59,7 @@ call() { dagger --progress plain -m "$module" call --source "$bty" "$@"; }
 
 step "dagger functions"
 functions=$(dagger -m "$module" functions)
-for fn in version lint test typecheck flash-integration build-wheel docs all-checks; do
+for fn in version lint test typecheck flash-integration build-wheel build-ipxe docs all-checks; do
   grep -qE "^${fn}[[:space:]]" <<<"$functions" || fail "function $fn is not registered"
 done
 
@@ -76,6 +78,14 @@ step "build-wheel"
 call build-wheel export --path "$work/dist" >/dev/null
 (cd "$work/dist" && sha256sum -c SHA256SUMS) || fail "SHA256SUMS of build-wheel do not verify"
 ls "$work/dist/bty_lab-${expected_version}-py3-none-any.whl" "$work/dist/bty_lab-${expected_version}.tar.gz"
+
+step "build-ipxe"
+call build-ipxe export --path "$work/ipxe" >/dev/null
+(cd "$work/ipxe" && sha256sum -c "bty-ipxe-x86_64-v${expected_version}.efi.sha256") || fail "build-ipxe's .sha256 does not verify"
+if out=$(call build-ipxe --ipxe-source "$work/empty" 2>&1); then
+  fail "build-ipxe with a non-iPXE --ipxe-source succeeded"
+fi
+grep -q "pass the iPXE source tree root (containing src/Makefile)" <<<"$out" || fail "unexpected error: $out"
 
 if ! $quick; then
   step "installed as a toolchain: dagger check"
