@@ -2,15 +2,20 @@
  * Measured numbers for the README and issue notes (never asserted in tests):
  *   1. wall time of the unit + module tiers;
  *   2. payload wall time of bty's test matrix, cold caches vs warm caches,
- *      on every matrix Python this machine has.
- * Usage: npm run bench [-- --skip-matrix]
+ *      on every matrix Python this machine has;
+ *   3. the iPXE compile (build-ipxe's steps on the vendored pinned tree), cold,
+ *      and again in the same tree after a change of bty's embed script (what a
+ *      cached build directory would save).
+ * Usage: npm run bench [-- --skip-matrix] [-- --skip-ipxe]
  */
 import { spawnSync } from "node:child_process";
-import { join } from "node:path";
+import { appendFileSync, existsSync, mkdirSync, readFileSync, statSync } from "node:fs";
+import { join, resolve } from "node:path";
 
-import { PYTHON_MATRIX, type PythonLeg } from "../src/config.js";
+import { IPXE, PYTHON_MATRIX, type PythonLeg } from "../src/config.js";
+import { ipxeArtifactName, ipxeSteps } from "../src/ipxe/plan.js";
 import { testSteps } from "../src/steps.js";
-import { btyCheckout, hostEnv, hostLayout, hostPython, REPO, runHostSteps, scratch } from "../test/payload/host.js";
+import { btyCheckout, CI_DIR, hostEnv, hostLayout, hostPython, REPO, runHostSteps, scratch } from "../test/payload/host.js";
 
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
@@ -43,8 +48,33 @@ async function matrixPass(cacheRoot: string, legs: [PythonLeg, string][]): Promi
   return times;
 }
 
+/** build-ipxe's steps on the vendored tree: cold, then after an embed-script change in the same tree. */
+async function ipxeCompile(): Promise<void> {
+  const tarball = join(process.env.BTY_CI_VENDOR_DIR ?? resolve(REPO, "../shared/vendor"), "ipxe/ipxe-0ab2277c40f1.tar.gz");
+  if (!existsSync(tarball)) {
+    console.log(`\niPXE compile: skipped, no ${tarball} (set BTY_CI_VENDOR_DIR)`);
+    return;
+  }
+  const checkout = btyCheckout();
+  const version = /^version = "(.+)"$/m.exec(readFileSync(join(checkout, "pyproject.toml"), "utf8"))![1]!;
+  const work = scratch("bench-ipxe");
+  const tree = join(work, "ipxe");
+  mkdirSync(tree);
+  spawnSync("tar", ["-xzf", tarball, "-C", tree, "--strip-components=1"], { stdio: "inherit" });
+  const layout = { ciDir: CI_DIR, python: "python3", checkout, ipxeTree: tree, outDir: join(work, "out"), buildLog: join(work, "build.log") };
+  const cold = await runHostSteps(ipxeSteps(layout, IPXE, version), checkout, { logName: "bench-ipxe" });
+  const size = statSync(join(layout.outDir, ipxeArtifactName(version))).size;
+  appendFileSync(join(checkout, "bty-media/auxiliary/ipxe-embed.ipxe"), "# bench: changed\n");
+  const rebuilt = await runHostSteps(ipxeSteps(layout, IPXE, version), checkout, { logName: "bench-ipxe" });
+  console.log(
+    `\niPXE compile (make -j ${IPXE.makeJobs}, ${size} bytes): cold ${seconds(cold[0]!.seconds * 1000)}, ` +
+      `same tree after an embed change ${seconds(rebuilt[0]!.seconds * 1000)}; verify ${seconds(cold[1]!.seconds * 1000)}`,
+  );
+}
+
 async function main() {
   console.log(`unit + module tiers: ${seconds(timeFastTiers())}`);
+  if (!process.argv.includes("--skip-ipxe")) await ipxeCompile();
   if (process.argv.includes("--skip-matrix")) return;
 
   const legs = (Object.keys(PYTHON_MATRIX) as PythonLeg[])
