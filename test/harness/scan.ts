@@ -17,7 +17,18 @@
  * SDK's: the same code, only the program differs.
  */
 import { createHash } from "node:crypto";
-import { cpSync, existsSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync } from "node:fs";
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readlinkSync,
+  renameSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -77,6 +88,33 @@ export function sdkClientGenTs(): string {
 }
 
 /**
+ * Make the module's bare `@dagger.io/dagger` import resolvable for the
+ * introspector's program, as the runtime does (it mounts the SDK at
+ * `node_modules/@dagger.io/dagger`; the introspector reads no tsconfig
+ * `paths`): a symlink to the SDK copy. Without it the import is `any`, and
+ * an optional or nullable object argument (`dist?: Directory`) cannot be
+ * resolved. Vitest and tsc map the import through their own aliases, so
+ * only the introspector follows the link.
+ */
+function linkSdkForIntrospector(): void {
+  const copy = resolve(dirname(sdkClientGenTs()), "../../..");
+  const link = resolve(SDK_ROOT, "../@dagger.io/dagger");
+  try {
+    if (readlinkSync(link) === copy) return;
+    rmSync(link, { force: true });
+  } catch {
+    // no link yet
+  }
+  mkdirSync(dirname(link), { recursive: true });
+  try {
+    symlinkSync(copy, link, "dir");
+  } catch (e) {
+    // Another worker made it first.
+    if (readlinkSync(link) !== copy) throw e;
+  }
+}
+
+/**
  * Scan module source files like the runtime does at registration
  * (`scan(files, moduleName)`), without importing them.
  * Results are cached per process by file list, file mtimes and module name.
@@ -89,6 +127,7 @@ export function scanModule(files: string[], moduleName = "bty-ci"): Promise<Dagg
   const key = JSON.stringify([moduleName, absolute.map((f) => [f, statSync(f).mtimeMs])]);
   let result = scanCache.get(key);
   if (!result) {
+    linkSdkForIntrospector();
     result = scan([...absolute, sdkClientGenTs()], moduleName, false);
     scanCache.set(key, result);
     // A failed scan is not cached, so a fixed file can be scanned again.

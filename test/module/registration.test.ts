@@ -43,7 +43,18 @@ describe("bty-ci registration", () => {
   it("has one function per bty job, named as the job, with the right kinds", () => {
     const fns = byName();
     expect(Object.keys(fns).sort()).toEqual(
-      ["allChecks", "buildWheel", "docs", "flashIntegration", "lint", "test", "typecheck", "version"].sort(),
+      [
+        "allChecks",
+        "buildWheel",
+        "docs",
+        "flashIntegration",
+        "lint",
+        "publishDocker",
+        "publishTftp",
+        "test",
+        "typecheck",
+        "version",
+      ].sort(),
     );
     const shape = (name: string) => {
       const f = fns[name]!;
