@@ -239,6 +239,7 @@ const TRANSIENT = [
   /bad gateway|service unavailable|gateway timeout|internal server error/i,
   /temporary failure in name resolution/i,
   /no route to host|network is unreachable/i,
+  /\bE(?:CONNREFUSED|CONNRESET|TIMEDOUT|PIPE|AI_AGAIN)\b/, // Node's names for the same
 ];
 
 /**

@@ -191,6 +191,9 @@ describe("isTransientPushError: which push failures are worth another try", () =
     "500 Internal Server Error",
     "dial tcp: lookup ghcr.io: Temporary failure in name resolution",
     "connect: no route to host",
+    "fetch failed: connect ECONNREFUSED 127.0.0.1:5000",
+    "socket hang up ECONNRESET",
+    "getaddrinfo EAI_AGAIN ghcr.io",
   ])("transient: %s", (message) => {
     expect(isTransientPushError(message)).toBe(true);
   });
