@@ -15,6 +15,8 @@ import {
 } from "./config.js";
 import type { JobInputs } from "./containers.js";
 import { docsDirectory } from "./docs.js";
+import { checkIpxeSources, ipxeDirectory, pinnedIpxeSource } from "./ipxe/build.js";
+import { ipxeArtifactName } from "./ipxe/plan.js";
 import {
   buildWheelDirectory,
   flashIntegrationContainer,
@@ -181,7 +183,7 @@ export class BtyCi {
     registryUser: string = "",
     /** Registry token or password (e.g. env:GITHUB_TOKEN). */
     registryToken?: Secret,
-    /** bty's custom iPXE binary (bty-ipxe-x86_64-v<version>.efi), baked in as ipxe.efi. */
+    /** bty's custom iPXE binary (bty-ipxe-x86_64-v<version>.efi), baked in as ipxe.efi; default: build-ipxe's. */
     ipxeSeed?: File,
     /** Directory with bty's wheel (build-wheel's output); default: built here. */
     dist?: Directory,
@@ -202,8 +204,8 @@ export class BtyCi {
       created,
       repository: image,
       sourceUrl,
-      ipxeSeed,
       // Built only once every other input has been checked (publishRelease).
+      ipxeSeed: ipxeSeed ?? (() => this.ipxeSeed(version)),
       dist: dist ?? buildWheelDirectory(this.inputs),
       registryUser,
       registryToken,
@@ -226,7 +228,7 @@ export class BtyCi {
     registryUser: string = "",
     /** Registry token or password (e.g. env:GITHUB_TOKEN). */
     registryToken?: Secret,
-    /** bty's custom iPXE binary (bty-ipxe-x86_64-v<version>.efi), baked in as ipxe.efi. */
+    /** bty's custom iPXE binary (bty-ipxe-x86_64-v<version>.efi), baked in as ipxe.efi; default: build-ipxe's. */
     ipxeSeed?: File,
     /** Build time for the created label, RFC 3339; default: now. */
     created: string = "",
@@ -245,13 +247,34 @@ export class BtyCi {
       created,
       repository: image,
       sourceUrl,
-      ipxeSeed,
+      ipxeSeed: ipxeSeed ?? (() => this.ipxeSeed(version)),
       registryUser,
       registryToken,
     });
   }
 
+  /** build-ipxe's binary, the seed both images bake in (as bty's workflow stages it). */
+  private async ipxeSeed(version: string): Promise<File> {
+    return (await this.buildIpxe()).file(ipxeArtifactName(version));
+  }
+
   // --- end container images ----------------------------------------------------
+
+  /**
+   * bty's custom iPXE (x86_64 EFI) with bty's embedded chain script and
+   * general.h trims: `bty-ipxe-x86_64-v<version>.efi` and its `.sha256`,
+   * verified (PE32+ x86-64 EFI application, size near 1 MiB, bty's chain line
+   * in the binary). iPXE is fetched at a pinned commit unless given.
+   */
+  @func()
+  async buildIpxe(
+    /** An iPXE source tree root (containing src/Makefile) to build instead of the pinned commit (air-gapped users, other commits). */
+    ipxeSource?: Directory,
+  ): Promise<Directory> {
+    const { version } = await readProject(this.source);
+    await checkIpxeSources(this.source, ipxeSource);
+    return ipxeDirectory(this.inputs, ipxeSource ?? pinnedIpxeSource(), version).sync();
+  }
 
   /**
    * Every check and build at once, without stopping at the first failure;
@@ -271,6 +294,7 @@ export class BtyCi {
         typecheck: () => this.typecheck(),
         "flash-integration": () => this.flashIntegration(),
         "build-wheel": () => this.buildWheel(),
+        "build-ipxe": () => this.buildIpxe(),
         docs: () => this.docs(),
       }, { wrap: inCheckSpan }),
     );

@@ -102,7 +102,11 @@ export interface PublishRequest {
   created: string;
   repository: string;
   sourceUrl: string;
-  ipxeSeed?: File;
+  /**
+   * bty's custom iPXE binary, or how to build it: called only once every
+   * other input has been checked.
+   */
+  ipxeSeed: File | (() => Promise<File>);
   /** Directory holding bty's wheel (bty-web only). */
   dist?: Directory;
   registryUser: string;
@@ -129,12 +133,6 @@ export async function publishRelease(req: PublishRequest, now: Date = new Date()
     now,
   );
   validateCredentials(req.repository, { username: req.registryUser, hasToken: req.registryToken !== undefined });
-  if (!req.ipxeSeed) {
-    throw new ReleaseInputError(
-      `${plan.recipe.name} is published with bty's custom iPXE: pass --ipxe-seed ` +
-        "(the bty-ipxe-x86_64-v<version>.efi from build-ipxe)",
-    );
-  }
   let wheel: File | undefined;
   if (plan.wheel) {
     const name = wheelName(req.version);
@@ -143,6 +141,7 @@ export async function publishRelease(req: PublishRequest, now: Date = new Date()
     }
     wheel = req.dist.file(name);
   }
-  const variants = imageVariants(plan, { source: req.source, ipxeSeed: req.ipxeSeed, wheel });
+  const ipxeSeed = typeof req.ipxeSeed === "function" ? await req.ipxeSeed() : req.ipxeSeed;
+  const variants = imageVariants(plan, { source: req.source, ipxeSeed, wheel });
   return publishImage(plan, variants, { username: req.registryUser, token: req.registryToken! });
 }

@@ -204,6 +204,18 @@ describe("publishDocker", () => {
   });
 });
 
+describe("the iPXE seed", () => {
+  it("defaults to build-ipxe's binary for this version, as bty's workflow stages its artifact", async () => {
+    await call("publishTftp", { ...tftpArgs, ipxeSeed: undefined });
+    const [amd64] = variants();
+    const seed = amd64!.find((c) => c.field === "withFile" && c.args.path === "seed/ipxe.efi")!;
+    const built = pipeline(seed.args.source);
+    expect(built.at(-1)).toMatchObject({ field: "file", args: { path: "bty-ipxe-x86_64-v0.77.2.efi" } });
+    const argv = built.filter((c) => c.field === "withExec").map((c) => (c.args.args as string[]).join(" "));
+    expect(argv.some((a) => a.includes("ipxe-build.sh"))).toBe(true);
+  });
+});
+
 describe("publishTftp", () => {
   it("builds deploy/tftp's Containerfile per platform without build args, seed at seed/ipxe.efi", async () => {
     const refs = await call("publishTftp", tftpArgs);
@@ -234,7 +246,6 @@ describe("bad input is refused before anything is built or sent", () => {
     ["a tag that is not v<version>", "publishDocker", { tag: "v0.77.3" }, /tag "v0.77.3" does not match \[project\] version "0.77.2"/],
     ["no registry token", "publishDocker", { registryToken: undefined }, /no credentials for ghcr.io: pass --registry-token/],
     ["no registry user", "publishTftp", { registryUser: "" }, /no credentials for ghcr.io: pass --registry-user/],
-    ["no iPXE seed", "publishTftp", { ipxeSeed: undefined }, /bty-tftp is published with bty's custom iPXE: pass --ipxe-seed/],
     ["a revision that is not a commit", "publishDocker", { revision: "HEAD" }, /revision "HEAD" is not a commit id/],
     ["a created time that is not RFC 3339", "publishTftp", { created: "now" }, /created "now" is not an RFC 3339 time/],
     ["a repository with a tag", "publishDocker", { image: "ghcr.io/safl/bty-web:edge" }, /is not host\/namespace\/name/],
@@ -242,6 +253,14 @@ describe("bad input is refused before anything is built or sent", () => {
     const base = fn === "publishDocker" ? webArgs : tftpArgs;
     await expect(call(fn, { ...base, ...over })).rejects.toThrow(message);
     expect(containerWork()).toEqual([]);
+  });
+
+  it("without --ipxe-seed, bad input still builds nothing: iPXE is built only after every check", async () => {
+    await expect(call("publishTftp", { ...tftpArgs, ipxeSeed: undefined, registryUser: "" })).rejects.toThrow(
+      /no credentials for ghcr.io: pass --registry-user/,
+    );
+    expect(containerWork()).toEqual([]);
+    expect(engine.calls().filter((c) => c.field === "git" || c.field === "from")).toEqual([]);
   });
 
   it("a version in pyproject.toml that is not PEP 440", async () => {

@@ -45,6 +45,7 @@ describe("bty-ci registration", () => {
     expect(Object.keys(fns).sort()).toEqual(
       [
         "allChecks",
+        "buildIpxe",
         "buildWheel",
         "docs",
         "flashIntegration",
@@ -66,6 +67,7 @@ describe("bty-ci registration", () => {
     expect(shape("test")).toEqual({ returns: "TestMatrix", check: false, args: 0 });
     expect(shape("buildWheel")).toEqual({ returns: "Directory", check: false, args: 0 });
     expect(shape("docs")).toEqual({ returns: "Directory", check: false, args: 0 });
+    expect(shape("buildIpxe")).toEqual({ returns: "Directory", check: false, args: 1 });
     expect(shape("allChecks")).toEqual({ returns: "string", check: false, args: 0 });
     expect(shape("version")).toEqual({ returns: "string", check: false, args: 0 });
   });

@@ -35,7 +35,7 @@ import {
 import { parsePyproject } from "../../src/project.js";
 import { buildWheelSteps, DIST_DIR } from "../../src/steps.js";
 import { btyCheckout, hostLayout, REPO, requireHostPython, runHostSteps, scratch } from "./host.js";
-import { DOCKER, docker, ensureDocker, LocalRegistry, MEDIA } from "./registry.js";
+import { DOCKER, docker, ensureDocker, freePort, LocalRegistry, MEDIA } from "./registry.js";
 
 const REVISION = "0123456789abcdef0123456789abcdef01234567";
 const BASE_IMAGES = ["python:3.13-slim-bookworm", "debian:bookworm-slim"];
@@ -64,6 +64,8 @@ interface Published {
   /** Repository name inside the registry, e.g. safl/bty-web. */
   name: string;
   indexDigest: string;
+  /** The per-platform tags docker pushed (the index points at their manifests). */
+  platformTags: string[];
 }
 
 describe.skipIf(skipReason)(`container images on a real registry${skipReason ? ` — skipped: ${skipReason}` : ""}`, () => {
@@ -132,6 +134,7 @@ describe.skipIf(skipReason)(`container images on a real registry${skipReason ? `
     const repository = plan.refs[0]!.replace(/:[^:/]+$/, "");
     const name = repository.slice(registry.host.length + 1);
     const descriptors = [];
+    const platformTags: string[] = [];
     for (const platform of plan.platforms) {
       const platformTag = `${repository}:${plan.refs[0]!.split(":").at(-1)}-${platform.replace("/", "-")}`;
       await docker([
@@ -143,6 +146,7 @@ describe.skipIf(skipReason)(`container images on a real registry${skipReason ? `
         "-t", platformTag,
         context,
       ]);
+      platformTags.push(platformTag);
       await withRetries(() => docker(["push", platformTag]), { delaysMs: PUSH_RETRY_DELAYS_MS });
       const manifest = await registry.manifest(name, platformTag.split(":").at(-1)!, [MEDIA.ociManifest, MEDIA.dockerManifest]);
       const [os, architecture] = platform.split("/");
@@ -154,7 +158,7 @@ describe.skipIf(skipReason)(`container images on a real registry${skipReason ? `
       const tag = ref.split(":").at(-1)!;
       indexDigest = await withRetries(() => registry.putManifest(name, tag, MEDIA.ociIndex, index), { delaysMs: PUSH_RETRY_DELAYS_MS });
     }
-    return (published[kind] = { plan, name, indexDigest });
+    return (published[kind] = { plan, name, indexDigest, platformTags });
   }
 
   /** The config blob of one platform's image, reached through the index of `tag`. */
@@ -218,6 +222,20 @@ describe.skipIf(skipReason)(`container images on a real registry${skipReason ? `
     expect(seedLine!.split(/\s+/)[0]).toBe(sha256(seed));
     expect(installed).toBe(version);
     expect(entry).toMatch(/\/bty-web$/);
+
+    // The pulled image serves bty-web's health endpoint as its entrypoint and user.
+    const port = await freePort();
+    const id = (await docker(["run", "-d", "--rm", "-p", `127.0.0.1:${port}:8080`, p.plan.refs[0]!])).trim();
+    try {
+      let status = 0;
+      for (let i = 0; i < 120 && status !== 200; i++) {
+        status = await fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.status, () => 0);
+        if (status !== 200) await new Promise((ok) => setTimeout(ok, 1000));
+      }
+      expect(status, await docker(["logs", id]).catch(() => "")).toBe(200);
+    } finally {
+      await docker(["rm", "--force", id]).catch(() => "");
+    }
   });
 
   it("bty-tftp: built from deploy/tftp/Containerfile, the seed replaces Debian's stock ipxe.efi; index under <version> and latest", async () => {
@@ -246,7 +264,7 @@ describe.skipIf(skipReason)(`container images on a real registry${skipReason ? `
     const p = published.tftp ?? published.web;
     expect(p, "an image was built by the tests above").toBeDefined();
     const probe = `${registry.host}/bty-ci/retry-probe:1`;
-    await docker(["tag", p!.plan.refs[0]!, probe]);
+    await docker(["tag", p!.platformTags[0]!, probe]);
     await registry.stop();
     const notices: RetryNotice[] = [];
     await withRetries(() => docker(["push", probe]), {
