@@ -6,7 +6,7 @@
  * no build at all. Expectations are literals from bty's workflow (spec
  * §3.19–3.20, §11) and bty-ci's design.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 
 import { connection, dag, type Secret } from "@dagger.io/dagger";
 
@@ -278,9 +278,35 @@ describe("bad input is refused before anything is built or sent", () => {
   });
 });
 
+describe("imageVariants", () => {
+  it("refuses to build bty-web without the wheel its Dockerfile copies", async () => {
+    const plan = imagePlan(
+      "web",
+      {
+        tag: "v0.77.2",
+        version: "0.77.2",
+        revision: SHA,
+        created: "",
+        repository: "ghcr.io/safl/bty-web",
+        sourceUrl: "https://github.com/safl/bty",
+        platforms: ["linux/amd64"],
+      },
+      new Date(),
+    );
+    await connection(async () => {
+      const inputs = {
+        source: dag.loadDirectoryFromID("Directory:bty" as never),
+        ipxeSeed: dag.loadFileFromID("File:ipxe-seed" as never),
+      };
+      expect(() => imageVariants(plan, inputs)).toThrow("bty-web needs bty's wheel (dist/bty_lab-0.77.2-py3-none-any.whl)");
+    });
+  });
+});
+
 describe("publishImage retries transient registry errors", () => {
-  it("pushes again after a DeadlineExceeded, with backoff, and then moves latest", async () => {
-    let failures = 1;
+  it("pushes again after each DeadlineExceeded, pausing 5, 20 and 60 s, and then moves latest", async () => {
+    const logged = vi.spyOn(console, "error").mockImplementation(() => {});
+    let failures = 3;
     engine.answer("publish", (ctx: { args: Record<string, unknown> }) => {
       if (failures-- > 0) throw new EngineError("failed to authorize: DeadlineExceeded");
       return `${String(ctx.args.address)}@${DIGEST}`;
@@ -308,12 +334,19 @@ describe("publishImage retries transient registry errors", () => {
       const token = dag.loadSecretFromID("Secret:ghcr-token" as never) as Secret;
       refs = await publishImage(plan, ctrs, { username: "safl", token }, { sleep: async (ms) => void pauses.push(ms) });
     });
-    expect(pauses).toEqual([5000]);
+    expect(pauses).toEqual([5000, 20000, 60000]);
     expect(publishes().map((p) => p.call.args.address)).toEqual([
+      "ghcr.io/safl/bty-tftp:0.77.2",
+      "ghcr.io/safl/bty-tftp:0.77.2",
       "ghcr.io/safl/bty-tftp:0.77.2",
       "ghcr.io/safl/bty-tftp:0.77.2",
       "ghcr.io/safl/bty-tftp:latest",
     ]);
+    expect(logged.mock.calls[0]).toEqual([
+      "push of ghcr.io/safl/bty-tftp:0.77.2 failed (attempt 1), retrying in 5s: failed to authorize: DeadlineExceeded",
+    ]);
+    expect(logged).toHaveBeenCalledTimes(3);
+    logged.mockRestore();
     expect(refs).toEqual([`ghcr.io/safl/bty-tftp:0.77.2@${DIGEST}`, `ghcr.io/safl/bty-tftp:latest@${DIGEST}`]);
   });
 });

@@ -175,43 +175,59 @@ describe("validateCredentials", () => {
 });
 
 describe("isTransientPushError: which push failures are worth another try", () => {
+  // One message per pattern, each matched by that pattern alone.
   it.each([
-    "failed to authorize: DeadlineExceeded: failed to fetch oauth token", // bty v0.55.0
+    "failed to authorize: DeadlineExceeded", // bty v0.55.0
     "context deadline exceeded",
     "dial tcp 140.82.112.33:443: i/o timeout",
-    "net/http: TLS handshake timeout",
+    "net/http: TLS handshake timed out",
     "read tcp: connection reset by peer",
     "dial tcp 127.0.0.1:5000: connect: connection refused",
+    "connection closed before message completed",
     "write: broken pipe",
     "failed commit on ref: unexpected EOF",
-    "unexpected status from PUT request: 502 Bad Gateway",
-    "unexpected status: 503 Service Unavailable",
-    "504 Gateway Timeout",
-    "429 Too Many Requests",
-    "500 Internal Server Error",
+    "unexpected status from PUT request: 502",
+    "unexpected status: 503",
+    "status 504",
+    "status 429",
+    "status 500",
+    "Too Many Requests",
+    "Bad Gateway",
+    "Service Unavailable",
+    "Internal Server Error",
     "dial tcp: lookup ghcr.io: Temporary failure in name resolution",
     "connect: no route to host",
+    "connect: network is unreachable",
     "fetch failed: connect ECONNREFUSED 127.0.0.1:5000",
     "socket hang up ECONNRESET",
     "getaddrinfo EAI_AGAIN ghcr.io",
+    "write EPIPE",
+    "connect ETIMEDOUT",
   ])("transient: %s", (message) => {
     expect(isTransientPushError(message)).toBe(true);
   });
 
+  // A refusal wins over a network symptom in the same message: each pattern
+  // is paired with a transient one, so only that pattern makes it permanent.
   it.each([
-    "failed to authorize: failed to fetch anonymous token: 401 Unauthorized",
-    "unexpected status: 403 Forbidden",
-    "denied: permission_denied: write_package",
-    "authentication required",
-    "name invalid: repository name must be lowercase",
-    "manifest invalid: manifest invalid",
-    "invalid reference format",
-    "unsupported media type",
-    // a refusal wins over a timeout mentioned in the same message
-    "unauthorized: authentication required (after 30s timeout)",
-    "no such file or directory",
+    "unauthorized: i/o timeout",
+    "denied: requested access to the resource is denied, i/o timeout",
+    "forbidden, i/o timeout",
+    "status 401, i/o timeout",
+    "status 403, i/o timeout",
+    "authentication required, i/o timeout",
+    "name invalid: repository name must be lowercase, i/o timeout",
+    "manifest invalid, i/o timeout",
+    "tag invalid, i/o timeout",
+    "reference invalid, i/o timeout",
+    "invalid reference format, i/o timeout",
+    "unsupported media type, i/o timeout",
   ])("permanent: %s", (message) => {
     expect(isTransientPushError(message)).toBe(false);
+  });
+
+  it("an error that names neither is not retried", () => {
+    expect(isTransientPushError("no such file or directory")).toBe(false);
   });
 });
 
