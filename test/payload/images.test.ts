@@ -18,7 +18,7 @@
  */
 import { spawnSync } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
-import { cpSync, readFileSync, writeFileSync } from "node:fs";
+import { cpSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -47,14 +47,15 @@ const registryMissing = spawnSync("docker-registry", ["--version"], { stdio: "ig
 const skipReason = dockerProblem ?? (registryMissing ? "no docker-registry (apt-get install docker-registry)" : undefined);
 
 /**
- * linux/arm64 needs an arm64 build of the base images under the very names
- * the Dockerfiles use, next to the amd64 ones: Debian bookworm's Docker
- * (20.10, no buildx, no multi-platform image store) keeps one image per name,
- * so only linux/amd64 is built here; arm64 is proved by the engine tier.
+ * linux/arm64 would need arm64 base images under the very names the
+ * Dockerfiles use, next to the amd64 ones. Debian bookworm's Docker (20.10:
+ * no buildx, no multi-platform image store, no named build contexts) keeps
+ * one image per name, and swapping the shared daemon's tags would break
+ * everyone else's builds; so linux/amd64 is built here, arm64 in the engine tier.
  */
 const PLATFORMS_HERE = ["linux/amd64"];
 const ARM64_REASON =
-  "linux/arm64 — skipped: bookworm's Docker 20.10 has no buildx or multi-platform image store for the arm64 base images (engine tier)";
+  "linux/arm64 build — skipped: bookworm's Docker 20.10 keeps one image per name (no buildx, no multi-platform store), so arm64 base images cannot sit next to the amd64 ones; engine tier";
 
 const sha256 = (data: Buffer) => createHash("sha256").update(data).digest("hex");
 
@@ -98,6 +99,11 @@ describe.skipIf(skipReason)(`container images on a real registry${skipReason ? `
 
   afterAll(async () => {
     await registry?.stop();
+    // The shared daemon keeps the base-image stand-ins, not this run's tags;
+    // the registry's storage goes, its log stays with the scratch directory.
+    const tags = Object.values(published).flatMap((p) => [...p.platformTags, ...p.plan.refs]);
+    if (tags.length > 0) await docker(["image", "rm", "--force", ...tags, `${registry.host}/bty-ci/retry-probe:1`]).catch(() => "");
+    if (registry) rmSync(join(work, "registry", "storage"), { recursive: true, force: true });
   });
 
   /** The plan for `kind`, pushed to this registry, for the platforms buildable here. */
