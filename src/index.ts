@@ -205,7 +205,7 @@ export class BtyCi {
       repository: image,
       sourceUrl,
       // Built only once every other input has been checked (publishRelease).
-      ipxeSeed: ipxeSeed ?? (() => this.ipxeSeed(version)),
+      ipxeSeed: ipxeSeed ?? (() => this.builtIpxeSeed(version)),
       dist: dist ?? buildWheelDirectory(this.inputs),
       registryUser,
       registryToken,
@@ -247,14 +247,14 @@ export class BtyCi {
       created,
       repository: image,
       sourceUrl,
-      ipxeSeed: ipxeSeed ?? (() => this.ipxeSeed(version)),
+      ipxeSeed: ipxeSeed ?? (() => this.builtIpxeSeed(version)),
       registryUser,
       registryToken,
     });
   }
 
   /** build-ipxe's binary, the seed both images bake in (as bty's workflow stages it). */
-  private async ipxeSeed(version: string): Promise<File> {
+  private async builtIpxeSeed(version: string): Promise<File> {
     return (await this.buildIpxe()).file(ipxeArtifactName(version));
   }
 

@@ -278,21 +278,25 @@ describe("bad input is refused before anything is built or sent", () => {
   });
 });
 
+/** A one-platform plan for calling the domain functions directly. */
+const amd64Plan = (kind: "web" | "tftp", repository: string) =>
+  imagePlan(
+    kind,
+    {
+      tag: "v0.77.2",
+      version: "0.77.2",
+      revision: SHA,
+      created: "2026-07-12T09:00:00Z",
+      repository,
+      sourceUrl: "https://github.com/safl/bty",
+      platforms: ["linux/amd64"],
+    },
+    new Date(),
+  );
+
 describe("imageVariants", () => {
   it("refuses to build bty-web without the wheel its Dockerfile copies", async () => {
-    const plan = imagePlan(
-      "web",
-      {
-        tag: "v0.77.2",
-        version: "0.77.2",
-        revision: SHA,
-        created: "",
-        repository: "ghcr.io/safl/bty-web",
-        sourceUrl: "https://github.com/safl/bty",
-        platforms: ["linux/amd64"],
-      },
-      new Date(),
-    );
+    const plan = amd64Plan("web", "ghcr.io/safl/bty-web");
     await connection(async () => {
       const inputs = {
         source: dag.loadDirectoryFromID("Directory:bty" as never),
@@ -312,19 +316,7 @@ describe("publishImage retries transient registry errors", () => {
       return `${String(ctx.args.address)}@${DIGEST}`;
     });
     const pauses: number[] = [];
-    const plan = imagePlan(
-      "tftp",
-      {
-        tag: "v0.77.2",
-        version: "0.77.2",
-        revision: SHA,
-        created: "2026-07-12T09:00:00Z",
-        repository: "ghcr.io/safl/bty-tftp",
-        sourceUrl: "https://github.com/safl/bty",
-        platforms: ["linux/amd64"],
-      },
-      new Date(),
-    );
+    const plan = amd64Plan("tftp", "ghcr.io/safl/bty-tftp");
     let refs: string[] = [];
     await connection(async () => {
       const ctrs = imageVariants(plan, {
