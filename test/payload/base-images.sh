@@ -15,29 +15,30 @@ set -euo pipefail
 
 usage() {
   cat <<'USAGE'
-usage: base-images.sh --arch ARCH [--ca-bundle FILE] [--suffix SUFFIX]
+usage: base-images.sh --arch ARCH [--ca-bundle FILE]
 
   --arch ARCH        Debian architecture (amd64, arm64)
   --ca-bundle FILE   extra CA bundle to trust inside the images
-  --suffix SUFFIX    append SUFFIX to the image tags (e.g. -arm64); default none
+
+Environment: DOCKER, the docker CLI to use (default: docker).
 
 Exit codes: 0 images made, 2 bad usage, 1 a tool failed.
 USAGE
 }
 
-arch="" ca_bundle="" suffix=""
+arch="" ca_bundle=""
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --arch) arch="${2:?}"; shift 2 ;;
     --ca-bundle) ca_bundle="${2:?}"; shift 2 ;;
-    --suffix) suffix="${2:?}"; shift 2 ;;
     -h|--help) usage; exit 0 ;;
     *) echo "base-images.sh: unknown argument $1" >&2; usage >&2; exit 2 ;;
   esac
 done
 [[ -n "$arch" ]] || { echo "base-images.sh: --arch is required" >&2; exit 2; }
 [[ -z "$ca_bundle" || -r "$ca_bundle" ]] || { echo "base-images.sh: cannot read $ca_bundle" >&2; exit 2; }
-for tool in mmdebstrap docker; do
+docker_cli="${DOCKER:-docker}"
+for tool in mmdebstrap "$docker_cli"; do
   command -v "$tool" >/dev/null || { echo "base-images.sh: $tool not found (apt-get install $tool)" >&2; exit 1; }
 done
 
@@ -54,7 +55,7 @@ path_env='ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'
 
 # debian:bookworm-slim stand-in.
 mmdebstrap --quiet --arch="$arch" --variant=minbase --include=ca-certificates "${hooks[@]}" bookworm - \
-  | docker import --platform "$platform" --change "$path_env" --change 'CMD ["bash"]' - "debian:bookworm-slim$suffix" >/dev/null
+  | "$docker_cli" import --platform "$platform" --change "$path_env" --change 'CMD ["bash"]' - "debian:bookworm-slim" >/dev/null
 
 # python:3.13-slim-bookworm stand-in: Debian's python3 with pip; pip may
 # install into the system like the official image's (no PEP 668 marker).
@@ -62,6 +63,6 @@ mmdebstrap --quiet --arch="$arch" --variant=minbase \
   --include=ca-certificates,python3,python3-pip,python-is-python3 "${hooks[@]}" \
   --customize-hook='rm -f "$1"/usr/lib/python3*/EXTERNALLY-MANAGED' \
   bookworm - \
-  | docker import --platform "$platform" --change "$path_env" --change 'CMD ["python3"]' - "python:3.13-slim-bookworm$suffix" >/dev/null
+  | "$docker_cli" import --platform "$platform" --change "$path_env" --change 'CMD ["python3"]' - "python:3.13-slim-bookworm" >/dev/null
 
-echo "made debian:bookworm-slim$suffix and python:3.13-slim-bookworm$suffix for $platform"
+echo "made debian:bookworm-slim and python:3.13-slim-bookworm for $platform"

@@ -84,7 +84,7 @@ describe.skipIf(skipReason)(`container images on a real registry${skipReason ? `
       const r = spawnSync(
         "bash",
         [join(REPO, "test/payload/base-images.sh"), "--arch", "amd64", "--ca-bundle", "/etc/ssl/certs/ca-certificates.crt"],
-        { encoding: "utf8" },
+        { encoding: "utf8", env: { ...process.env, DOCKER } },
       );
       if (r.status !== 0) throw new Error(`base-images.sh failed:\n${r.stderr}`);
     }
