@@ -22,9 +22,11 @@ export default defineConfig({
           name: "module",
           include: ["test/module/**/*.test.ts"],
           setupFiles: ["test/harness/setup.ts"],
-          // The slowest module test (the first SDK scan of a file) takes about 2 s
-          // on a contended 2-core machine; 10 s flags a hang without flaking.
+          // A module test takes under 2 s on a contended 2-core machine (all-checks
+          // the longest); the SDK's scan of the module, up to about 7 s there, runs
+          // once per file in beforeAll. The limits flag a hang without flaking.
           testTimeout: 10_000,
+          hookTimeout: 30_000,
         },
       },
       {
