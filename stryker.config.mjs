@@ -10,6 +10,9 @@ export default {
   // Static mutants (module-level constants such as config.ts) need every test run again per mutant.
   ignoreStatic: false,
   concurrency: 2,
+  // Re-runs test only mutants whose code or covering tests changed since the last run.
+  incremental: true,
+  incrementalFile: "reports/mutation/stryker-incremental.json",
   reporters: ["clear-text", "progress", "json", "html"],
   clearTextReporter: { allowColor: false, logTests: false, reportScoreTable: true, reportMutants: true },
   jsonReporter: { fileName: "reports/mutation/mutation.json" },

@@ -130,7 +130,12 @@ describe("all-checks against the contracts", () => {
   const runsOfAllChecks = () => containerChains().map((chain) => readContainerRun(engine, chain));
 
   it("sends every job's full pipeline and passes", async () => {
-    await expect(invokeFunction({ files, fnName: "allChecks", parentState: state })).resolves.toMatch(/all 9 checks passed$/);
+    const table = String(await invokeFunction({ files, fnName: "allChecks", parentState: state }));
+    expect(table).toMatch(/\nall 9 checks passed$/);
+    // One row per job, named as bty's workflow and the CLI name it (`test:py311` or `test:py-311`).
+    for (const name of ["lint", "test:py-?311", "test:py-?312", "test:py-?313", "test:py-?314", "typecheck", "flash-integration", "build-wheel", "docs"]) {
+      expect(table).toMatch(new RegExp(`^${name}\\s+pass\\s+\\d+\\.\\ds\\s+ok$`, "m"));
+    }
     const runs = runsOfAllChecks();
     for (const contract of ALL_CHECKS.jobs) expectSent(contract, runs);
     const jobs = new Set(runs.map((r) => JSON.stringify([r.image, r.execs.map((e) => e.argv)])));

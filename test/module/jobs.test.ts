@@ -112,8 +112,15 @@ describe("input validation happens before any container work", () => {
     expect(pipelines()).toEqual([]);
   });
 
-  it("version returns [project] version", async () => {
+  it("version returns [project] version, read from the checkout's pyproject.toml", async () => {
     await expect(call("version")).resolves.toBe("0.77.2");
+    expect(engine.fieldCalls("exists").map((c) => c.args)).toEqual([{ path: "pyproject.toml" }]);
+    expect(engine.fieldCalls("file").map((c) => c.args)).toEqual([{ path: "pyproject.toml" }]);
+  });
+
+  it("test returns the matrix object carrying every input unchanged", async () => {
+    const inputs = { pythonImage: "m/python:{version}", pythonIndex: "https://idx.example/simple", debianMirror: "http://mirror.example" };
+    await expect(call("test", inputs)).resolves.toEqual({ ...state, ...inputs });
   });
 
   it("constructs with the registered defaults: pinned bookworm Python images, default index and mirror", async () => {
@@ -156,6 +163,19 @@ describe("lint's container", () => {
     const apt = run.execs.find((e) => e.argv[1] === "/opt/bty-ci/ci/apt-install.sh");
     expect(apt?.argv.slice(2)).toContain("git");
     expect(apt?.directories.map((d) => d.path)).not.toContain("/src");
+  });
+
+  it("trusts the checkout for git and keeps pre-commit's hook environments in their own cache", async () => {
+    await call("lint");
+    const run = readContainerRun(engine, job());
+    const last = run.execs.at(-1)!;
+    expect(last.env).toMatchObject({
+      GIT_CONFIG_COUNT: "1",
+      GIT_CONFIG_KEY_0: "safe.directory",
+      GIT_CONFIG_VALUE_0: "*",
+      PRE_COMMIT_HOME: "/cache/pre-commit",
+    });
+    expect(last.caches).toContainEqual({ path: "/cache/pre-commit", key: "bty-ci-pre-commit", sharing: "SHARED" });
   });
 });
 
