@@ -24,6 +24,8 @@ export default {
   htmlReporter: { fileName: "reports/mutation/index.html" },
   tempDirName: ".stryker-tmp",
   cleanTempDir: true,
-  // Added to 1.5 x a mutant's tests' own time; room for a busy machine.
-  timeoutMS: 10000,
+  // Added to 1.5 x a mutant's tests' own time. A worker restarted after a
+  // timeout pays vitest's start and the SDK scan in its first run: a small
+  // margin makes every later mutant of that worker time out in turn.
+  timeoutMS: 60000,
 };
