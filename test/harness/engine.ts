@@ -10,10 +10,14 @@
  * IDs are loaded back through `node(id: "...") { ... on Type { ... } }`, enums are
  * sent as bare GraphQL enum values and nothing is sent until a leaf is awaited.
  *
- * This server parses each query, records it, and answers with data of the same
- * selection shape. Field return types come from the SDK's own
- * `api/client.gen.d.ts`, so leaves get a value of the right kind:
- * - object-typed leaves (`id`, `sync`) get an ID "<Type>:<n>"; the same pipeline
+ * Every query is first checked against the engine's own schema (the core API
+ * of the pinned engine version, test/fixtures/dagger): a query the real engine
+ * would refuse (unknown field, wrong argument type, unknown enum value, missing
+ * required argument, bad variables) gets the engine's error response, so the
+ * SDK raises, and is kept in {@link RecordingEngine.rejected} so no test can
+ * swallow it. An accepted query is recorded and answered with data of the same
+ * selection shape, each leaf a value of its schema type:
+ * - `ID` leaves (`id`, `sync`) get an ID "<Type>:<n>"; the same pipeline
  *   always gets the same ID and `node(id:)` of a known ID continues that pipeline,
  *   so IDs round-trip and {@link RecordingEngine.calls} sees whole pipelines;
  * - strings "", numbers 0, booleans false, Void null, enums their first value,
@@ -26,14 +30,32 @@ import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
 import {
+  buildSchema,
+  getVariableValues,
+  isEnumType,
+  isListType,
+  isWrappingType,
   Kind,
   parse,
+  ScalarLeafsRule,
+  specifiedRules,
+  validate,
+  ValuesOfCorrectTypeRule,
   valueFromASTUntyped,
+  type DocumentNode,
   type FieldNode,
+  type GraphQLError,
+  type GraphQLField,
+  type GraphQLInterfaceType,
+  type GraphQLNamedType,
+  type GraphQLObjectType,
+  type GraphQLOutputType,
+  type GraphQLSchema,
+  type GraphQLType,
   type OperationDefinitionNode,
   type SelectionSetNode,
+  type ValidationRule,
 } from "graphql";
-import ts from "typescript";
 
 /** One field selected in a query: a step of a pipeline. */
 export interface Call {
@@ -115,100 +137,91 @@ export interface RecordingEngine {
   pipelineOf(id: string): Call[] | undefined;
   /** Answer a field (by name, on any type) with a value or function; replaces earlier answers. */
   answer(field: string, value: Answer): void;
-  /** Forget recorded queries and answers (IDs handed out stay valid). */
+  /**
+   * Queries refused as the real engine would refuse them (not in {@link queries}),
+   * not yet taken. The module project's setup (test/harness/setup.ts) fails every
+   * test after which one is left, so a test that catches the SDK's error (as
+   * allChecks does) cannot hide a query the engine would not run.
+   */
+  rejected(): RejectedQuery[];
+  /** Return the refused queries and forget them: for a test that sends invalid queries on purpose. */
+  takeRejected(): RejectedQuery[];
+  /** Forget recorded queries and answers (IDs handed out stay valid; refused queries are kept). */
   reset(): void;
   /** Stop the server and restore DAGGER_SESSION_PORT/TOKEN as they were. */
   stop(): Promise<void>;
 }
 
 // ---------------------------------------------------------------------------
-// Field types, read from the SDK's generated client declarations.
+// The engine's own schema: queries are validated against it and answers typed by it.
 
-type FieldType =
-  | { kind: "object"; name: string }
-  | { kind: "list"; of: FieldType }
-  | { kind: "string" | "number" | "boolean" | "void" }
-  | { kind: "enum"; first: string };
+/** The core API of the engine version dagger.json pins (test/fixtures/dagger, with provenance). */
+export const SCHEMA_FILE = resolve(dirname(fileURLToPath(import.meta.url)), "../fixtures/dagger/schema-v0.21.8.graphqls");
 
-type Schema = Map<string, Map<string, FieldType>>;
-
-const SDK_API = resolve(dirname(fileURLToPath(import.meta.url)), "../../node_modules/dagger-sdk/dist/src/api");
-
-/** GraphQL name of a generated class: `Client` is the root, `Module_` is `Module`. */
-function graphqlTypeName(className: string): string {
-  return className === "Client" ? "Query" : className.replace(/_$/, "");
+// Parsed once per process: vitest re-evaluates this module for every test file of a worker.
+const SCHEMA_KEY = Symbol.for("bty-ci.test.harness.schema");
+/** The engine's GraphQL schema, built with graphql-js from {@link SCHEMA_FILE}. */
+export function engineSchema(): GraphQLSchema {
+  const store = globalThis as Record<symbol, GraphQLSchema | undefined>;
+  return (store[SCHEMA_KEY] ??= buildSchema(readFileSync(SCHEMA_FILE, "utf8")));
 }
 
-function loadSchema(): Schema {
-  const source = ts.createSourceFile(
-    "client.gen.d.ts",
-    readFileSync(resolve(SDK_API, "client.gen.d.ts"), "utf8"),
-    ts.ScriptTarget.Latest,
-  );
-  const classes = new Set<string>();
-  const enums = new Map<string, string>();
-  const aliases = new Map<string, ts.TypeNode>();
-  for (const node of source.statements) {
-    if (ts.isClassDeclaration(node) && node.name) classes.add(node.name.text);
-    if (ts.isTypeAliasDeclaration(node)) aliases.set(node.name.text, node.type);
-    if (ts.isEnumDeclaration(node)) {
-      const first = node.members[0];
-      const init = first?.initializer;
-      enums.set(node.name.text, init && ts.isStringLiteral(init) ? init.text : (first?.name.getText(source) ?? ""));
-    }
-  }
+/**
+ * The engine (gqlgen's handler in dagql/server.go) runs graphql's default
+ * validation rules minus ValuesOfCorrectType and ScalarLeafs, and answers a
+ * query failing them with HTTP 422 and code GRAPHQL_VALIDATION_FAILED. What
+ * those two rules check it refuses later, when dagql decodes the arguments
+ * (an unknown enum value, a string for an Int), with HTTP 200 and `errors`.
+ */
+const DECODE_RULES = new Set<ValidationRule>([ValuesOfCorrectTypeRule, ScalarLeafsRule]);
+const STRUCTURE_RULES = specifiedRules.filter((r) => !DECODE_RULES.has(r));
 
-  const toFieldType = (type: ts.TypeNode): FieldType => {
-    if (ts.isArrayTypeNode(type)) return { kind: "list", of: toFieldType(type.elementType) };
-    if (ts.isTypeReferenceNode(type)) {
-      const name = type.typeName.getText(source);
-      if (name === "Promise" && type.typeArguments?.[0]) return toFieldType(type.typeArguments[0]);
-      if (classes.has(name)) return { kind: "object", name: graphqlTypeName(name) };
-      if (enums.has(name)) return { kind: "enum", first: enums.get(name)! };
-      if (name === "Void") return { kind: "void" };
-      const alias = aliases.get(name);
-      // Scalars (ID, JSON, Platform, ...) are `string & { __X: never }`.
-      if (alias) return ts.isIntersectionTypeNode(alias) ? { kind: "string" } : toFieldType(alias);
-    }
-    switch (type.kind) {
-      case ts.SyntaxKind.NumberKeyword:
-        return { kind: "number" };
-      case ts.SyntaxKind.BooleanKeyword:
-        return { kind: "boolean" };
-      case ts.SyntaxKind.VoidKeyword:
-        return { kind: "void" };
-      default:
-        return { kind: "string" };
-    }
-  };
-
-  const schema: Schema = new Map();
-  for (const node of source.statements) {
-    if (!ts.isClassDeclaration(node) || !node.name) continue;
-    const fields = new Map<string, FieldType>();
-    for (const member of node.members) {
-      if (!member.name || !ts.isIdentifier(member.name)) continue;
-      // Fields are declared as `name: (args) => T` or as methods `name(args): T`.
-      let returns: ts.TypeNode | undefined;
-      if (ts.isPropertyDeclaration(member) && member.type && ts.isFunctionTypeNode(member.type)) {
-        returns = member.type.type;
-      } else if (ts.isMethodDeclaration(member)) {
-        returns = member.type;
-      }
-      if (returns) fields.set(member.name.text, toFieldType(returns));
-    }
-    schema.set(graphqlTypeName(node.name.text), fields);
-  }
-  return schema;
+/** A query the engine would refuse, with the errors it would answer. */
+export interface RejectedQuery {
+  query: string;
+  variables: Record<string, unknown>;
+  /** HTTP status the engine answers with (422 validation, 200 argument decoding). */
+  status: number;
+  errors: { message: string; extensions?: Record<string, unknown> }[];
 }
 
-let schemaCache: Schema | undefined;
-const schema = (): Schema => (schemaCache ??= loadSchema());
+/** Why a query would be refused, or undefined when the engine accepts it. */
+export function checkQuery(query: string, variables: Record<string, unknown> = {}): Omit<RejectedQuery, "query" | "variables"> | undefined {
+  const schema = engineSchema();
+  let document: DocumentNode;
+  try {
+    document = parse(query);
+  } catch (e) {
+    return { status: 422, errors: [{ message: (e as GraphQLError).message, extensions: { code: "GRAPHQL_PARSE_FAILED" } }] };
+  }
+  const invalid = (errors: readonly GraphQLError[]) =>
+    errors.map((e) => ({ message: e.message, extensions: { code: "GRAPHQL_VALIDATION_FAILED" } }));
+  const structure = validate(schema, document, STRUCTURE_RULES);
+  if (structure.length) return { status: 422, errors: invalid(structure) };
+  const operation = document.definitions.find((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION);
+  const coerced = getVariableValues(schema, operation?.variableDefinitions ?? [], variables);
+  if (coerced.errors) return { status: 422, errors: invalid(coerced.errors) };
+  const values = validate(schema, document, [...DECODE_RULES]);
+  if (values.length) return { status: 200, errors: values.map((e) => ({ message: e.message })) };
+  return undefined;
+}
 
-function fieldType(parent: string, field: string): FieldType {
-  // `id` is not a generated method everywhere (e.g. on interfaces); it is always the parent's ID.
-  if (field === "id") return { kind: "object", name: parent };
-  return schema().get(parent)?.get(field) ?? { kind: "string" };
+/** The named type under any list/non-null wrappers, and whether a list was among them. */
+function unwrap(type: GraphQLOutputType): { named: GraphQLNamedType; list: boolean } {
+  let list = false;
+  let t: GraphQLType = type;
+  while (isWrappingType(t)) {
+    if (isListType(t)) list = true;
+    t = t.ofType;
+  }
+  return { named: t, list };
+}
+
+/** The type an `ID` field stands for: its `@expectedType(name:)`, else the type it is selected on (`id`). */
+function expectedIdType(field: GraphQLField<unknown, unknown>, parent: string): string {
+  const directive = field.astNode?.directives?.find((d) => d.name.value === "expectedType");
+  const name = directive?.arguments?.find((a) => a.name.value === "name")?.value;
+  return name?.kind === Kind.STRING ? name.value : parent;
 }
 
 // ---------------------------------------------------------------------------
@@ -222,6 +235,12 @@ function readBody(req: IncomingMessage): Promise<string> {
   });
 }
 
+/** Engines started and not yet stopped in this test file (see {@link runningEngines}). */
+const ENGINES = new Set<RecordingEngine>();
+
+/** The engines of the current test file, for the setup's check for refused queries. */
+export const runningEngines = (): RecordingEngine[] => [...ENGINES];
+
 const callKey = (chain: Call[]): string => JSON.stringify(chain.map((c) => [c.field, c.args]));
 
 /**
@@ -232,6 +251,7 @@ const callKey = (chain: Call[]): string => JSON.stringify(chain.map((c) => [c.fi
 export async function startRecordingEngine(): Promise<RecordingEngine> {
   const token = `recording-engine-${process.pid}`;
   const recorded: RecordedQuery[] = [];
+  const rejected: RejectedQuery[] = [];
   const answers = new Map<string, Answer>();
   // ID <-> pipeline, so that equal pipelines share an ID and node(id:) continues one.
   const idByPipeline = new Map<string, string>();
@@ -286,6 +306,7 @@ export async function startRecordingEngine(): Promise<RecordingEngine> {
       } else if (sel.kind === Kind.FIELD) {
         data[sel.alias?.value ?? sel.name.value] = resolveField(sel, parent, variables, raw, expanded, out);
       } else {
+        // Valid, but this stand-in does not answer named fragments (the SDK never sends them).
         throw new EngineError("fragment spreads are not supported by the recording engine");
       }
     }
@@ -305,19 +326,19 @@ export async function startRecordingEngine(): Promise<RecordingEngine> {
     const rawChain = [...raw, call];
     const chain = [...expanded, ...(expanded.length === 0 ? expand(call) : [call])];
     const ctx: AnswerContext = { ...call, chain };
-    // `node(id:)` returns the interface Node; its inline fragment names the type.
-    let type = call.field === "node" ? { kind: "object" as const, name: "Node" } : fieldType(parent, call.field);
+    if (call.field === "__typename") return parent;
+    // Validation passed, so the field exists on the (object or interface) parent.
+    const parentType = engineSchema().getType(parent) as GraphQLObjectType | GraphQLInterfaceType;
+    const field = parentType.getFields()[call.field]!;
+    const { named, list } = unwrap(field.type);
 
     if (node.selectionSet) {
-      const list = type.kind === "list";
-      while (type.kind === "list") type = type.of;
-      const typeName = type.kind === "object" ? type.name : parent;
-      const sub = (r: Call[], e: Call[]) => resolveSelection(node.selectionSet!, typeName, variables, r, e, out);
+      const sub = (r: Call[], e: Call[]) => resolveSelection(node.selectionSet!, named.name, variables, r, e, out);
       if (!list) return sub(rawChain, chain);
       const count = Number(answerFor(ctx, () => 0));
       // Elements of a list are told apart by a synthetic index step.
       return Array.from({ length: count }, (_, index) => {
-        const step: Call = { field: "[]", args: { index }, parent: typeName };
+        const step: Call = { field: "[]", args: { index }, parent: named.name };
         return sub([...rawChain, step], [...chain, step]);
       });
     }
@@ -325,20 +346,19 @@ export async function startRecordingEngine(): Promise<RecordingEngine> {
     out.chains.push(rawChain);
     out.expanded.push(chain);
     return answerFor(ctx, () => {
-      switch (type.kind) {
-        case "object":
+      if (list) return [];
+      if (isEnumType(named)) return named.getValues()[0]!.name;
+      switch (named.name) {
+        case "ID":
           // The ID of the pipeline up to the object (`id` itself is not part of it).
-          return idFor(type.name, call.field === "id" ? expanded : chain);
-        case "list":
-          return [];
-        case "number":
+          return idFor(expectedIdType(field, parent), call.field === "id" ? expanded : chain);
+        case "Int":
+        case "Float":
           return 0;
-        case "boolean":
+        case "Boolean":
           return false;
-        case "void":
+        case "Void":
           return null;
-        case "enum":
-          return type.first;
         default:
           return "";
       }
@@ -347,9 +367,13 @@ export async function startRecordingEngine(): Promise<RecordingEngine> {
 
   const handle = (body: string): { status: number; json: unknown } => {
     const { query, variables = {} } = JSON.parse(body) as { query: string; variables?: Record<string, unknown> };
+    const refused = checkQuery(query, variables);
+    if (refused) {
+      rejected.push({ query, variables, ...refused });
+      return { status: refused.status, json: { data: null, errors: refused.errors } };
+    }
     const document = parse(query);
-    const operation = document.definitions.find((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION);
-    if (!operation) return { status: 400, json: { errors: [{ message: "no operation in query" }] } };
+    const operation = document.definitions.find((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION)!;
     const out: RecordedQuery = { query, variables, chains: [], expanded: [] };
     recorded.push(out);
     try {
@@ -399,7 +423,7 @@ export async function startRecordingEngine(): Promise<RecordingEngine> {
   };
   const fieldCalls = (field: string) => calls().filter((c) => c.field === field);
 
-  return {
+  const engine: RecordingEngine = {
     port,
     queries: () => [...recorded],
     chains,
@@ -408,11 +432,14 @@ export async function startRecordingEngine(): Promise<RecordingEngine> {
     execs: () => fieldCalls("withExec").map(({ args }) => ({ ...args, args: args.args as string[] })),
     pipelineOf: (id) => pipelineById.get(id),
     answer: (field, value) => void answers.set(field, value),
+    rejected: () => [...rejected],
+    takeRejected: () => rejected.splice(0),
     reset: () => {
       recorded.length = 0;
       answers.clear();
     },
     stop: async () => {
+      ENGINES.delete(engine);
       const closed = new Promise<void>((ok, fail) => server.close((e) => (e ? fail(e) : ok())));
       // The SDK's fetch keeps connections alive; do not wait for them to time out.
       server.closeAllConnections();
@@ -426,4 +453,6 @@ export async function startRecordingEngine(): Promise<RecordingEngine> {
       }
     },
   };
+  ENGINES.add(engine);
+  return engine;
 }

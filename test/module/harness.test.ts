@@ -14,6 +14,9 @@ import { findArgument, listFunctions, scanModule } from "../harness/scan.js";
 const files = [fileURLToPath(new URL("../harness/sample-module/src/index.ts", import.meta.url))];
 
 describe("scan", () => {
+  // The SDK's scan builds a TypeScript program (seconds on a busy machine): once, in a hook.
+  beforeAll(() => scanModule(files));
+
   it("sees objects, functions, arguments, defaults and docs", async () => {
     const mod = await scanModule(files);
     expect(mod.name).toBe("BtyCi");

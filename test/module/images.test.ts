@@ -299,8 +299,8 @@ describe("imageVariants", () => {
     const plan = amd64Plan("web", "ghcr.io/safl/bty-web");
     await connection(async () => {
       const inputs = {
-        source: dag.loadDirectoryFromID("Directory:bty" as never),
-        ipxeSeed: dag.loadFileFromID("File:ipxe-seed" as never),
+        source: dag.directory(),
+        ipxeSeed: dag.directory().withNewFile("ipxe.efi", "seed").file("ipxe.efi"),
       };
       expect(() => imageVariants(plan, inputs)).toThrow("bty-web needs bty's wheel (dist/bty_lab-0.77.2-py3-none-any.whl)");
     });
@@ -320,10 +320,10 @@ describe("publishImage retries transient registry errors", () => {
     let refs: string[] = [];
     await connection(async () => {
       const ctrs = imageVariants(plan, {
-        source: dag.loadDirectoryFromID("Directory:bty" as never),
-        ipxeSeed: dag.loadFileFromID("File:ipxe-seed" as never),
+        source: dag.directory(),
+        ipxeSeed: dag.directory().withNewFile("ipxe.efi", "seed").file("ipxe.efi"),
       });
-      const token = dag.loadSecretFromID("Secret:ghcr-token" as never) as Secret;
+      const token = dag.secret("env:GHCR_TOKEN");
       refs = await publishImage(plan, ctrs, { username: "safl", token }, { sleep: async (ms) => void pauses.push(ms) });
     });
     expect(pauses).toEqual([5000, 20000, 60000]);

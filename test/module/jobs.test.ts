@@ -1,7 +1,8 @@
 /**
  * bty-ci's functions run through the real SDK against the recording engine:
- * the queries carry the right images, packages, caches, mounts, privileges
- * and commands for every job. Asserts meaning, not query snapshots.
+ * input validation, lint, defaults and overrides. What each other job sends
+ * is held to its contract in contracts.test.ts. Asserts meaning, not query
+ * snapshots.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 
@@ -9,20 +10,15 @@ import { APT, CACHE, PATHS, PYTHON_IMAGE, PYTHON_MATRIX, TOOLS } from "../../src
 import { containerLayout } from "../../src/containers.js";
 import { pythonImageRef } from "../../src/images.js";
 import { MISSING_PYPROJECT } from "../../src/project.js";
-import {
-  buildWheelSteps,
-  docsSteps,
-  flashIntegrationSteps,
-  testSteps,
-  typecheckSteps,
-} from "../../src/steps.js";
-import { type Call, execError, type RecordingEngine, startRecordingEngine } from "../harness/engine.js";
+import { type Call, type RecordingEngine, startRecordingEngine } from "../harness/engine.js";
 import { invokeFunction } from "../harness/invoke.js";
+import { readContainerRun } from "../harness/pipeline.js";
+import { scanModule } from "../harness/scan.js";
 import { MODULE_FILES as files } from "./module-files.js";
 
-const PYPROJECT = '[project]\nname = "bty-lab"\nversion = "0.77.2"\n';
 // lint reads the hook set (its own tests: lint.test.ts); no remote repository, no git fetch.
 const PRE_COMMIT_CONFIG = "repos: []\n";
+const PYPROJECT = '[project]\nname = "bty-lab"\nversion = "0.77.2"\n';
 const state = {
   source: "Directory:bty",
   pythonImage: PYTHON_IMAGE,
@@ -30,12 +26,13 @@ const state = {
   debianMirror: "",
 };
 const layout = containerLayout({ ...state, source: undefined as never });
-const matrixState = state;
 
 let engine: RecordingEngine;
 
 beforeAll(async () => {
   engine = await startRecordingEngine();
+  // The one slow step (a TypeScript program over the SDK), once per file.
+  await scanModule(files);
 });
 afterAll(() => engine.stop());
 beforeEach(() => {
@@ -68,8 +65,6 @@ function job(): Call[] {
   return all[0]!;
 }
 
-/** A Directory result's pipeline up to (not including) its final sync. */
-const resultOf = (id: unknown) => engine.pipelineOf(String(id))!.filter((c) => c.field !== "sync");
 const image = (chain: Call[]) => chain.find((c) => c.field === "from")?.args.address;
 const execsOf = (chain: Call[]) =>
   chain.filter((c) => c.field === "withExec").map((c) => ({ ...c.args }) as { args: string[] } & Record<string, unknown>);
@@ -120,8 +115,24 @@ describe("input validation happens before any container work", () => {
     expect(pipelines()).toEqual([]);
   });
 
-  it("version returns [project] version", async () => {
+  it("version returns [project] version, read from the checkout's pyproject.toml", async () => {
     await expect(call("version")).resolves.toBe("0.77.2");
+    expect(engine.fieldCalls("exists").map((c) => c.args)).toEqual([{ path: "pyproject.toml" }]);
+    expect(engine.fieldCalls("file").map((c) => c.args)).toEqual([{ path: "pyproject.toml" }]);
+  });
+
+  it("test returns the matrix object carrying every input unchanged", async () => {
+    const inputs = { pythonImage: "m/python:{version}", pythonIndex: "https://idx.example/simple", debianMirror: "http://mirror.example" };
+    await expect(call("test", inputs)).resolves.toEqual({ ...state, ...inputs });
+  });
+
+  it("constructs with the registered defaults: pinned bookworm Python images, default index and mirror", async () => {
+    await expect(invokeFunction({ files, fnName: "", args: { source: "Directory:bty" } })).resolves.toEqual({
+      source: "Directory:bty",
+      pythonImage: "python:{version}-slim-bookworm",
+      pythonIndex: "",
+      debianMirror: "",
+    });
   });
 
   it("refuses a python image template without {version}", async () => {
@@ -129,77 +140,26 @@ describe("input validation happens before any container work", () => {
   });
 });
 
-describe("test matrix", () => {
-  it.each(Object.entries(PYTHON_MATRIX))("%s runs ruff, format check and pytest on Python %s", async (leg, version) => {
-    await call(leg, matrixState, "TestMatrix");
-    const chain = job();
-    expect(image(chain)).toBe(pythonImageRef(PYTHON_IMAGE, version));
-    expectToolSetup(chain);
-    expectUnprivileged(chain);
-    expect(argvOf(chain).slice(1)).toEqual(stepArgv(testSteps(layout)));
+describe("lint's container", () => {
+  it("has git (pre-commit needs a repository) from apt, before the checkout", async () => {
+    await call("lint");
+    const run = readContainerRun(engine, job());
+    const apt = run.execs.find((e) => e.argv[1] === "/opt/bty-ci/ci/apt-install.sh");
+    expect(apt?.argv.slice(2)).toContain("git");
+    expect(apt?.directories.map((d) => d.path)).not.toContain("/src");
   });
 
-  it("test returns the matrix object carrying the inputs", async () => {
-    await expect(call("test")).resolves.toEqual(state);
-  });
-});
-
-describe("typecheck", () => {
-  it("runs mypy once, on 3.12", async () => {
-    await call("typecheck");
-    const chain = job();
-    expect(image(chain)).toBe(pythonImageRef(PYTHON_IMAGE, PYTHON_MATRIX.py312));
-    expectUnprivileged(chain);
-    expect(argvOf(chain).slice(1)).toEqual(stepArgv(typecheckSteps(layout)));
-  });
-});
-
-describe("flashIntegration", () => {
-  it("installs bty's loop/exfat tool set and runs only its test steps privileged", async () => {
-    await call("flashIntegration");
-    const chain = job();
-    expectToolSetup(chain);
-    const execs = execsOf(chain);
-    const apt = execs.find((e) => e.args[1]?.endsWith("apt-install.sh"));
-    expect(apt?.args.slice(2)).toEqual([...APT.flashIntegration]);
-    for (const pkg of ["qemu-utils", "zstd", "gdisk", "e2fsprogs", "parted", "exfatprogs", "exfat-fuse"]) {
-      expect(apt?.args).toContain(pkg);
-    }
-    const steps = flashIntegrationSteps(layout);
-    const tail = execs.slice(-steps.length);
-    expect(tail.map((e) => e.args)).toEqual(stepArgv(steps));
-    expect(tail.every((e) => e.insecureRootCapabilities === true)).toBe(true);
-    expect(execs.slice(0, -steps.length).some((e) => e.insecureRootCapabilities)).toBe(false);
-    // CI=true is set for pytest only, then removed again.
-    const ci = chain.findIndex((c) => c.field === "withEnvVariable" && c.args.name === "CI");
-    expect(chain[ci + 1]).toMatchObject({ field: "withExec", args: { args: steps.at(-1)!.argv } });
-    expect(chain[ci + 2]).toMatchObject({ field: "withoutEnvVariable", args: { name: "CI" } });
-  });
-});
-
-describe("artifacts", () => {
-  it("buildWheel returns dist/ after uv build and checksums", async () => {
-    const result = resultOf(await call("buildWheel"));
-    expect(result.at(-1)).toMatchObject({ field: "directory", args: { path: `${PATHS.source}/dist` } });
-    expect(argvOf(result).slice(1)).toEqual(stepArgv(buildWheelSteps(layout)));
-    expectUnprivileged(result);
-  });
-
-  it("docs installs bty's TeX set and returns the gathered html + pdf bundle", async () => {
-    const result = resultOf(await call("docs"));
-    const apt = execsOf(result).find((e) => e.args[1]?.endsWith("apt-install.sh"));
-    expect(apt?.args.slice(2)).toEqual([...APT.docs]);
-    expect(cacheKeys(result)).toMatchObject({ [PATHS.texmfVar]: CACHE.texmfVar });
-    expect(env(result)).toMatchObject({ TEXMFVAR: PATHS.texmfVar });
-    // apt's lock files live in the cached directories: their use is serialized.
-    const aptCaches = result.filter((c) => c.field === "withMountedCache" && String(c.args.path).includes("apt"));
-    expect(aptCaches.map((c) => [c.args.path, c.args.sharing])).toEqual([
-      ["/var/cache/apt/archives", "LOCKED"],
-      ["/var/lib/apt/lists", "LOCKED"],
-    ]);
-    expect(argvOf(result).slice(-docsSteps(layout).length)).toEqual(stepArgv(docsSteps(layout)));
-    expect(result.at(-1)).toMatchObject({ field: "directory", args: { path: `${PATHS.source}/docs/_build/bty-ci` } });
-    expectUnprivileged(result);
+  it("trusts the checkout for git and keeps pre-commit's hook environments in their own cache", async () => {
+    await call("lint");
+    const run = readContainerRun(engine, job());
+    const last = run.execs.at(-1)!;
+    expect(last.env).toMatchObject({
+      GIT_CONFIG_COUNT: "1",
+      GIT_CONFIG_KEY_0: "safe.directory",
+      GIT_CONFIG_VALUE_0: "*",
+      PRE_COMMIT_HOME: "/cache/pre-commit",
+    });
+    expect(last.caches).toContainEqual({ path: "/cache/pre-commit", key: "bty-ci-pre-commit", sharing: "SHARED" });
   });
 });
 
@@ -211,7 +171,7 @@ describe("overrides for air-gapped users", () => {
       debianMirror: "http://debian.internal",
     });
     const chain = pipelines()[0]!;
-    expect(image(chain)).toBe(`registry.internal/python:${PYTHON_MATRIX.py312}-slim`);
+    expect(image(chain)).toMatch(/^registry\.internal\/python:3\.12\.\d+-slim$/);
     expect(env(chain)).toMatchObject({
       PIP_INDEX_URL: "https://pypi.internal/simple",
       UV_DEFAULT_INDEX: "https://pypi.internal/simple",
@@ -224,34 +184,5 @@ describe("overrides for air-gapped users", () => {
     await call("py312", { pythonIndex: "https://pypi.internal/simple" }, "TestMatrix");
     const sync = argvOf(job()).find((a) => a[1] === "sync");
     expect(sync).toEqual(["uv", "sync", "--all-extras", "--group", "dev", "--python", "/usr/local/bin/python3"]);
-  });
-});
-
-describe("allChecks", () => {
-  it("runs every check and build, reports all, and fails naming the failed one", async () => {
-    engine.answer("sync", (ctx: { chain: Call[]; field: string }) => {
-      if (ctx.chain.some((c) => c.field === "from" && String(c.args.address).includes("3.14"))) {
-        throw execError({
-          cmd: ["uv", "run", "--no-sync", "pytest"],
-          exitCode: 1,
-          stderr: "== 2 failed, 500 passed ==\n",
-        });
-      }
-      return undefined;
-    });
-    const err = await call("allChecks").catch((e: Error) => e);
-    expect(err).toBeInstanceOf(Error);
-    const table = (err as Error).message;
-    for (const name of ["lint", "test:py-311", "test:py-312", "test:py-313", "typecheck", "flash-integration", "build-wheel", "build-ipxe", "docs"]) {
-      expect(table).toMatch(new RegExp(`^${name}\\s+pass`, "m"));
-    }
-    expect(table).toMatch(/^test:py-314\s+FAIL\s+\S+\s+`uv run --no-sync pytest` exited 1: == 2 failed, 500 passed ==$/m);
-    expect(table).toMatch(/1 of 10 checks failed/);
-    // Every job's pipeline was sent, none skipped by the failure.
-    expect(new Set(pipelines().map(image)).size).toBe(Object.keys(PYTHON_MATRIX).length);
-  });
-
-  it("returns the table when all pass", async () => {
-    await expect(call("allChecks")).resolves.toMatch(/all 10 checks passed$/);
   });
 });

@@ -35,10 +35,14 @@ describe("Dagger version pins", () => {
     expect(patch).toBeGreaterThanOrEqual(1);
   });
 
-  it("the SDK used by the offline tiers is of the same minor line", () => {
+  it("the SDK used by the offline tiers is the pinned engine's own version", () => {
     const sdk: string = JSON.parse(repo("package.json")).devDependencies["dagger-sdk"];
-    const minor = engineVersion.replace(/^v/, "").split(".").slice(0, 2).join(".");
-    expect(sdk).toMatch(new RegExp(`^npm:@dagger\\.io/dagger@${minor.replace(".", "\\.")}\\.\\d+$`));
+    expect(sdk).toBe(`npm:@dagger.io/dagger@${engineVersion.replace(/^v/, "")}`);
+  });
+
+  it("the module tier validates queries against the pinned engine's schema", () => {
+    const schema = repo(`test/fixtures/dagger/schema-${engineVersion}.graphqls`);
+    expect(schema.split("\n")[1]).toContain(`at tag ${engineVersion}`);
   });
 
   it("README and smoke script name the pinned CLI version", () => {

@@ -85,3 +85,14 @@ describe("job step lists", () => {
     ]);
   });
 });
+
+describe("step labels (what payload logs and reports call each command)", () => {
+  it("names every step of every job", () => {
+    const labels = (steps: { label: string }[]) => steps.map((s) => s.label);
+    expect(labels(testSteps(layout))).toEqual(["uv sync", "ruff check", "ruff format", "pytest"]);
+    expect(labels(typecheckSteps(layout))).toEqual(["uv sync", "mypy"]);
+    expect(labels(flashIntegrationSteps(layout))).toEqual(["uv sync", "pytest -m integration"]);
+    expect(labels(buildWheelSteps(layout))).toEqual(["uv build", "checksums"]);
+    expect(labels(docsSteps(layout))).toEqual(["install docs tooling", "sphinx html", "sphinx pdf", "gather", "checksums"]);
+  });
+});

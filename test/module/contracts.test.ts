@@ -1,0 +1,160 @@
+/**
+ * Every job sends what its contract (test/module/contracts/, written from
+ * bty's workflow, not from src/) says: image, tool layers before the
+ * checkout, Debian packages, caches and their sharing, environment, working
+ * directories, privileges and the literal commands. all-checks sends every
+ * one of those pipelines.
+ */
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+
+import { type Call, execError, startRecordingEngine, type RecordingEngine } from "../harness/engine.js";
+import { checkoutContents } from "../harness/checkout.js";
+import { invokeFunction } from "../harness/invoke.js";
+import { type ContainerRun, readContainerRun } from "../harness/pipeline.js";
+import { ALL_CHECKS } from "./contracts/all-checks.js";
+import { BUILD_WHEEL } from "./contracts/build-wheel.js";
+import { CI_SCRIPTS, type JobContract, SRC } from "./contracts/contract.js";
+import { DOCS } from "./contracts/docs.js";
+import { FLASH_INTEGRATION } from "./contracts/flash-integration.js";
+import { TEST_LEGS } from "./contracts/test.js";
+import { TYPECHECK } from "./contracts/typecheck.js";
+import { scanModule } from "../harness/scan.js";
+import { MODULE_FILES as files } from "./module-files.js";
+
+const SOURCE_ID = "Directory:bty";
+const state = { source: SOURCE_ID, pythonImage: "python:{version}-slim-bookworm", pythonIndex: "", debianMirror: "" };
+
+let engine: RecordingEngine;
+beforeAll(async () => {
+  engine = await startRecordingEngine();
+  // The one slow step (a TypeScript program over the SDK), once per file.
+  await scanModule(files);
+});
+afterAll(() => engine.stop());
+beforeEach(() => {
+  engine.reset();
+  engine.answer("exists", true);
+  engine.answer("contents", checkoutContents());
+});
+
+/** Distinct expanded chains that build a container from an image. */
+function containerChains(): Call[][] {
+  const seen = new Set<string>();
+  return engine
+    .chains()
+    .filter((chain) => chain.some((c) => c.field === "from"))
+    .filter((chain) => {
+      const key = JSON.stringify(chain.map((c) => [c.field, c.args]));
+      return !seen.has(key) && seen.add(key);
+    });
+}
+
+/** Run the contract's function; the container pipeline it sent (a returned directory's pipeline for builds). */
+async function runJob(contract: JobContract): Promise<ContainerRun> {
+  const result = await invokeFunction({ files, fnName: contract.call.fn, parentName: contract.call.parent, parentState: state });
+  if (contract.returns === "nothing") {
+    expect(result).toBeNull();
+    const chains = containerChains();
+    expect(chains).toHaveLength(1);
+    return readContainerRun(engine, chains[0]!);
+  }
+  // A Directory comes back as the ID of its pipeline.
+  return readContainerRun(engine, engine.pipelineOf(String(result))!);
+}
+
+/** Hold one container run to a contract. */
+function expectContract(run: ContainerRun, contract: JobContract): void {
+  expect(run.image).toMatch(contract.image);
+
+  // Tool layers first, then the checkout, then only the job's own steps.
+  const hasSource = (e: ContainerRun["execs"][number]) => e.directories.some((d) => d.path === SRC);
+  const setup = run.execs.filter((e) => !hasSource(e));
+  const steps = run.execs.filter(hasSource);
+  expect(run.execs).toEqual([...setup, ...steps]);
+  expect(setup.map((e) => e.argv)).toEqual(contract.setup);
+  for (const e of setup) expect(e.privileged, e.argv.join(" ")).toBe(false);
+
+  expect(steps.map((e) => ({ argv: e.argv, workdir: e.workdir, privileged: e.privileged, env: e.env }))).toEqual(
+    contract.steps.map((s) => ({ argv: s.argv, workdir: s.workdir, privileged: s.privileged, env: { ...contract.env, ...s.env } })),
+  );
+  for (const e of steps) {
+    expect(e.caches, e.argv.join(" ")).toEqual(contract.caches);
+    expect(e.options, e.argv.join(" ")).toEqual({});
+    // bty-ci's ci/ scripts come from the module's own source; the checkout is the caller's.
+    expect(e.directories).toEqual([
+      { path: CI_SCRIPTS, from: ["currentModule", "source", "directory"], id: expect.any(String) },
+      { path: SRC, from: ["node"], id: SOURCE_ID },
+    ]);
+    expect(engine.pipelineOf(e.directories[0]!.id)?.at(-1)?.args).toEqual({ path: "ci" });
+  }
+  // Step-only environment (CI=true) does not outlive its step.
+  expect(run.final.env).toEqual(contract.env);
+
+  // The result is synced (the job really runs), a check's container or a build's directory.
+  expect(run.last?.field).toBe("sync");
+  const synced = run.calls.at(-2);
+  if (contract.returns === "nothing") expect(synced?.parent).toBe("Container");
+  else expect(synced).toMatchObject({ field: "directory", args: { path: contract.returns.directory } });
+}
+
+describe("job contracts", () => {
+  it.each([...TEST_LEGS, TYPECHECK, FLASH_INTEGRATION, BUILD_WHEEL, DOCS].map((c) => [c.job, c] as const))(
+    "%s sends what its contract says",
+    async (_job, contract) => {
+      expectContract(await runJob(contract), contract);
+    },
+  );
+
+  it("each test leg runs on its own Python minor", async () => {
+    const images: string[] = [];
+    for (const leg of TEST_LEGS) {
+      engine.reset();
+      engine.answer("exists", true);
+      engine.answer("contents", checkoutContents());
+      images.push((await runJob(leg)).image);
+    }
+    expect(images.map((i) => i.split(":")[1]!.split(".").slice(0, 2).join("."))).toEqual(["3.11", "3.12", "3.13", "3.14"]);
+  });
+});
+
+describe("all-checks against the contracts", () => {
+  /** The run of every sent pipeline that has the contract's steps, held to the contract. */
+  function expectSent(contract: JobContract, runs: ContainerRun[]) {
+    const argv = JSON.stringify(contract.steps.map((s) => s.argv));
+    const matching = runs.filter(
+      (r) => contract.image.test(r.image) && JSON.stringify(r.execs.filter((e) => e.directories.some((d) => d.path === SRC)).map((e) => e.argv)) === argv,
+    );
+    expect(matching.length, `${contract.job} pipeline sent`).toBeGreaterThan(0);
+    for (const run of matching) expectContract(run, contract);
+  }
+
+  const runsOfAllChecks = () => containerChains().map((chain) => readContainerRun(engine, chain));
+
+  it("sends every job's full pipeline and passes", async () => {
+    const table = String(await invokeFunction({ files, fnName: "allChecks", parentState: state }));
+    expect(table).toMatch(/\nall 9 checks passed$/);
+    // One row per job, named as bty's workflow and the CLI name it (`test:py311` or `test:py-311`).
+    for (const name of ["lint", "test:py-?311", "test:py-?312", "test:py-?313", "test:py-?314", "typecheck", "flash-integration", "build-wheel", "docs"]) {
+      expect(table).toMatch(new RegExp(`^${name}\\s+pass\\s+\\d+\\.\\ds\\s+ok$`, "m"));
+    }
+    const runs = runsOfAllChecks();
+    for (const contract of ALL_CHECKS.jobs) expectSent(contract, runs);
+    const jobs = new Set(runs.map((r) => JSON.stringify([r.image, r.execs.map((e) => e.argv)])));
+    expect(jobs.size).toBe(ALL_CHECKS.pipelines);
+  });
+
+  it("still sends every pipeline when one check fails, and names that check", async () => {
+    engine.answer("sync", (ctx: { chain: Call[] }) => {
+      if (ctx.chain.some((c) => c.field === "from" && /^python:3\.14\./.test(String(c.args.address)))) {
+        throw execError({ cmd: ["uv", "run", "--no-sync", "pytest"], exitCode: 1, stderr: "== 2 failed, 500 passed ==\n" });
+      }
+      return undefined;
+    });
+    const err = (await invokeFunction({ files, fnName: "allChecks", parentState: state }).catch((e: Error) => e)) as Error;
+    expect(err).toBeInstanceOf(Error);
+    expect(err.message).toMatch(/^test:py-?314\s+FAIL\s+\S+\s+`uv run --no-sync pytest` exited 1: == 2 failed, 500 passed ==$/m);
+    expect(err.message).toMatch(/^1 of 9 checks failed$/m);
+    const runs = runsOfAllChecks();
+    for (const contract of ALL_CHECKS.jobs) expectSent(contract, runs);
+  });
+});

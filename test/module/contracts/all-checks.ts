@@ -1,0 +1,18 @@
+/**
+ * `all-checks`: every check and build of the jobs above runs (none replaced,
+ * none skipped by another's failure), plus lint, whose contract its owner
+ * keeps in the lint tests: nine job pipelines in all.
+ */
+import { BUILD_WHEEL } from "./build-wheel.js";
+import type { JobContract } from "./contract.js";
+import { DOCS } from "./docs.js";
+import { FLASH_INTEGRATION } from "./flash-integration.js";
+import { TEST_LEGS } from "./test.js";
+import { TYPECHECK } from "./typecheck.js";
+
+export const ALL_CHECKS = {
+  /** Jobs whose own contract every all-checks run must meet. */
+  jobs: [...TEST_LEGS, TYPECHECK, FLASH_INTEGRATION, BUILD_WHEEL, DOCS] as JobContract[],
+  /** Job pipelines sent in all: the jobs above plus lint. */
+  pipelines: 9,
+} as const;
