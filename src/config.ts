@@ -154,3 +154,49 @@ export const WORKFLOW_PINS = {
 
 /** Where bty-ci is published (decision D9); the workflow calls it with `-m`. */
 export const BTY_CI_MODULE = "github.com/safl/bty-ci";
+
+// --- USB tests (test-usb-grow, test-usb-ventoy; spec §3.13-3.14, §9) ---
+
+/**
+ * bty's USB tests as bty's cijoe tasks run them: a 4 GiB disk, the wizard
+ * on tty1, BTY_IMAGES grown to at least 1 GiB, KVM budgets (multiplied by
+ * `tcgScale` when QEMU falls back to TCG).
+ */
+export const USB = {
+  /** Debian packages of the test container (QEMU, SSH client, loop/exFAT tools). */
+  apt: [
+    "qemu-system-x86",
+    "qemu-utils",
+    "ovmf",
+    "openssh-client",
+    "sshpass",
+    "fdisk",
+    "parted",
+    "udev",
+    "exfatprogs",
+    "exfat-fuse",
+  ],
+  /** Size of the staged disk (bty: truncate to exactly 4 GiB). */
+  diskBytes: 4294967296,
+  /** The grown partition must be at least this large (bty: 1 GiB). */
+  minGrowBytes: 1073741824,
+  /** Label of the ISO's trailing exFAT partition. */
+  imagesLabel: "BTY_IMAGES",
+  /** Under TCG every budget is this many times bty's KVM one. */
+  tcgScale: 3,
+  /** bty's budgets in seconds under KVM (cijoe tasks and configs). */
+  growTimeouts: { login: 180, ssh: 240, wizard: 60, poweroff: 60 },
+  ventoyTimeouts: { ssh: 480, wizard: 60, poweroff: 60 },
+  /** Where the test container keeps the ISO, the disk and the debug bundle. */
+  workDir: "/work/usb",
+  /**
+   * The Ventoy release bty's test-usb-ventoy downloads. No sha256 of this
+   * tarball could be confirmed from a source bty-ci trusts, so none is
+   * pinned: callers pass the checksum from the release's sha256.txt
+   * (`--ventoy-sha256`) or an unpacked release (`--ventoy`); see decisions.
+   */
+  ventoy: {
+    version: "1.1.05",
+    url: "https://github.com/ventoy/Ventoy/releases/download/v1.1.05/ventoy-1.1.05-linux.tar.gz",
+  },
+} as const;

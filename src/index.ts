@@ -21,6 +21,8 @@ import { formatPlan, plan, planJson } from "./plan.js";
 import { type Artifact, ChecksFailed, renderReport, REPORT_FORMATS, runChecks, toRunReport } from "./report.js";
 import { readProject } from "./source.js";
 import { inCheckSpan } from "./tracing.js";
+import { checkVentoySha256 } from "./usb/plan.js";
+import { usbGrowBundle, usbVentoyBundle } from "./usb/index.js";
 import { workflowOptions, workflowYaml } from "./workflow.js";
 
 /** The job inputs carried as object state. */
@@ -164,6 +166,50 @@ export class BtyCi {
   async docs(): Promise<Directory> {
     await readProject(this.source);
     return docsDirectory(this.inputs).sync();
+  }
+
+  // --- USB tests (issue 7; spec §3.13-3.14, §9) ---
+
+  /**
+   * bty's test-usb-grow: the usbboot-pc ISO on a 4 GiB disk booted under QEMU
+   * (KVM if it works, else TCG), bty's wizard seen on tty1 over SSH, poweroff,
+   * then BTY_IMAGES grown to at least 1 GiB with bty-usb-grow's sentinel.
+   * Returns the debug bundle (markers.json, serial.log, qemu-cmdline.txt,
+   * steps.log); a failure prints it.
+   */
+  @func({ cache: "never" })
+  async testUsbGrow(
+    /** bty's usbboot-pc ISO (build-usbboot-pc's .iso, with its trailing BTY_IMAGES partition). */
+    iso: File,
+  ): Promise<Directory> {
+    return usbGrowBundle(this.inputs, iso).sync();
+  }
+
+  /**
+   * bty's test-usb-ventoy: Ventoy installed on a 4 GiB disk with the ISO, a
+   * local image and a catalog; booted under QEMU, the Ventoy contract (no
+   * BTY_IMAGES device, bty-images-discover active, images mounted), the
+   * wizard's local image and catalog entry and the wizard on tty1 checked.
+   * Ventoy 1.1.05 is fetched and checked against --ventoy-sha256, or given
+   * unpacked with --ventoy. Returns the debug bundle; a failure prints it.
+   */
+  @func({ cache: "never" })
+  async testUsbVentoy(
+    /** bty's usbboot-pc ISO (build-usbboot-pc's .iso). */
+    iso: File,
+    /** An unpacked Ventoy release for Linux (the directory holding Ventoy2Disk.sh); replaces the download (air-gapped users). */
+    ventoy?: Directory,
+    /** sha256 of ventoy-1.1.05-linux.tar.gz from the release's sha256.txt; needed when --ventoy is not given. */
+    ventoySha256: string = "",
+  ): Promise<Directory> {
+    if (ventoy) return usbVentoyBundle(this.inputs, iso, ventoy).sync();
+    if (ventoySha256 === "") {
+      throw new Error(
+        "test-usb-ventoy needs Ventoy 1.1.05: bty-ci pins no checksum for it (none could be confirmed); " +
+          "pass --ventoy-sha256 <hex from the release's sha256.txt> to fetch and verify it, or --ventoy <unpacked release>",
+      );
+    }
+    return usbVentoyBundle(this.inputs, iso, { sha256: checkVentoySha256(ventoySha256) }).sync();
   }
 
   /**
