@@ -43,7 +43,7 @@ describe("bty-ci registration", () => {
   it("has one function per bty job, named as the job, with the right kinds", () => {
     const fns = byName();
     expect(Object.keys(fns).sort()).toEqual(
-      ["allChecks", "buildWheel", "docs", "flashIntegration", "lint", "plan", "test", "typecheck", "version", "workflow"].sort(),
+      ["allChecks", "buildWheel", "docs", "flashIntegration", "lint", "plan", "test", "testUsbGrow", "testUsbVentoy", "typecheck", "version", "workflow"].sort(),
     );
     const shape = (name: string) => {
       const f = fns[name]!;
