@@ -50,7 +50,7 @@ loop=$(losetup -r -fP --show "$disk")
 udevadm settle --timeout=10 2>/dev/null || true
 echo "grow-assert.sh: $disk on $loop"
 # lsblk reads names and sizes from sysfs: it works without udev or partition nodes.
-lsblk -bno NAME,SIZE,TYPE "$loop" | tee /dev/stderr >/dev/null
+lsblk -bno NAME,SIZE,TYPE "$loop"
 largest=$(lsblk -bnlo NAME,SIZE,TYPE "$loop" | awk '$3 == "part" && $2 > max { max = $2; name = $1 } END { if (name) print name, max }')
 [[ -n "$largest" ]] || { echo "grow-assert.sh: no partitions on $disk" >&2; exit 1; }
 read -r part bytes <<<"$largest"

@@ -61,8 +61,9 @@ truncate -s "$size" "$disk"
 loop=$(losetup -fP --show "$disk")
 echo "ventoy-stage.sh: $disk on $loop"
 # -I: install even if the disk looks like it already has Ventoy; the
-# script asks twice for confirmation.
-(cd "$ventoy" && yes | sh ./Ventoy2Disk.sh -I "$loop") || { echo "ventoy-stage.sh: Ventoy2Disk.sh -I $loop failed" >&2; exit 1; }
+# script asks twice for confirmation. `yes` ends on SIGPIPE once the script
+# stops reading, which pipefail must not count.
+(cd "$ventoy" && { yes || true; } | sh ./Ventoy2Disk.sh -I "$loop") || { echo "ventoy-stage.sh: Ventoy2Disk.sh -I $loop failed" >&2; exit 1; }
 udevadm settle --timeout=10 2>/dev/null || true
 partprobe "$loop" 2>/dev/null || partx -u "$loop" 2>/dev/null || true
 lsblk -o NAME,SIZE,TYPE,FSTYPE,LABEL "$loop" || true

@@ -1,5 +1,5 @@
 /** Prints the Debian packages the payload tier needs (from src/config.ts), one per line. */
-import { APT } from "../../src/config.js";
+import { APT, USB } from "../../src/config.js";
 
 // Host-only extras: bubblewrap (see test/payload/host.ts), git for pre-commit,
 // util-linux/fdisk for loop-device tests, venv/pip for the uv venv and
@@ -9,5 +9,8 @@ const HOST = [
   "bubblewrap", "git", "util-linux", "fdisk", "gzip", "python3-venv", "python3-pip",
   "mmdebstrap", "debian-archive-keyring",
 ];
+// The USB payload's test ISO (test/payload/usb-mimic/make-iso.sh): a guest
+// made of busybox and dropbear, packed with xorriso/isolinux.
+const USB_MIMIC = ["busybox-static", "dropbear-bin", "xorriso", "isolinux", "syslinux-common", "dosfstools", "cpio", "openssl"];
 
-console.log([...new Set([...HOST, ...APT.lint, ...APT.flashIntegration, ...APT.docs])].join("\n"));
+console.log([...new Set([...HOST, ...APT.lint, ...APT.flashIntegration, ...APT.docs, ...USB.apt, ...USB_MIMIC])].join("\n"));
