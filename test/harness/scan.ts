@@ -17,7 +17,17 @@
  * SDK's: the same code, only the program differs.
  */
 import { createHash } from "node:crypto";
-import { cpSync, existsSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync } from "node:fs";
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -77,6 +87,26 @@ export function sdkClientGenTs(): string {
 }
 
 /**
+ * Make the module's `@dagger.io/dagger` import resolve (as the generated
+ * `sdk/` does in a real module) to the types-only SDK copy: without it the
+ * import is unresolved, every SDK type is `any` to the checker, and an
+ * optional object argument (`dir?: Directory`, typed `Directory | undefined`)
+ * cannot be registered, although the real runtime registers it. Only the
+ * introspector's TypeScript program reads this link; vitest maps the import
+ * to the installed SDK at run time.
+ */
+function linkSdkImport(clientGen: string): void {
+  const link = resolve(SDK_ROOT, "../@dagger.io/dagger");
+  if (existsSync(link)) return;
+  mkdirSync(dirname(link), { recursive: true });
+  try {
+    symlinkSync(resolve(dirname(clientGen), "../../.."), link, "dir");
+  } catch (e) {
+    if (!existsSync(link)) throw e;
+  }
+}
+
+/**
  * Scan module source files like the runtime does at registration
  * (`scan(files, moduleName)`), without importing them.
  * Results are cached per process by file list, file mtimes and module name.
@@ -86,10 +116,12 @@ export function sdkClientGenTs(): string {
  */
 export function scanModule(files: string[], moduleName = "bty-ci"): Promise<DaggerModule> {
   const absolute = files.map((f) => resolve(f));
+  const clientGen = sdkClientGenTs();
+  linkSdkImport(clientGen);
   const key = JSON.stringify([moduleName, absolute.map((f) => [f, statSync(f).mtimeMs])]);
   let result = scanCache.get(key);
   if (!result) {
-    result = scan([...absolute, sdkClientGenTs()], moduleName, false);
+    result = scan([...absolute, clientGen], moduleName, false);
     scanCache.set(key, result);
     // A failed scan is not cached, so a fixed file can be scanned again.
     result.catch(() => scanCache.delete(key));
