@@ -9,7 +9,9 @@ label on a loop device), then writes `<iso>.sha256` as bty does. A minimal
 stand-in for cijoe's `run_local` runs bty's shell commands; nothing of
 bty's logic is copied here.
 
-Needs root (bty's commands use sudo, losetup, mkfs.exfat).
+Needs root (bty's commands use sudo, losetup, mkfs.exfat). Where sudo is
+not installed (a container, a CI runner as root), a pass-through `sudo`
+is put first on PATH for bty's commands.
 
 Exit codes: 0 finished, 1 one of bty's steps failed, 2 usage error.
 """
@@ -20,7 +22,10 @@ import argparse
 import hashlib
 import importlib.util
 import logging
+import os
+import shutil
 import subprocess
+import tempfile
 import sys
 from pathlib import Path
 from types import ModuleType
@@ -39,9 +44,12 @@ class LocalState:
 class LocalCijoe:
     """cijoe's `run_local(cmd) -> (err, state)`, the only call the steps use."""
 
+    def __init__(self, env: dict[str, str]):
+        self._env = env
+
     def run_local(self, cmd: str) -> tuple[int, LocalState]:
         logging.info("run: %s", cmd)
-        proc = subprocess.run(cmd, shell=True, capture_output=True, text=True, check=False)
+        proc = subprocess.run(cmd, shell=True, capture_output=True, text=True, check=False, env=self._env)
         out = proc.stdout + proc.stderr
         if out.strip():
             logging.info("%s", out.rstrip())
@@ -77,7 +85,20 @@ def main(argv: list[str] | None = None) -> int:
     except (FileNotFoundError, ImportError) as err:
         print(f"usb-iso-finish.py: {err}", file=sys.stderr)
         return 2
-    cijoe = LocalCijoe()
+    if os.geteuid() != 0:
+        print("usb-iso-finish.py: run as root (loop devices, sfdisk, mkfs.exfat)", file=sys.stderr)
+        return 2
+    with tempfile.TemporaryDirectory() as shim:
+        env = dict(os.environ)
+        if shutil.which("sudo") is None:
+            sudo = Path(shim, "sudo")
+            sudo.write_text('#!/bin/sh\n# root already: run the command as it is\nexec "$@"\n')
+            sudo.chmod(0o755)
+            env["PATH"] = f"{shim}{os.pathsep}{env.get('PATH', '')}"
+        return finish(bty, LocalCijoe(env), args)
+
+
+def finish(bty: ModuleType, cijoe: LocalCijoe, args: argparse.Namespace) -> int:
     for step, target in (
         ("_verify_bootloader_suppression", args.build_dir),
         ("_extend_with_exfat", args.iso),

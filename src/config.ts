@@ -142,7 +142,6 @@ export const MEDIA = {
     "util-linux",
     "udev",
     "exfatprogs",
-    "sudo",
   ],
   /** What bty's hooks install bty as: the squashfs must list it. */
   btyInstallPath: "/opt/bty/venv/bin/bty",

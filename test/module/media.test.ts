@@ -89,7 +89,7 @@ describe("buildNetbootPc", () => {
 
   it("builds the root file system from bty-media/ and pyproject.toml only, before the wheel arrives", async () => {
     const out = chainOf(await call("buildNetbootPc"));
-    const rootfsEnd = out.findIndex((c) => c.field === "withExec" && c.args.args[2] === "rootfs");
+    const rootfsEnd = out.findIndex((c) => c.field === "withExec" && (c.args.args as string[])[2] === "rootfs");
     const before = out.slice(0, rootfsEnd);
     const srcMounts = before.filter((c) => (c.field === "withDirectory" || c.field === "withFile") && String(c.args.path).startsWith("/src"));
     expect(srcMounts.map((c) => c.args.path)).toEqual(["/src/bty-media", "/src/pyproject.toml"]);
@@ -107,7 +107,7 @@ describe("buildNetbootPc", () => {
 
   it("makes the base squashfs from the root file system plus only what bty's hook made outside /opt", async () => {
     const out = chainOf(await call("buildNetbootPc"));
-    const binaryAt = out.findIndex((c) => c.field === "withExec" && c.args.args[2] === "binary");
+    const binaryAt = out.findIndex((c) => c.field === "withExec" && (c.args.args as string[])[2] === "binary");
     const inputs = out.slice(0, binaryAt).filter((c) => String(c.args.path ?? "").startsWith("/build/work/bty-"));
     expect(inputs.map((c) => c.args.path)).toEqual(["/build/work/bty-outside"]);
     // bty's /opt layer and pip freeze join only for the append in finish.
@@ -149,7 +149,7 @@ describe("buildRambootInit and buildUsbbootPc", () => {
   it("ramboot-init: its own live-build cache, bty's /opt back in the chroot before lb binary", async () => {
     const out = chainOf(await call("buildRambootInit"));
     expect(cacheKeys(out)["/build/work/lb/cache"]).toBe("bty-ci-live-build-cache-ramboot-init");
-    const sealAt = out.findIndex((c) => c.field === "withExec" && c.args.args[2] === "seal");
+    const sealAt = out.findIndex((c) => c.field === "withExec" && (c.args.args as string[])[2] === "seal");
     const before = out.slice(0, sealAt).filter((c) => String(c.args.path ?? "").startsWith("/build/work/bty-"));
     expect(before.map((c) => c.args.path)).toEqual(["/build/work/bty-outside", "/build/work/bty-layer"]);
     expect(argv(out).at(-1)).toEqual([
