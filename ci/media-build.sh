@@ -23,6 +23,8 @@ PIP_CONF=/etc/pip.conf
 GITCONFIG=/etc/gitconfig
 # Where an r8125 repository given with --r8125-repo sits in the chroot.
 R8125_IN_CHROOT=/var/cache/bty-ci/r8125.git
+# Oldest live-build bty's auto/config works with.
+MIN_LIVE_BUILD=20240208
 # Lines of live-build's log shown when a stage fails or runs out of time.
 LOG_TAIL_LINES=80
 # Where bty's hook installs bty: the squashfs must list it.
@@ -161,6 +163,10 @@ stage_prepare() {
   ver=$(awk -F'"' '/^version *=/ {print $2; exit}' "$source_dir/pyproject.toml")
   [[ -n "$ver" ]] || die "no version = \"...\" in $source_dir/pyproject.toml"
   resolve_mirror
+  local lb_version
+  lb_version=$(lb --version 2>/dev/null | grep -oE '[0-9]{8}' | head -1 || true)
+  [[ -n "$lb_version" && "$lb_version" -ge "$MIN_LIVE_BUILD" ]] ||
+    die "live-build ${lb_version:-not found}: bty's auto/config needs $MIN_LIVE_BUILD or newer (Debian trixie's; see ci/install-live-build.sh)"
 
   # live-build's cache/ may be a mounted cache volume: keep it, clear the rest.
   mkdir -p "$lb_dir"

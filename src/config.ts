@@ -121,8 +121,6 @@ export const MEDIA = {
   image: "debian:trixie-20251117-slim",
   /** Debian suite of that image (apt cache volumes are keyed by it). */
   suite: "trixie",
-  /** Oldest live-build bty's auto/config works with. */
-  minLiveBuild: "20240208",
   /** Seconds each live-build stage may take before it is stopped with its last log lines. */
   stageTimeoutSeconds: 2400,
   /** What the build container installs (live-build, its helpers, the verifiers' tools). */

@@ -157,6 +157,27 @@ describe("media verifier", () => {
   });
 });
 
+describe("media-build.sh refuses bad input before building", () => {
+  const script = join(CI_DIR, "media-build.sh");
+  it("a checkout without bty-media/, an unknown variant, a missing wheel", () => {
+    const empty = scratch("media-bad");
+    writeFileSync(join(empty, "pyproject.toml"), '[project]\nname = "bty-lab"\nversion = "1.0.0"\n');
+    const work = join(empty, "work");
+    const noMedia = sh(["bash", script, "prepare", "--source", empty, "--variant", "netboot-pc", "--work", work]);
+    expect(noMedia.status).toBe(2);
+    expect(noMedia.stderr).toMatch(/no bty-media\/live-build in .*must contain bty-media/);
+    expect(existsSync(join(work, "lb"))).toBe(false);
+    const badVariant = sh(["bash", script, "prepare", "--source", empty, "--variant", "usbboot-rpi", "--work", work]);
+    expect(badVariant.stderr).toMatch(/unknown variant 'usbboot-rpi'/);
+    mkdirSync(join(work, "lb/chroot/usr"), { recursive: true });
+    const noWheel = sh(["bash", script, "install-bty", "--work", work, "--wheel", join(empty, "dist")]);
+    expect(noWheel.status).toBe(2);
+    expect(noWheel.stderr).toMatch(/--wheel must name bty's wheel/);
+    const noRootfs = sh(["bash", script, "binary", "--work", join(empty, "nowhere"), "--variant", "netboot-pc"]);
+    expect(noRootfs.stderr).toMatch(/run the rootfs stage first/);
+  });
+});
+
 describe.skipIf(!isRoot)("usbboot-pc ISO finishing with bty's own usb_iso_build (root: loop devices)", () => {
   it("adds the BTY_IMAGES exFAT partition; an ISO without it fails verification", async () => {
     const bty = btyCheckout();
