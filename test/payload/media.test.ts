@@ -202,6 +202,23 @@ describe.skipIf(!isRoot)("usbboot-pc ISO finishing with bty's own usb_iso_build 
   });
 });
 
+describe.skipIf(!canBuild)(`live-build time bound${canBuild ? "" : ` (skipped: ${buildSkipReason})`}`, () => {
+  it("stops a stage at its bound and prints the stage's last log lines", () => {
+    const bty = btyCheckout();
+    const work = join(scratch("media-timeout"), "build");
+    const layout: MediaLayout = { ciDir: CI_DIR, source: bty, work, out: join(work, "out") };
+    const [prepare, rootfs] = mediaStages(layout, "netboot-pc", "0", "/nowhere", { timeoutSeconds: 3 });
+    const prep = sh(prepare!.argv);
+    expect(prep.status, prep.stderr).toBe(0);
+    const start = performance.now();
+    const r = sh(rootfs!.argv);
+    expect(r.status).toBe(124);
+    expect((performance.now() - start) / 1000).toBeLessThan(60);
+    expect(r.stderr).toMatch(/'lb bootstrap' hit the time bound of 3s; last 80 log lines:/);
+    expect(r.stderr).toMatch(/lb bootstrap/);
+  });
+});
+
 /** A free TCP port on loopback. */
 function freePort(): Promise<number> {
   return new Promise((res, rej) => {
