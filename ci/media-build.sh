@@ -280,8 +280,8 @@ stage_install_bty() {
     tail -n "$LOG_TAIL_LINES" "$logs/install-bty.log" >&2
     exit $((rc == 124 ? 124 : 1))
   fi
-  "$root/opt/bty/venv/bin/python" -m pip --version >/dev/null 2>&1 ||
-    chroot "$root" /opt/bty/venv/bin/python -m pip --version >/dev/null
+  [[ -x "$root$BTY_INSTALL_PATH" ]] ||
+    { echo "media-build.sh: $BTY_INSTALL_HOOK left no $BTY_INSTALL_PATH in the chroot" >&2; exit 1; }
   chroot "$root" /opt/bty/venv/bin/python -m pip freeze --all >"$work/pip-freeze.txt"
   # /opt goes to the appended layer; anything else the hook made (the
   # /usr/local/bin/bty link) back into the chroot before the base squashfs.
