@@ -291,8 +291,12 @@ stage_install_bty() {
       ! -path './proc/*' ! -path './sys/*' ! -path './dev/*' ! -path './run/*' ! -path './tmp/*' \
       ! -path './etc/resolv.conf' ! -path './var/log/*' -print0 |
     cpio --null -pdm --quiet "$outside")
-  echo "media-build.sh: bty layer $(du -sh "$layer" | cut -f1); made outside /opt:"
-  (cd "$outside" && find . ! -type d | sed 's/^\./  /')
+  # (Today: the /usr/local/bin/bty link and the byte code of the standard
+  # library modules pip and venv imported.)
+  local made
+  made=$(cd "$outside" && find . ! -type d | sed 's/^\.//' | sort)
+  echo "media-build.sh: bty layer $(du -sh "$layer" | cut -f1); $(grep -c . <<<"$made" || true) file(s) made outside /opt:"
+  grep -v '/__pycache__/' <<<"$made" | sed 's/^/  /' || true
 }
 
 stage_seal() {
