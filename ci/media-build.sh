@@ -376,9 +376,12 @@ stage_finish() {
     (cd "$out" && sha256sum "${artifacts[@]}" >"$stem.sha256")
     "$HERE/media-verify.py" checksums "$out/$stem.sha256" || exit 1
   fi
-  local pip_args=()
+  local pip_args=() root="$lb_dir/chroot"
   [[ ! -s "$work/pip-freeze.txt" ]] || pip_args=(--pip-freeze "$work/pip-freeze.txt")
-  "$HERE/media-manifest.py" --chroot "$lb_dir/chroot" --variant "$variant" --version "$version" \
+  # With live-build's bootstrap cache, `lb binary` builds inside a copy of
+  # that cache and leaves the image's root file system at chroot/chroot.
+  [[ ! -d "$root/chroot/var/lib/dpkg" ]] || root="$root/chroot"
+  "$HERE/media-manifest.py" --chroot "$root" --variant "$variant" --version "$version" \
     --mirror "$(cat "$work/mirror")" "${pip_args[@]}" "${artifacts[@]/#/--artifact=}" \
     --out "$out/$stem.build-manifest.txt" --dpkg-out "$work/dpkg.txt" || exit 1
   # The Contents trap: a live-build that silently installed no firmware
