@@ -41,6 +41,8 @@ const R8125_COMMIT = "60c86586fbe22cea7ed660a629e2d1374cc26196";
 const HOST_CA = "/etc/ssl/certs/ca-certificates.crt";
 /** Seconds the live system may take under TCG on contended cores to print its marker. */
 const BOOT_TIMEOUT_S = 900;
+/** The whole netboot-pc build: ~8 minutes alone on 2 cores, 30+ when others build too. */
+const BUILD_TIMEOUT_MS = 60 * 60_000;
 
 const isRoot = process.getuid?.() === 0;
 const lbVersion = (() => {
@@ -258,7 +260,7 @@ describe.skipIf(!canBuild)(`netboot-pc, really built from bty's sdist${canBuild 
       join(work, "stages.log"),
     );
     console.log(`netboot-pc stage seconds: ${JSON.stringify(seconds)}`);
-  });
+  }, BUILD_TIMEOUT_MS);
 
   afterAll(() => {
     for (const c of children) c.kill("SIGKILL");
@@ -311,7 +313,7 @@ describe.skipIf(!canBuild)(`netboot-pc, really built from bty's sdist${canBuild 
     expect(r.stderr).toMatch(/truncated/);
   });
 
-  it("boots under QEMU with bty's append line and the squashfs over HTTP, to bty's marker", async () => {
+  it("boots under QEMU with bty's append line and the squashfs over HTTP, to bty's marker", { timeout: (BOOT_TIMEOUT_S + 60) * 1000 }, async () => {
     const [kernel, initrd, squashfs] = artifactNames("netboot-pc", version).map((n) => join(out, n));
     // bty's own append line, as live-build recorded it from bty's auto/config.
     const binaryConfig = readFileSync(join(work, "build/lb/config/binary"), "utf8");
