@@ -367,7 +367,7 @@ stage_finish() {
       cp "$squashfs" "$out/$stem.squashfs"
       # Appending keeps the base's compressed blocks as they are; only
       # bty's layer is compressed (with the base's compressor).
-      mksquashfs "$work/bty-layer" "$out/$stem.squashfs" -no-progress -quiet >"$logs/append.log" 2>&1 ||
+      mksquashfs "$work/bty-layer" "$out/$stem.squashfs" -no-progress -no-recovery >"$logs/append.log" 2>&1 ||
         { echo "media-build.sh: mksquashfs append failed:" >&2; tail -n "$LOG_TAIL_LINES" "$logs/append.log" >&2; exit 1; }
       "$HERE/media-verify.py" squashfs "$out/$stem.squashfs" --path "$BTY_INSTALL_PATH" || exit 1
       artifacts+=("$stem.squashfs")
