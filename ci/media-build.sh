@@ -390,12 +390,19 @@ stage_finish() {
     $(printf -- '--list %s ' "$lb_dir"/config/package-lists/*.list.chroot) || exit 1
 }
 
-case "$stage" in
-  prepare) stage_prepare ;;
-  rootfs) stage_rootfs ;;
-  install-bty) stage_install_bty ;;
-  seal) stage_seal ;;
-  binary) stage_binary ;;
-  finish) stage_finish ;;
-  *) die "unknown stage '$stage' (prepare, rootfs, install-bty, seal, binary, finish)" ;;
-esac
+main() {
+  case "$stage" in
+    prepare) stage_prepare ;;
+    rootfs) stage_rootfs ;;
+    install-bty) stage_install_bty ;;
+    seal) stage_seal ;;
+    binary) stage_binary ;;
+    finish) stage_finish ;;
+    *) die "unknown stage '$stage' (prepare, rootfs, install-bty, seal, binary, finish)" ;;
+  esac
+}
+
+# One line, parsed whole before it runs: a build is long, and bash would
+# otherwise read on from this file after the stage, even if it was edited
+# meanwhile.
+main; exit "$?"
