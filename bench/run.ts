@@ -2,15 +2,20 @@
  * Measured numbers for the README and issue notes (never asserted in tests):
  *   1. wall time of the unit + module tiers;
  *   2. payload wall time of bty's test matrix, cold caches vs warm caches,
- *      on every matrix Python this machine has.
- * Usage: npm run bench [-- --skip-matrix]
+ *      on every matrix Python this machine has;
+ *   3. with --media[=variant,...]: each live-media build cold and after a
+ *      Python-only change (bench/media.ts; 10+ minutes per variant, root,
+ *      trixie's live-build: ci/install-live-build.sh).
+ * Usage: npm run bench [-- --skip-matrix] [-- --media[=netboot-pc,ramboot-init,usbboot-pc]]
  */
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 
 import { PYTHON_MATRIX, type PythonLeg } from "../src/config.js";
+import { MEDIA_VARIANTS, type MediaVariant } from "../src/media/plan.js";
 import { testSteps } from "../src/steps.js";
 import { btyCheckout, hostEnv, hostLayout, hostPython, REPO, runHostSteps, scratch } from "../test/payload/host.js";
+import { benchMedia, printMediaBench } from "./media.js";
 
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
@@ -43,8 +48,20 @@ async function matrixPass(cacheRoot: string, legs: [PythonLeg, string][]): Promi
   return times;
 }
 
+/** The variants named by --media[=a,b] (all three for a bare --media). */
+function mediaVariants(): MediaVariant[] {
+  const flag = process.argv.find((a) => a === "--media" || a.startsWith("--media="));
+  if (!flag) return [];
+  if (flag === "--media") return [...MEDIA_VARIANTS];
+  const wanted = flag.slice("--media=".length).split(",");
+  const unknown = wanted.filter((v) => !(MEDIA_VARIANTS as readonly string[]).includes(v));
+  if (unknown.length) throw new Error(`--media: unknown variant(s) ${unknown.join(", ")}; use ${MEDIA_VARIANTS.join(", ")}`);
+  return wanted as MediaVariant[];
+}
+
 async function main() {
   console.log(`unit + module tiers: ${seconds(timeFastTiers())}`);
+  for (const variant of mediaVariants()) printMediaBench(await benchMedia(variant));
   if (process.argv.includes("--skip-matrix")) return;
 
   const legs = (Object.keys(PYTHON_MATRIX) as PythonLeg[])

@@ -46,8 +46,10 @@ beforeEach(() => {
   );
 });
 
-const call = (fnName: string, over: Partial<typeof state> = {}, parentName?: string) =>
-  invokeFunction({ files, fnName, parentName, parentState: { ...state, ...over } });
+const call = (fnName: string, over: Partial<typeof state> = {}, parentName?: string, args?: Record<string, string>) =>
+  invokeFunction({ files, fnName, parentName, parentState: { ...state, ...over }, args });
+/** all-checks with the Ventoy release test-usb-ventoy needs (no checksum is pinned). */
+const VENTOY = { ventoy: "Directory:ventoy" };
 
 /** The expanded pipelines that start from a container image. */
 function pipelines(): Call[][] {
@@ -239,19 +241,23 @@ describe("allChecks", () => {
       }
       return undefined;
     });
-    const err = await call("allChecks").catch((e: Error) => e);
+    const err = await call("allChecks", {}, undefined, VENTOY).catch((e: Error) => e);
     expect(err).toBeInstanceOf(Error);
     const table = (err as Error).message;
-    for (const name of ["lint", "test:py-311", "test:py-312", "test:py-313", "typecheck", "flash-integration", "build-wheel", "docs"]) {
+    for (const name of [
+      "lint", "test:py-311", "test:py-312", "test:py-313", "typecheck", "flash-integration", "build-wheel", "docs",
+      "build-netboot-pc", "build-ramboot-init", "build-usbboot-pc", "test-usb-grow", "test-usb-ventoy",
+    ]) {
       expect(table).toMatch(new RegExp(`^${name}\\s+pass`, "m"));
     }
     expect(table).toMatch(/^test:py-314\s+FAIL\s+\S+\s+`uv run --no-sync pytest` exited 1: == 2 failed, 500 passed ==$/m);
-    expect(table).toMatch(/1 of 9 checks failed/);
+    expect(table).toMatch(/1 of 14 checks failed/);
     // Every job's pipeline was sent, none skipped by the failure.
-    expect(new Set(pipelines().map(image)).size).toBe(Object.keys(PYTHON_MATRIX).length);
+    // (the four Python images, and the trixie image of the media builds)
+    expect(new Set(pipelines().map(image)).size).toBe(Object.keys(PYTHON_MATRIX).length + 1);
   });
 
   it("returns the table when all pass", async () => {
-    await expect(call("allChecks")).resolves.toMatch(/all 9 checks passed$/);
+    await expect(call("allChecks", {}, undefined, VENTOY)).resolves.toMatch(/all 14 checks passed$/);
   });
 });

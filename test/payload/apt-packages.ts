@@ -13,4 +13,13 @@ const HOST = [
 // made of busybox and dropbear, packed with xorriso/isolinux.
 const USB_MIMIC = ["busybox-static", "dropbear-bin", "xorriso", "isolinux", "syslinux-common", "dosfstools", "cpio", "openssl"];
 
-console.log([...new Set([...HOST, ...APT.lint, ...APT.flashIntegration, ...APT.docs, ...USB.apt, ...USB_MIMIC])].join("\n"));
+// Media payload (test/payload/media.test.ts): live-build's helpers, the
+// verifiers' tools, a synthetic hybrid ISO, QEMU for the boot. live-build
+// and debootstrap themselves come from trixie: .ci/run runs
+// ci/install-live-build.sh (bookworm's live-build is too old).
+const MEDIA_HOST = [
+  "squashfs-tools", "xorriso", "isolinux", "dosfstools", "exfatprogs", "cpio", "zstd", "xz-utils",
+  "qemu-system-x86", "distro-info", "debian-archive-keyring",
+];
+
+console.log([...new Set([...HOST, ...MEDIA_HOST, ...APT.lint, ...APT.flashIntegration, ...APT.docs, ...USB.apt, ...USB_MIMIC])].join("\n"));
