@@ -115,6 +115,29 @@ describe("testUsbVentoy", () => {
   });
 });
 
+describe("defaults and all-checks", () => {
+  it("without --iso, boots the ISO of build-usbboot-pc by bty's file name", async () => {
+    const chain = resultOf(await call("testUsbGrow", {}));
+    const iso = chain.find((c) => c.field === "withFile" && c.args.path === `${WORK}/bty-usbboot-pc.iso`);
+    const source = engine.pipelineOf(String(iso?.args.source))!;
+    expect(source.at(-1)).toMatchObject({ field: "file", args: { path: "bty-usbboot-pc-x86_64-v0.77.2.iso" } });
+    // That directory is the usbboot-pc build (its live-build runs with BTY_VARIANT=usbboot-pc).
+    expect(JSON.stringify(source)).toMatch(/usbboot-pc/);
+  });
+
+  it("all-checks without a Ventoy input reports test-usb-ventoy failed with the fix, the others run", async () => {
+    engine.answer("contents", ({ chain }: { chain: Call[] }) =>
+      chain.some((c) => c.field === "file" && c.args.path === ".pre-commit-config.yaml")
+        ? "repos: []\n"
+        : '[project]\nname = "bty-lab"\nversion = "0.77.2"\n',
+    );
+    const text = String(await invokeFunction({ files, fnName: "allChecks", args: { failOnError: false }, parentState: state }));
+    expect(text).toMatch(/^test-usb-grow\s+pass/m);
+    expect(text).toMatch(/^test-usb-ventoy\s+FAIL\s+\S+\s+test-usb-ventoy needs Ventoy 1\.1\.05/m);
+    expect(text).toMatch(/1 of 14 checks failed/);
+  });
+});
+
 describe("registration", () => {
   it("both tests are never cached (they boot a VM), document their bundle and take the ISO first", async () => {
     const mod = await scanModule(files);
