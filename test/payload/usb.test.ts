@@ -180,6 +180,40 @@ describe.skipIf(!isRoot)("test-usb-grow on a mimic usbboot-pc ISO (root: loop de
   }, 600_000);
 });
 
+describe("usb-vm.py on a disk that never boots", () => {
+  it("fails at the first marker after its budget times the TCG scale, with the debug bundle", () => {
+    const work = scratch("usb-noboot");
+    writeFileSync(join(work, "disk.img"), Buffer.alloc(1 << 20));
+    const start = performance.now();
+    const r = sh(["python3", join(CI_DIR, "usb/usb-vm.py"), "--scenario", "grow", "--disk", join(work, "disk.img"),
+      "--workdir", join(work, "vm"), "--accel", "tcg", "--timeout", "login=2", "--tcg-scale", "2"]);
+    const seconds = (performance.now() - start) / 1000;
+    expect(r.status).toBe(1);
+    // 2 s under KVM is 4 s under TCG.
+    expect(seconds).toBeGreaterThanOrEqual(4);
+    expect(seconds).toBeLessThan(30);
+    expect(r.stdout).toMatch(/accelerator tcg \(given with --accel\)/);
+    expect(r.stderr).toMatch(/FAILED: serial marker login \('login:'\) not seen: MISSING login: 'login:' \(not within 4s\)/);
+    expect(r.stderr).toMatch(/qemu: qemu-system-x86_64 -machine pc -cpu max -accel tcg .*-no-reboot/);
+    // SeaBIOS writes nothing to the serial port: the bundle says so with an empty tail.
+    expect(r.stderr).toMatch(/---- last 60 lines of serial\.log ----/);
+    const bundle = JSON.parse(readFileSync(join(work, "vm/markers.json"), "utf8"));
+    expect(bundle).toMatchObject({ accelerator: "tcg", failure: expect.stringMatching(/^serial marker login/) });
+    expect(Object.keys(bundle.markers)).toEqual(["qemu-started"]);
+    expect(qemusUnder(work)).toEqual([]);
+  }, 60_000);
+
+  it("refuses a bad budget before starting anything", () => {
+    const work = scratch("usb-usage");
+    writeFileSync(join(work, "disk.img"), "");
+    const r = sh(["python3", join(CI_DIR, "usb/usb-vm.py"), "--scenario", "grow", "--disk", join(work, "disk.img"),
+      "--workdir", join(work, "vm"), "--timeout", "boot=5"]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/bad --timeout 'boot=5': use one of login, ssh, wizard, poweroff/);
+    expect(existsSync(join(work, "vm"))).toBe(false);
+  });
+});
+
 describe.skipIf(!isRoot)("test-usb-ventoy staging on a real loop device (root; Ventoy2Disk.sh is a stand-in: no Ventoy release reachable here)", () => {
   it("puts the ISO, the local image, the catalog and ventoy.json on Ventoy's data partition, then releases the loop", () => {
     const iso = mimicIso();
