@@ -77,16 +77,14 @@ VENTOY_CONTRACT = (
 )
 BTY_PYTHON = "/opt/bty/venv/bin/python3"
 LOCAL_IMAGE_CHECK = (
-    BTY_PYTHON
-    + " -c 'import sys, bty.images, bty.tui._app as a; "
-    "names = [getattr(i, \"name\", str(i)) for i in a._list_local_images(bty.images.default_image_root())]; "
-    "print(names); sys.exit(0 if any(\"{image}\" in n for n in names) else 1)'"
+    BTY_PYTHON + " -c 'import sys, bty.images, bty.tui._app as a; "
+    'names = [getattr(i, "name", str(i)) for i in a._list_local_images(bty.images.default_image_root())]; '
+    'print(names); sys.exit(0 if any("{image}" in n for n in names) else 1)\''
 )
 CATALOG_CHECK = (
-    BTY_PYTHON
-    + " -c 'import sys, pathlib, bty.catalog as c; "
-    "names = [e.name for e in c.load(pathlib.Path(\"/var/lib/bty/images/catalog.toml\"))]; "
-    "print(names); sys.exit(0 if \"{entry}\" in names else 1)'"
+    BTY_PYTHON + " -c 'import sys, pathlib, bty.catalog as c; "
+    'names = [e.name for e in c.load(pathlib.Path("/var/lib/bty/images/catalog.toml"))]; '
+    'print(names); sys.exit(0 if "{entry}" in names else 1)\''
 )
 POWEROFF = "systemctl poweroff -i || poweroff -f"
 
@@ -129,7 +127,10 @@ class Run:
             self.accel, self.accel_reason = self.args.accel, "given with --accel"
         else:
             probe = subprocess.run(
-                ["bash", str(self.args.accel_probe)], capture_output=True, text=True
+                ["bash", str(self.args.accel_probe)],
+                capture_output=True,
+                text=True,
+                check=False,
             )
             if probe.returncode != 0 or probe.stdout.strip() not in ("kvm", "tcg"):
                 raise CheckFailed(f"KVM probe failed: {probe.stderr.strip()}")
@@ -151,60 +152,103 @@ class Run:
         cpu = ["-cpu", "host"] if self.accel == "kvm" else ["-cpu", "max"]
         return [
             self.args.qemu,
-            "-machine", "pc",
+            "-machine",
+            "pc",
             *cpu,
-            "-accel", self.accel,
-            "-smp", "2",
-            "-m", self.args.memory,
-            "-display", "none",
-            "-monitor", "none",
-            "-serial", f"file:{self.serial}",
-            "-netdev", f"user,id=n1,ipv6=off,hostfwd=tcp:127.0.0.1:{self.port}-:22",
-            "-device", "virtio-net-pci,netdev=n1",
-            "-drive", f"file={self.args.disk},format=raw,if=ide",
+            "-accel",
+            self.accel,
+            "-smp",
+            "2",
+            "-m",
+            self.args.memory,
+            "-display",
+            "none",
+            "-monitor",
+            "none",
+            "-serial",
+            f"file:{self.serial}",
+            "-netdev",
+            f"user,id=n1,ipv6=off,hostfwd=tcp:127.0.0.1:{self.port}-:22",
+            "-device",
+            "virtio-net-pci,netdev=n1",
+            "-drive",
+            f"file={self.args.disk},format=raw,if=ide",
             "-no-reboot",
         ]
 
     def boot(self) -> None:
         argv = self.qemu_argv()
         (self.work / "qemu-cmdline.txt").write_text(shlex.join(argv) + "\n")
-        self.qemu = subprocess.Popen(
-            argv, stdout=open(self.work / "qemu.log", "wb"), stderr=subprocess.STDOUT
-        )
+        # QEMU's own messages (e.g. "KVM internal error") go to qemu.log; the
+        # child keeps the descriptor, so ours is closed right away.
+        with (self.work / "qemu.log").open("wb") as log:
+            self.qemu = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT)
         self.seen("qemu-started")
 
     def wait_serial(self, key: str, needle: str) -> None:
         r = subprocess.run(
             [
-                sys.executable, str(self.args.serial_watch), "--log", str(self.serial),
-                "--marker", f"{key}={needle}@{self.timeout(key):g}",
-                "--pid", str(self.qemu.pid if self.qemu else 0),
+                sys.executable,
+                str(self.args.serial_watch),
+                "--log",
+                str(self.serial),
+                "--marker",
+                f"{key}={needle}@{self.timeout(key):g}",
+                "--pid",
+                str(self.qemu.pid if self.qemu else 0),
             ],
-            capture_output=True, text=True,
+            capture_output=True,
+            text=True,
+            check=False,
         )
         if r.returncode != 0:
-            raise CheckFailed(f"serial marker {key} ({needle!r}) not seen: {r.stderr.strip().splitlines()[0]}")
+            raise CheckFailed(
+                f"serial marker {key} ({needle!r}) not seen: {r.stderr.strip().splitlines()[0]}"
+            )
         self.seen(key)
 
     def ssh_argv(self, command: str) -> list[str]:
         return [
-            "sshpass", "-e", "ssh",
-            "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
-            "-o", "LogLevel=ERROR", "-o", "ConnectTimeout=10",
-            "-o", "PreferredAuthentications=password", "-o", "PubkeyAuthentication=no",
-            "-p", str(self.port), f"{GUEST_USER}@127.0.0.1", command,
+            "sshpass",
+            "-e",
+            "ssh",
+            "-o",
+            "StrictHostKeyChecking=no",
+            "-o",
+            "UserKnownHostsFile=/dev/null",
+            "-o",
+            "LogLevel=ERROR",
+            "-o",
+            "ConnectTimeout=10",
+            "-o",
+            "PreferredAuthentications=password",
+            "-o",
+            "PubkeyAuthentication=no",
+            "-p",
+            str(self.port),
+            f"{GUEST_USER}@127.0.0.1",
+            command,
         ]
 
     def guest(self, command: str, timeout: float) -> subprocess.CompletedProcess[str]:
         env = dict(os.environ, SSHPASS=GUEST_PASSWORD)
         try:
             r = subprocess.run(
-                self.ssh_argv(command), capture_output=True, text=True, env=env, timeout=timeout
+                self.ssh_argv(command),
+                capture_output=True,
+                text=True,
+                env=env,
+                timeout=timeout,
+                check=False,
             )
         except subprocess.TimeoutExpired as exc:
-            r = subprocess.CompletedProcess(exc.cmd, 124, str(exc.stdout or ""), f"timed out after {timeout:g}s")
+            r = subprocess.CompletedProcess(
+                exc.cmd, 124, str(exc.stdout or ""), f"timed out after {timeout:g}s"
+            )
         with self.steps_log.open("a") as log:
-            log.write(f"[{self.elapsed()}s] $ {command}\n(exit {r.returncode})\n{r.stdout}{r.stderr}\n")
+            log.write(
+                f"[{self.elapsed()}s] $ {command}\n(exit {r.returncode})\n{r.stdout}{r.stderr}\n"
+            )
         return r
 
     def wait_ssh(self) -> None:
@@ -216,12 +260,16 @@ class Run:
                 self.seen("ssh")
                 return
             time.sleep(3)
-        raise CheckFailed(f"SSH on 127.0.0.1:{self.port} not up within {self.timeout('ssh'):g}s")
+        raise CheckFailed(
+            f"SSH on 127.0.0.1:{self.port} not up within {self.timeout('ssh'):g}s"
+        )
 
     def check(self, key: str, command: str) -> None:
         r = self.guest(command, self.timeout(key) + 30)
         if r.returncode != 0:
-            raise CheckFailed(f"{key}: exit {r.returncode}: {(r.stdout + r.stderr).strip()[-800:]}")
+            raise CheckFailed(
+                f"{key}: exit {r.returncode}: {(r.stdout + r.stderr).strip()[-800:]}"
+            )
         self.seen(key)
 
     def diagnostics(self, commands: list[str]) -> None:
@@ -236,7 +284,9 @@ class Run:
                 self.seen("poweroff")
                 return
             time.sleep(1)
-        raise CheckFailed(f"QEMU still running {self.timeout('poweroff'):g}s after poweroff")
+        raise CheckFailed(
+            f"QEMU still running {self.timeout('poweroff'):g}s after poweroff"
+        )
 
     def scenario(self) -> None:
         wizard = WIZARD_WAIT.format(t=int(self.timeout("wizard")))
@@ -249,7 +299,9 @@ class Run:
             self.wait_ssh()
             self.diagnostics(VENTOY_DIAGNOSTICS)
             self.check("ventoy-contract", VENTOY_CONTRACT)
-            self.check("local-image", LOCAL_IMAGE_CHECK.format(image=self.args.local_image))
+            self.check(
+                "local-image", LOCAL_IMAGE_CHECK.format(image=self.args.local_image)
+            )
             self.check("catalog", CATALOG_CHECK.format(entry=self.args.catalog_entry))
             self.check("wizard", wizard)
         self.poweroff()
@@ -277,19 +329,32 @@ class Run:
         }
         (self.work / "markers.json").write_text(json.dumps(data, indent=2) + "\n")
         if failure is None:
-            print(f"usb-vm.py: {self.args.scenario} passed in {self.elapsed()}s ({self.accel})")
+            print(
+                f"usb-vm.py: {self.args.scenario} passed in {self.elapsed()}s ({self.accel})"
+            )
             return
         serial = self.serial.read_text(errors="replace") if self.serial.exists() else ""
-        steps = self.steps_log.read_text(errors="replace") if self.steps_log.exists() else ""
-        cmdline = (self.work / "qemu-cmdline.txt").read_text() if (self.work / "qemu-cmdline.txt").exists() else "(not started)\n"
+        steps = (
+            self.steps_log.read_text(errors="replace")
+            if self.steps_log.exists()
+            else ""
+        )
+        cmdline = (
+            (self.work / "qemu-cmdline.txt").read_text()
+            if (self.work / "qemu-cmdline.txt").exists()
+            else "(not started)\n"
+        )
         print(
             f"usb-vm.py: FAILED: {failure}\n"
             f"debug bundle in {self.work}: markers.json, qemu-cmdline.txt, serial.log, steps.log, qemu.log\n"
             f"accelerator: {self.accel} ({self.accel_reason})\n"
             f"markers: {json.dumps(self.markers)}\n"
             f"qemu: {cmdline}"
-            f"---- last 40 lines of steps.log ----\n" + "\n".join(steps.splitlines()[-40:]) + "\n"
-            f"---- last {self.args.tail} lines of serial.log ----\n" + "\n".join(serial.splitlines()[-self.args.tail:]),
+            f"---- last 40 lines of steps.log ----\n"
+            + "\n".join(steps.splitlines()[-40:])
+            + "\n"
+            f"---- last {self.args.tail} lines of serial.log ----\n"
+            + "\n".join(serial.splitlines()[-self.args.tail :]),
             file=sys.stderr,
         )
 
@@ -297,16 +362,27 @@ class Run:
 def parse_timeouts(specs: list[str]) -> dict[str, float]:
     # bty's budgets under KVM (cijoe task and config): serial login 180 s,
     # SSH 240 s (usb-grow; usb-ventoy waits 480 s), wizard 60 s, poweroff 60 s.
-    timeouts = {"login": 180.0, "ssh": 240.0, "wizard": 60.0, "poweroff": 60.0,
-                "ventoy-contract": 120.0, "local-image": 60.0, "catalog": 60.0}
+    timeouts = {
+        "login": 180.0,
+        "ssh": 240.0,
+        "wizard": 60.0,
+        "poweroff": 60.0,
+        "ventoy-contract": 120.0,
+        "local-image": 60.0,
+        "catalog": 60.0,
+    }
     for spec in specs:
         key, sep, value = spec.partition("=")
         if not sep or key not in timeouts:
-            raise argparse.ArgumentTypeError(f"bad --timeout {spec!r}: use one of {', '.join(timeouts)}=SECONDS")
+            raise argparse.ArgumentTypeError(
+                f"bad --timeout {spec!r}: use one of {', '.join(timeouts)}=SECONDS"
+            )
         try:
             timeouts[key] = float(value)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"bad --timeout {spec!r}: SECONDS must be a number") from None
+            raise argparse.ArgumentTypeError(
+                f"bad --timeout {spec!r}: SECONDS must be a number"
+            ) from None
     return timeouts
 
 
@@ -319,19 +395,46 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.add_argument("--scenario", choices=["grow", "ventoy"], required=True)
     p.add_argument("--disk", type=Path, required=True, help="the staged raw disk image")
-    p.add_argument("--workdir", type=Path, required=True, help="where the debug bundle goes")
+    p.add_argument(
+        "--workdir", type=Path, required=True, help="where the debug bundle goes"
+    )
     p.add_argument("--accel", choices=["auto", "kvm", "tcg"], default="auto")
     p.add_argument("--accel-probe", type=Path, default=here.parent / "qemu-accel.sh")
     p.add_argument("--serial-watch", type=Path, default=here.parent / "serial-watch.py")
     p.add_argument("--qemu", default="qemu-system-x86_64")
     p.add_argument("--memory", default="1G", help="guest memory (bty: 1G)")
-    p.add_argument("--ssh-port", type=int, default=0, help="loopback port forwarded to the guest's 22 (0: a free one)")
-    p.add_argument("--timeout", action="append", default=[], metavar="KEY=SECONDS",
-                   help="budget under KVM; repeatable (login, ssh, wizard, poweroff, ventoy-contract, local-image, catalog)")
-    p.add_argument("--tcg-scale", type=float, default=3.0, help="timeouts are multiplied by this under TCG (default 3)")
-    p.add_argument("--local-image", default="demo-bty-ventoy-test.img.gz", help="ventoy: image the wizard must list")
-    p.add_argument("--catalog-entry", default="ventoy-test-fedora-sysdev", help="ventoy: catalog entry the wizard must list")
-    p.add_argument("--tail", type=int, default=60, help="serial lines printed on failure")
+    p.add_argument(
+        "--ssh-port",
+        type=int,
+        default=0,
+        help="loopback port forwarded to the guest's 22 (0: a free one)",
+    )
+    p.add_argument(
+        "--timeout",
+        action="append",
+        default=[],
+        metavar="KEY=SECONDS",
+        help="budget under KVM; repeatable (login, ssh, wizard, poweroff, ventoy-contract, local-image, catalog)",
+    )
+    p.add_argument(
+        "--tcg-scale",
+        type=float,
+        default=3.0,
+        help="timeouts are multiplied by this under TCG (default 3)",
+    )
+    p.add_argument(
+        "--local-image",
+        default="demo-bty-ventoy-test.img.gz",
+        help="ventoy: image the wizard must list",
+    )
+    p.add_argument(
+        "--catalog-entry",
+        default="ventoy-test-fedora-sysdev",
+        help="ventoy: catalog entry the wizard must list",
+    )
+    p.add_argument(
+        "--tail", type=int, default=60, help="serial lines printed on failure"
+    )
     args = p.parse_args(argv)
     try:
         args.timeouts = parse_timeouts(args.timeout)

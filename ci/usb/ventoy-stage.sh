@@ -75,7 +75,7 @@ if [[ ! -b "$data" ]]; then
   # No partition node (a container's /dev): make it from sysfs.
   name=${data##*/}
   [[ -e /sys/class/block/$name/dev ]] || { echo "ventoy-stage.sh: Ventoy made no partition 1 on $loop" >&2; exit 1; }
-  IFS=: read -r major minor </sys/class/block/$name/dev
+  IFS=: read -r major minor <"/sys/class/block/$name/dev"
   mknod "$data" b "$major" "$minor"
 fi
 [[ -e /sys/class/block/${loop##*/}p2 ]] || { echo "ventoy-stage.sh: Ventoy made no partition 2 (VTOYEFI) on $loop" >&2; exit 1; }
