@@ -3,21 +3,26 @@
  *   1. wall time of the unit + module tiers;
  *   2. payload wall time of bty's test matrix, cold caches vs warm caches,
  *      on every matrix Python this machine has;
- *   3. with --media[=variant,...]: each live-media build cold and after a
+ *   3. the iPXE compile (build-ipxe's steps on the vendored pinned tree), cold,
+ *      and again in the same tree after a change of bty's embed script (what a
+ *      cached build directory would save).
+ *   4. with --media[=variant,...]: each live-media build cold and after a
  *      Python-only change (bench/media.ts; 10+ minutes per variant, root,
  *      trixie's live-build: ci/install-live-build.sh).
- *   4. with --usb: the USB grow run (stage, boot, wizard, grow, poweroff,
+ *   5. with --usb: the USB grow run (stage, boot, wizard, grow, poweroff,
  *      assert) of the payload tier, on its mimic ISO (root; issue 7's budget
  *      is 4 minutes under TCG).
- * Usage: npm run bench [-- --skip-matrix] [-- --media[=netboot-pc,ramboot-init,usbboot-pc]] [-- --usb]
+ * Usage: npm run bench [-- --skip-matrix] [-- --skip-ipxe] [-- --media[=netboot-pc,ramboot-init,usbboot-pc]] [-- --usb]
  */
 import { spawnSync } from "node:child_process";
-import { join } from "node:path";
+import { appendFileSync, existsSync, mkdirSync, readFileSync, statSync } from "node:fs";
+import { join, resolve } from "node:path";
 
-import { PYTHON_MATRIX, type PythonLeg } from "../src/config.js";
+import { IPXE, PYTHON_MATRIX, type PythonLeg } from "../src/config.js";
 import { MEDIA_VARIANTS, type MediaVariant } from "../src/media/plan.js";
+import { ipxeArtifactName, ipxeSteps } from "../src/ipxe/plan.js";
 import { testSteps } from "../src/steps.js";
-import { btyCheckout, hostEnv, hostLayout, hostPython, REPO, runHostSteps, scratch } from "../test/payload/host.js";
+import { btyCheckout, CI_DIR, hostEnv, hostLayout, hostPython, REPO, runHostSteps, scratch } from "../test/payload/host.js";
 import { benchMedia, printMediaBench } from "./media.js";
 
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
@@ -74,8 +79,33 @@ function benchUsbGrow(): string {
   return line.replace(/^bench: /, "");
 }
 
+/** build-ipxe's steps on the vendored tree: cold, then after an embed-script change in the same tree. */
+async function ipxeCompile(): Promise<void> {
+  const tarball = join(process.env.BTY_CI_VENDOR_DIR ?? resolve(REPO, "../shared/vendor"), "ipxe/ipxe-0ab2277c40f1.tar.gz");
+  if (!existsSync(tarball)) {
+    console.log(`\niPXE compile: skipped, no ${tarball} (set BTY_CI_VENDOR_DIR)`);
+    return;
+  }
+  const checkout = btyCheckout();
+  const version = /^version = "(.+)"$/m.exec(readFileSync(join(checkout, "pyproject.toml"), "utf8"))![1]!;
+  const work = scratch("bench-ipxe");
+  const tree = join(work, "ipxe");
+  mkdirSync(tree);
+  spawnSync("tar", ["-xzf", tarball, "-C", tree, "--strip-components=1"], { stdio: "inherit" });
+  const layout = { ciDir: CI_DIR, python: "python3", checkout, ipxeTree: tree, outDir: join(work, "out"), buildLog: join(work, "build.log") };
+  const cold = await runHostSteps(ipxeSteps(layout, IPXE, version), checkout, { logName: "bench-ipxe" });
+  const size = statSync(join(layout.outDir, ipxeArtifactName(version))).size;
+  appendFileSync(join(checkout, "bty-media/auxiliary/ipxe-embed.ipxe"), "# bench: changed\n");
+  const rebuilt = await runHostSteps(ipxeSteps(layout, IPXE, version), checkout, { logName: "bench-ipxe" });
+  console.log(
+    `\niPXE compile (make -j ${IPXE.makeJobs}, ${size} bytes): cold ${seconds(cold[0]!.seconds * 1000)}, ` +
+      `same tree after an embed change ${seconds(rebuilt[0]!.seconds * 1000)}; verify ${seconds(cold[1]!.seconds * 1000)}`,
+  );
+}
+
 async function main() {
   console.log(`unit + module tiers: ${seconds(timeFastTiers())}`);
+  if (!process.argv.includes("--skip-ipxe")) await ipxeCompile();
   if (process.argv.includes("--usb")) console.log(benchUsbGrow());
   for (const variant of mediaVariants()) printMediaBench(await benchMedia(variant));
   if (process.argv.includes("--skip-matrix")) return;

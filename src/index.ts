@@ -9,6 +9,7 @@ import { directoryArtifacts } from "./artifacts.js";
 import { PYTHON_IMAGE, type PythonLeg, SOURCE_IGNORE } from "./config.js";
 import type { JobInputs } from "./containers.js";
 import { docsDirectory } from "./docs.js";
+import { checkIpxeSources, ipxeDirectory, pinnedIpxeSource } from "./ipxe/build.js";
 import { lintContainer } from "./lint.js";
 import { checkName } from "./names.js";
 import { buildMedia } from "./media/index.js";
@@ -272,6 +273,22 @@ export class BtyCi {
   }
 
   /**
+   * bty's custom iPXE (x86_64 EFI) with bty's embedded chain script and
+   * general.h trims: `bty-ipxe-x86_64-v<version>.efi` and its `.sha256`,
+   * verified (PE32+ x86-64 EFI application, size near 1 MiB, bty's chain line
+   * in the binary). iPXE is fetched at a pinned commit unless given.
+   */
+  @func()
+  async buildIpxe(
+    /** An iPXE source tree root (containing src/Makefile) to build instead of the pinned commit (air-gapped users, other commits). */
+    ipxeSource?: Directory,
+  ): Promise<Directory> {
+    const { version } = await readProject(this.source);
+    await checkIpxeSources(this.source, ipxeSource);
+    return ipxeDirectory(this.inputs, ipxeSource ?? pinnedIpxeSource(), version).sync();
+  }
+
+  /**
    * Every check and build at once, without stopping at the first failure.
    * Reports each job's status, duration, artifacts (size, sha256) and a
    * failure's last log lines, and fails if any failed.
@@ -307,6 +324,7 @@ export class BtyCi {
         [checkName("typecheck")]: () => this.typecheck(),
         [checkName("flashIntegration")]: () => this.flashIntegration(),
         [checkName("buildWheel")]: () => this.buildWheel(),
+        [checkName("buildIpxe")]: () => this.buildIpxe(),
         [checkName("docs")]: () => this.docs(),
         [checkName("buildNetbootPc")]: () => this.buildNetbootPc(),
         [checkName("buildRambootInit")]: () => this.buildRambootInit(),

@@ -15,7 +15,9 @@ Smoke-tests bty-ci with the `dagger` CLI (must be on PATH, v0.21.8):
   3. `build-wheel` exports wheel + sdist whose SHA256SUMS verify; the USB
      tests refuse an ISO without BTY_IMAGES and a missing Ventoy input with
      the fix; `plan` and `workflow export` work;
-  4. installed as a toolchain of the bty checkout (a copy in <bty>/.bty-ci,
+  4. `build-ipxe` exports the iPXE binary with a verifying .sha256, and an
+     `--ipxe-source` without src/Makefile fails naming the fix;
+  5. installed as a toolchain of the bty checkout (a copy in <bty>/.bty-ci,
      kept out of bty's git snapshot and, by the module's source ignore list,
      out of what bty-ci's checks see), `dagger check` runs every check; then
      `call --source <bty> all-checks` prints its table (both skipped with
@@ -24,7 +26,7 @@ Smoke-tests bty-ci with the `dagger` CLI (must be on PATH, v0.21.8):
   --bty DIR       a bty checkout, left in place with the toolchain installed;
                   if DIR does not exist, bty's newest sdist (fetched with pip)
                   is unpacked there (default: a temporary directory)
-  --quick         only steps 1-3
+  --quick         only steps 1-4
   --skip-check    install the toolchain but leave `dagger check` to the
                   caller (the workflow runs it with dagger-for-github's
                   check verb, in <bty>)
@@ -98,7 +100,7 @@ call() { dagger --progress plain -m "$module" call --source "$bty" "$@"; }
 
 step "dagger functions"
 functions=$(dagger -m "$module" functions)
-for fn in version lint test typecheck flash-integration build-wheel docs all-checks plan workflow test-usb-grow test-usb-ventoy; do
+for fn in version lint test typecheck flash-integration build-wheel build-ipxe docs all-checks plan workflow test-usb-grow test-usb-ventoy; do
   grep -qE "^${fn}[[:space:]]" <<<"$functions" || fail "function $fn is not registered"
 done
 
@@ -137,6 +139,14 @@ docs_plan=$(call plan --event pull_request --changed-paths docs/index.md)
 grep -q "ci-cd.yml does not start" <<<"$docs_plan" || fail "plan: a docs-only pull request should start no ci-cd.yml run"
 call workflow --module github.com/safl/bty-ci@main export --path "$work/ci-cd.yml" >/dev/null
 grep -q -- "all-checks --format markdown --fail-on-error=false" "$work/ci-cd.yml" || fail "workflow: no all-checks step"
+
+step "build-ipxe"
+call build-ipxe export --path "$work/ipxe" >/dev/null
+(cd "$work/ipxe" && sha256sum -c "bty-ipxe-x86_64-v${expected_version}.efi.sha256") || fail "build-ipxe's .sha256 does not verify"
+if out=$(call build-ipxe --ipxe-source "$work/empty" 2>&1); then
+  fail "build-ipxe with a non-iPXE --ipxe-source succeeded"
+fi
+grep -q "pass the iPXE source tree root (containing src/Makefile)" <<<"$out" || fail "unexpected error: $out"
 
 if ! $quick; then
   step "installed as a toolchain of the bty checkout"

@@ -245,19 +245,19 @@ describe("allChecks", () => {
     expect(err).toBeInstanceOf(Error);
     const table = (err as Error).message;
     for (const name of [
-      "lint", "test:py-311", "test:py-312", "test:py-313", "typecheck", "flash-integration", "build-wheel", "docs",
+      "lint", "test:py-311", "test:py-312", "test:py-313", "typecheck", "flash-integration", "build-wheel", "build-ipxe", "docs",
       "build-netboot-pc", "build-ramboot-init", "build-usbboot-pc", "test-usb-grow", "test-usb-ventoy",
     ]) {
       expect(table).toMatch(new RegExp(`^${name}\\s+pass`, "m"));
     }
     expect(table).toMatch(/^test:py-314\s+FAIL\s+\S+\s+`uv run --no-sync pytest` exited 1: == 2 failed, 500 passed ==$/m);
-    expect(table).toMatch(/1 of 14 checks failed/);
+    expect(table).toMatch(/1 of 15 checks failed/);
     // Every job's pipeline was sent, none skipped by the failure.
     // (the four Python images, and the trixie image of the media builds)
     expect(new Set(pipelines().map(image)).size).toBe(Object.keys(PYTHON_MATRIX).length + 1);
   });
 
   it("returns the table when all pass", async () => {
-    await expect(call("allChecks", {}, undefined, VENTOY)).resolves.toMatch(/all 14 checks passed$/);
+    await expect(call("allChecks", {}, undefined, VENTOY)).resolves.toMatch(/all 15 checks passed$/);
   });
 });

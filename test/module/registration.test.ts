@@ -44,7 +44,7 @@ describe("bty-ci registration", () => {
     const fns = byName();
     expect(Object.keys(fns).sort()).toEqual(
       [
-        "allChecks", "buildWheel", "docs", "flashIntegration", "lint", "plan", "test", "testUsbGrow", "testUsbVentoy", "typecheck", "version", "workflow",
+        "allChecks", "buildIpxe", "buildWheel", "docs", "flashIntegration", "lint", "plan", "test", "testUsbGrow", "testUsbVentoy", "typecheck", "version", "workflow",
         "buildNetbootPc", "buildRambootInit", "buildUsbbootPc",
       ].sort(),
     );
@@ -58,6 +58,7 @@ describe("bty-ci registration", () => {
     expect(shape("test")).toEqual({ returns: "TestMatrix", check: false, args: 0 });
     expect(shape("buildWheel")).toEqual({ returns: "Directory", check: false, args: 0 });
     expect(shape("docs")).toEqual({ returns: "Directory", check: false, args: 0 });
+    expect(shape("buildIpxe")).toEqual({ returns: "Directory", check: false, args: 1 });
     expect(shape("allChecks")).toEqual({ returns: "string", check: false, args: 4 });
     expect(shape("version")).toEqual({ returns: "string", check: false, args: 0 });
     for (const media of ["buildNetbootPc", "buildRambootInit", "buildUsbbootPc"]) {

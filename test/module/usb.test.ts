@@ -134,7 +134,7 @@ describe("defaults and all-checks", () => {
     const text = String(await invokeFunction({ files, fnName: "allChecks", args: { failOnError: false }, parentState: state }));
     expect(text).toMatch(/^test-usb-grow\s+pass/m);
     expect(text).toMatch(/^test-usb-ventoy\s+FAIL\s+\S+\s+test-usb-ventoy needs Ventoy 1\.1\.05/m);
-    expect(text).toMatch(/1 of 14 checks failed/);
+    expect(text).toMatch(/1 of 15 checks failed/);
   });
 });
 

@@ -1,5 +1,5 @@
 /** Prints the Debian packages the payload tier needs (from src/config.ts), one per line. */
-import { APT, USB } from "../../src/config.js";
+import { APT, IPXE, USB } from "../../src/config.js";
 
 // Host-only extras: bubblewrap (see test/payload/host.ts), git for pre-commit,
 // util-linux/fdisk for loop-device tests, venv/pip for the uv venv and
@@ -22,4 +22,8 @@ const MEDIA_HOST = [
   "qemu-system-x86", "distro-info", "debian-archive-keyring",
 ];
 
-console.log([...new Set([...HOST, ...MEDIA_HOST, ...APT.lint, ...APT.flashIntegration, ...APT.docs, ...USB.apt, ...USB_MIMIC])].join("\n"));
+// build-ipxe's payload compiles iPXE (IPXE.apt) and PXE-boots it: QEMU with
+// OVMF, dnsmasq on a bridge + tap (iproute2), unshare for a private netns.
+const PXE = ["qemu-system-x86", "ovmf", "dnsmasq-base", "iproute2", "util-linux"];
+
+console.log([...new Set([...HOST, ...MEDIA_HOST, ...APT.lint, ...APT.flashIntegration, ...APT.docs, ...IPXE.apt, ...PXE, ...USB.apt, ...USB_MIMIC])].join("\n"));
