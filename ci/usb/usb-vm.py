@@ -78,8 +78,8 @@ VENTOY_CONTRACT = (
 BTY_PYTHON = "/opt/bty/venv/bin/python3"
 LOCAL_IMAGE_CHECK = (
     BTY_PYTHON + " -c 'import sys, bty.images, bty.tui._app as a; "
-    'names = [getattr(i, "name", str(i)) for i in a._list_local_images(bty.images.default_image_root())]; '
-    'print(names); sys.exit(0 if any("{image}" in n for n in names) else 1)\''
+    "names = [r.name for r in a._list_local_images(bty.images.default_image_root())]; "
+    'print(names); sys.exit(0 if "{image}" in names else 1)\''
 )
 CATALOG_CHECK = (
     BTY_PYTHON + " -c 'import sys, pathlib, bty.catalog as c; "
@@ -87,6 +87,21 @@ CATALOG_CHECK = (
     'print(names); sys.exit(0 if "{entry}" in names else 1)\''
 )
 POWEROFF = "systemctl poweroff -i || poweroff -f"
+
+
+def guest_checks(
+    args: argparse.Namespace, wizard_seconds: int
+) -> list[tuple[str, str]]:
+    """The scenario's assertions in the guest, in order: (marker, command)."""
+    wizard = WIZARD_WAIT.format(t=wizard_seconds)
+    if args.scenario == "grow":
+        return [("wizard", wizard)]
+    return [
+        ("ventoy-contract", VENTOY_CONTRACT),
+        ("local-image", LOCAL_IMAGE_CHECK.format(image=args.local_image)),
+        ("catalog", CATALOG_CHECK.format(entry=args.catalog_entry)),
+        ("wizard", wizard),
+    ]
 
 
 class CheckFailed(Exception):
@@ -289,21 +304,14 @@ class Run:
         )
 
     def scenario(self) -> None:
-        wizard = WIZARD_WAIT.format(t=int(self.timeout("wizard")))
         if self.args.scenario == "grow":
             self.wait_serial("login", "login:")
-            self.wait_ssh()
-            self.diagnostics(GROW_DIAGNOSTICS)
-            self.check("wizard", wizard)
-        else:
-            self.wait_ssh()
-            self.diagnostics(VENTOY_DIAGNOSTICS)
-            self.check("ventoy-contract", VENTOY_CONTRACT)
-            self.check(
-                "local-image", LOCAL_IMAGE_CHECK.format(image=self.args.local_image)
-            )
-            self.check("catalog", CATALOG_CHECK.format(entry=self.args.catalog_entry))
-            self.check("wizard", wizard)
+        self.wait_ssh()
+        self.diagnostics(
+            GROW_DIAGNOSTICS if self.args.scenario == "grow" else VENTOY_DIAGNOSTICS
+        )
+        for key, command in guest_checks(self.args, int(self.timeout("wizard"))):
+            self.check(key, command)
         self.poweroff()
 
     # -- teardown --------------------------------------------------------
@@ -394,9 +402,20 @@ def main(argv: list[str] | None = None) -> int:
         epilog="exit codes: 0 passed, 1 a check failed or timed out, 2 usage error",
     )
     p.add_argument("--scenario", choices=["grow", "ventoy"], required=True)
-    p.add_argument("--disk", type=Path, required=True, help="the staged raw disk image")
     p.add_argument(
-        "--workdir", type=Path, required=True, help="where the debug bundle goes"
+        "--disk",
+        type=Path,
+        help="the staged raw disk image (required unless --list-checks)",
+    )
+    p.add_argument(
+        "--workdir",
+        type=Path,
+        help="where the debug bundle goes (required unless --list-checks)",
+    )
+    p.add_argument(
+        "--list-checks",
+        action="store_true",
+        help="print the scenario's guest assertions (marker TAB command) and exit",
     )
     p.add_argument("--accel", choices=["auto", "kvm", "tcg"], default="auto")
     p.add_argument("--accel-probe", type=Path, default=here.parent / "qemu-accel.sh")
@@ -442,6 +461,12 @@ def main(argv: list[str] | None = None) -> int:
         p.error(str(exc))
     if args.tcg_scale < 1:
         p.error("--tcg-scale must be at least 1")
+    if args.list_checks:
+        for key, command in guest_checks(args, int(args.timeouts["wizard"])):
+            print(f"{key}\t{command}")
+        return 0
+    if args.disk is None or args.workdir is None:
+        p.error("--disk and --workdir are required to boot")
     if not args.disk.is_file():
         p.error(f"no disk image at {args.disk}: run the stage program first")
     args.workdir.mkdir(parents=True, exist_ok=True)

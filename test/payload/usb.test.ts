@@ -21,7 +21,7 @@ import { parse as parseToml } from "smol-toml";
 import { beforeAll, describe, expect, it } from "vitest";
 
 import { bundleDir, type UsbLayout, usbGrowSteps, usbVentoySteps } from "../../src/usb/plan.js";
-import { btyCheckout, CACHE_DIR, CI_DIR, hostEnv, REPO, scratch } from "./host.js";
+import { btyCheckout, CACHE_DIR, CI_DIR, hostEnv, REPO, scratch, uvBin } from "./host.js";
 
 const isRoot = process.getuid?.() === 0;
 const MIMIC = join(REPO, "test/payload/usb-mimic");
@@ -100,6 +100,34 @@ function mimicIso(): string {
   renameSync(finished, iso);
   rmSync(work, { recursive: true, force: true });
   return iso;
+}
+
+/** bty's newest release with the [tui] extra, as the live image's 0500-bty-install hook installs it, in a venv (cached): the code the Ventoy checks import in the guest. */
+function btyVenv(): string {
+  const venv = join(CACHE_DIR, "usb-bty-venv");
+  if (!existsSync(join(venv, "bin/python3"))) {
+    const uv = join(uvBin(), "uv");
+    const env = hostEnv();
+    for (const argv of [[uv, "venv", "--python", "/usr/bin/python3", venv], [uv, "pip", "install", "--python", join(venv, "bin/python3"), "bty-lab[tui]"]]) {
+      const r = spawnSync(argv[0]!, argv.slice(1), { encoding: "utf8", env });
+      expect(r.status, r.stderr).toBe(0);
+    }
+  }
+  return venv;
+}
+
+/**
+ * Run one of usb-vm.py's guest checks (by marker) here, with bty's venv at
+ * /opt/bty/venv and `images` at /var/lib/bty/images, as in the live system.
+ */
+function guestCheck(key: string, images: string): { status: number | null; out: string } {
+  const listed = sh(["python3", join(CI_DIR, "usb/usb-vm.py"), "--scenario", "ventoy", "--list-checks"]).stdout;
+  const command = listed.split("\n").find((l) => l.startsWith(`${key}\t`))?.slice(key.length + 1);
+  expect(command, `usb-vm.py lists ${key}`).toBeTruthy();
+  const r = sh(["bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp",
+    "--tmpfs", "/opt", "--ro-bind", btyVenv(), "/opt/bty/venv",
+    "--tmpfs", "/var/lib", "--ro-bind", images, "/var/lib/bty/images", "sh", "-c", command!]);
+  return { status: r.status, out: r.stdout + r.stderr };
 }
 
 const layoutFor = (iso: string, work = scratch("usb")): UsbLayout => ({ ciDir: CI_DIR, work, iso });
@@ -215,7 +243,7 @@ describe("usb-vm.py on a disk that never boots", () => {
 });
 
 describe.skipIf(!isRoot)("test-usb-ventoy staging on a real loop device (root; Ventoy2Disk.sh is a stand-in: no Ventoy release reachable here)", () => {
-  it("puts the ISO, the local image, the catalog and ventoy.json on Ventoy's data partition, then releases the loop", () => {
+  it("puts the ISO, the local image, the catalog and ventoy.json on Ventoy's data partition, where bty's wizard code finds them", () => {
     const iso = mimicIso();
     const layout = layoutFor(iso);
     const [stage] = usbVentoySteps(layout, MIMIC);
@@ -239,6 +267,18 @@ describe.skipIf(!isRoot)("test-usb-ventoy staging on a real loop device (root; V
       expect(JSON.parse(readFileSync(join(mnt, "ventoy/ventoy.json"), "utf8"))).toEqual({
         control: [{ VTOY_MENU_TIMEOUT: "1" }, { VTOY_SECONDARY_TIMEOUT: "1" }],
       });
+      // The guest's wizard checks (usb-vm.py --scenario ventoy), run against bty's
+      // real code on what was staged: the local image and the catalog entry are seen.
+      const local = guestCheck("local-image", join(mnt, "bty-images"));
+      expect(local.status, local.out).toBe(0);
+      expect(local.out).toMatch(/demo-bty-ventoy-test\.img\.gz/);
+      const entry = guestCheck("catalog", join(mnt, "bty-images"));
+      expect(entry.status, entry.out).toBe(0);
+      expect(entry.out).toMatch(/ventoy-test-fedora-sysdev/);
+      // And they fail on an empty image root.
+      const empty = scratch("no-images");
+      expect(guestCheck("local-image", empty).status).not.toBe(0);
+      expect(guestCheck("catalog", empty).status).not.toBe(0);
     } finally {
       sh(["umount", mnt]);
       sh(["losetup", "-d", loop]);
