@@ -175,6 +175,12 @@ export const USB = {
     "udev",
     "exfatprogs",
     "exfat-fuse",
+    // What Ventoy2Disk.sh calls besides its bundled tools (as distribution
+    // packages of Ventoy list them): mkfs.vfat, hexdump, ps, xz.
+    "dosfstools",
+    "bsdextrautils",
+    "procps",
+    "xz-utils",
   ],
   /** Size of the staged disk (bty: truncate to exactly 4 GiB). */
   diskBytes: 4294967296,

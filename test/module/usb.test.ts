@@ -56,6 +56,7 @@ function expectUsbContainer(chain: Call[]) {
   const apt = execs(chain).find((e) => e.args[1]?.endsWith("apt-install.sh"));
   expect(apt?.args.slice(2)).toEqual([
     "qemu-system-x86", "qemu-utils", "ovmf", "openssh-client", "sshpass", "fdisk", "parted", "udev", "exfatprogs", "exfat-fuse",
+    "dosfstools", "bsdextrautils", "procps", "xz-utils",
   ]);
   expect(chain).toContainEqual(expect.objectContaining({ field: "withFile", args: { path: `${WORK}/bty-usbboot-pc.iso`, source: "File:iso" } }));
   // The bundle of the run is what comes back.
