@@ -14,8 +14,9 @@
  * skipped (reason in its name).
  */
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 
 import { parse as parseToml } from "smol-toml";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -71,7 +72,9 @@ function qemusUnder(dir: string): number[] {
 
 /** The mimic ISO with bty's BTY_IMAGES, made once and cached like a build artifact. */
 function mimicIso(): string {
-  const dir = join(CACHE_DIR, "usb-mimic");
+  // Keyed by the recipe, so a changed make-iso.sh makes a new ISO.
+  const recipe = createHash("sha256").update(readFileSync(join(MIMIC, "make-iso.sh"))).digest("hex").slice(0, 12);
+  const dir = join(CACHE_DIR, `usb-mimic-${recipe}`);
   const iso = join(dir, `bty-usbboot-pc-x86_64-v${VERSION}.iso`);
   if (existsSync(iso)) return iso;
   mkdirSync(dir, { recursive: true });
@@ -161,7 +164,7 @@ describe.skipIf(!isRoot)("test-usb-grow on a mimic usbboot-pc ISO (root: loop de
   }, 600_000);
 
   it("an ISO without BTY_IMAGES fails at staging with the fix, and no VM starts", () => {
-    const layout = layoutFor(join(CACHE_DIR, "usb-mimic/without-bty-images.iso"));
+    const layout = layoutFor(join(dirname(iso), "without-bty-images.iso"));
     const r = sh(usbGrowSteps(layout)[0]!.argv);
     expect(r.status).toBe(3);
     expect(r.stderr).toMatch(/no BTY_IMAGES partition/);
