@@ -44,8 +44,24 @@ describe("bty-ci registration", () => {
     const fns = byName();
     expect(Object.keys(fns).sort()).toEqual(
       [
-        "allChecks", "buildIpxe", "buildWheel", "docs", "flashIntegration", "lint", "plan", "test", "testUsbGrow", "testUsbVentoy", "typecheck", "version", "workflow",
-        "buildNetbootPc", "buildRambootInit", "buildUsbbootPc",
+        "allChecks",
+        "buildIpxe",
+        "buildWheel",
+        "docs",
+        "flashIntegration",
+        "lint",
+        "plan",
+        "publishDocker",
+        "publishTftp",
+        "test",
+        "typecheck",
+        "version",
+        "workflow",
+        "buildNetbootPc",
+        "buildRambootInit",
+        "buildUsbbootPc",
+        "testUsbGrow",
+        "testUsbVentoy",
       ].sort(),
     );
     const shape = (name: string) => {

@@ -26,4 +26,10 @@ const MEDIA_HOST = [
 // OVMF, dnsmasq on a bridge + tap (iproute2), unshare for a private netns.
 const PXE = ["qemu-system-x86", "ovmf", "dnsmasq-base", "iproute2", "util-linux"];
 
-console.log([...new Set([...HOST, ...MEDIA_HOST, ...APT.lint, ...APT.flashIntegration, ...APT.docs, ...IPXE.apt, ...PXE, ...USB.apt, ...USB_MIMIC])].join("\n"));
+// Container images (test/payload/images.test.ts): Docker Engine (the test
+// starts dockerd), a local OCI registry, mmdebstrap for the base-image stand-ins.
+const IMAGES = ["docker.io", "docker-registry", "mmdebstrap"];
+
+console.log(
+  [...new Set([...HOST, ...IMAGES, ...MEDIA_HOST, ...APT.lint, ...APT.flashIntegration, ...APT.docs, ...IPXE.apt, ...PXE, ...USB.apt, ...USB_MIMIC])].join("\n"),
+);
