@@ -19,7 +19,7 @@ import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameS
 import { dirname, join } from "node:path";
 
 import { parse as parseToml } from "smol-toml";
-import { beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import { bundleDir, type UsbLayout, usbGrowSteps, usbVentoySteps } from "../../src/usb/plan.js";
 import { btyCheckout, CACHE_DIR, CI_DIR, hostEnv, REPO, scratch, uvBin } from "./host.js";
@@ -133,7 +133,15 @@ function guestCheck(key: string, images: string): { status: number | null; out: 
   return { status: r.status, out: r.stdout + r.stderr };
 }
 
-const layoutFor = (iso: string, work = scratch("usb")): UsbLayout => ({ ciDir: CI_DIR, work, iso });
+/** Work directories of this file's runs (4 GiB sparse disks each), removed at the end. */
+const works: string[] = [];
+const layoutFor = (iso: string, work = scratch("usb")): UsbLayout => {
+  works.push(work);
+  return { ciDir: CI_DIR, work, iso };
+};
+afterAll(() => {
+  for (const w of works) rmSync(w, { recursive: true, force: true });
+});
 
 describe.skipIf(!isRoot)("test-usb-grow on a mimic usbboot-pc ISO (root: loop devices; the real ISO's run is pending build-usbboot-pc)", () => {
   let iso = "";
