@@ -25,6 +25,9 @@ GITCONFIG=/etc/gitconfig
 R8125_IN_CHROOT=/var/cache/bty-ci/r8125.git
 # Oldest live-build bty's auto/config works with.
 MIN_LIVE_BUILD=20240208
+# bty's --firmware-chroot pulls every firmware-* package of trixie (31 here);
+# when live-build's Contents download fails it installs one, silently.
+MIN_FIRMWARE_PACKAGES=10
 # Lines of live-build's log shown when a stage fails or runs out of time.
 LOG_TAIL_LINES=80
 # Where bty's hook installs bty: the squashfs must list it.
@@ -386,7 +389,8 @@ stage_finish() {
     --out "$out/$stem.build-manifest.txt" --dpkg-out "$work/dpkg.txt" || exit 1
   # The Contents trap: a live-build that silently installed no firmware
   # (or missed any other listed package) fails here, naming the packages.
-  "$HERE/media-verify.py" packages --installed "$work/dpkg.txt" \
+  "$HERE/media-verify.py" packages --installed "$work/dpkg.txt" --built "$lb_dir/chroot.packages.install" \
+    --min-firmware "$MIN_FIRMWARE_PACKAGES" \
     $(printf -- '--list %s ' "$lb_dir"/config/package-lists/*.list.chroot) || exit 1
 }
 

@@ -14,10 +14,16 @@ wrong, on a broken one:
                           is exFAT and labelled L (bty's BTY_IMAGES)
   checksums MANIFEST      every "<sha256>  <basename>" line matches the file
                           next to MANIFEST
-  packages --installed F --list L...
+  packages --installed F --list L... [--built B] [--min-firmware N]
                           every package named in bty's package lists L is
                           in F (a "<package>\\t<version>..." list, as the
-                          build manifest's dpkg section has)
+                          build manifest's dpkg section has), or, when B
+                          (live-build's chroot.packages.install) is given,
+                          was installed by the build and removed later by a
+                          hook (bty's r8125 hook purges build-essential);
+                          with N, at least N firmware-* packages are in F
+                          (live-build's --firmware-chroot list; the mirror's
+                          Contents trap leaves one)
 
 Exit codes: 0 verified, 1 verification failed, 2 usage error.
 """
@@ -243,14 +249,29 @@ def package_names(list_file: Path) -> list[str]:
     return names
 
 
-def check_packages(installed: Path, lists: list[Path]) -> str:
-    have = {line.split("\t", 1)[0].split(":", 1)[0] for line in installed.read_text().splitlines() if line.strip()}
+def _names(listing: Path) -> set[str]:
+    """Package names of a "<package>[:arch]<tab or space>..." listing."""
+    return {re.split(r"[\t ]", line, maxsplit=1)[0].split(":", 1)[0] for line in listing.read_text().splitlines() if line.strip()}
+
+
+def check_packages(installed: Path, lists: list[Path], built: Path | None = None, min_firmware: int = 0) -> str:
+    have = _names(installed)
+    were_built = _names(built) if built else set()
     wanted = {name: lst.name for lst in lists for name in package_names(lst)}
-    missing = sorted(name for name in wanted if name not in have)
+    missing = sorted(name for name in wanted if name not in have and name not in were_built)
     if missing:
         detail = ", ".join(f"{name} ({wanted[name]})" for name in missing)
         raise VerifyError(f"packages from bty's lists are not installed in the image: {detail}")
-    return f"all {len(wanted)} listed packages installed"
+    firmware = sorted(name for name in have if name.startswith("firmware-"))
+    if len(firmware) < min_firmware:
+        raise VerifyError(
+            f"only {len(firmware)} firmware package(s) in the image ({', '.join(firmware) or 'none'}), "
+            f"expected at least {min_firmware}: live-build's firmware list came back empty "
+            "(mirror URL with a trailing slash? the Contents download failed)"
+        )
+    removed = sorted(name for name in wanted if name not in have)
+    note = f"; removed after install by a hook: {', '.join(removed)}" if removed else ""
+    return f"all {len(wanted)} listed packages installed, {len(firmware)} firmware packages{note}"
 
 
 def _sha256(path: Path) -> str:
@@ -285,6 +306,8 @@ def main(argv: list[str] | None = None) -> int:
     pk = sub.add_parser("packages")
     pk.add_argument("--installed", type=Path, required=True)
     pk.add_argument("--list", type=Path, action="append", required=True, dest="lists")
+    pk.add_argument("--built", type=Path, help="live-build's chroot.packages.install")
+    pk.add_argument("--min-firmware", type=int, default=0)
     args = parser.parse_args(argv)
 
     target = getattr(args, "file", None) or getattr(args, "manifest", None) or args.installed
@@ -303,7 +326,7 @@ def main(argv: list[str] | None = None) -> int:
         elif args.kind == "checksums":
             result = check_checksums(args.manifest)
         else:
-            result = check_packages(args.installed, args.lists)
+            result = check_packages(args.installed, args.lists, args.built, args.min_firmware)
     except VerifyError as err:
         print(f"media-verify.py: FAIL {err}", file=sys.stderr)
         return 1

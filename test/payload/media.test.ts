@@ -149,6 +149,21 @@ describe("media verifier", () => {
     const r = verify("packages", "--installed", join(dir, "installed.txt"), "--list", join(dir, "bty-base.list.chroot"));
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/not installed in the image: firmware-realtek \(bty-base.list.chroot\)/);
+    // Installed by live-build, purged later by a hook of bty's: allowed, and said.
+    writeFileSync(join(dir, "built.txt"), "live-boot\t1\nfirmware-realtek\t2\ncurl\t8\n");
+    const built = verify(
+      "packages", "--installed", join(dir, "installed.txt"), "--built", join(dir, "built.txt"),
+      "--list", join(dir, "bty-base.list.chroot"),
+    );
+    expect(built.status).toBe(0);
+    expect(built.stdout).toMatch(/removed after install by a hook: firmware-realtek/);
+    // The Contents trap: live-build's firmware list came back empty.
+    const trap = verify(
+      "packages", "--installed", join(dir, "installed.txt"), "--built", join(dir, "built.txt"),
+      "--list", join(dir, "bty-base.list.chroot"), "--min-firmware", "10",
+    );
+    expect(trap.status).toBe(1);
+    expect(trap.stderr).toMatch(/only 0 firmware package\(s\) in the image .*expected at least 10/);
   });
 
   it("rejects what is not a kernel or an initramfs", () => {
