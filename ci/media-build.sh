@@ -102,6 +102,8 @@ while (($#)); do
 done
 
 [[ -n "$work" ]] || die "--work DIR is required"
+# Absolute: stages change directory (into the chroot, the output directory).
+work=$(realpath -m -- "$work")
 [[ "$timeout_s" =~ ^[0-9]+$ ]] || die "--timeout must be seconds (got '$timeout_s')"
 lb_dir="$work/lb"
 logs="$work/logs"
