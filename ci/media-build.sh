@@ -391,9 +391,10 @@ stage_finish() {
     --out "$out/$stem.build-manifest.txt" --dpkg-out "$work/dpkg.txt" || exit 1
   # The Contents trap: a live-build that silently installed no firmware
   # (or missed any other listed package) fails here, naming the packages.
+  local lists=() list
+  for list in "$lb_dir"/config/package-lists/*.list.chroot; do lists+=(--list "$list"); done
   "$HERE/media-verify.py" packages --installed "$work/dpkg.txt" --built "$lb_dir/chroot.packages.install" \
-    --min-firmware "$MIN_FIRMWARE_PACKAGES" \
-    $(printf -- '--list %s ' "$lb_dir"/config/package-lists/*.list.chroot) || exit 1
+    --min-firmware "$MIN_FIRMWARE_PACKAGES" "${lists[@]}" || exit 1
 }
 
 main() {

@@ -23,6 +23,12 @@ const SCRIPTS = [
   "localize-pre-commit.py",
   "loop-shims/losetup",
   "loop-shims/partprobe",
+  // media builds
+  "install-live-build.sh",
+  "media-build.sh",
+  "media-verify.py",
+  "media-manifest.py",
+  "usb-iso-finish.py",
 ];
 
 describe("every ci/ program", () => {
@@ -187,8 +193,8 @@ describe("bty-ci's own scripts pass the linters bty uses", () => {
   });
 
   it("ruff check and ruff format --check on the Python programs", () => {
-    const py = join(CI_DIR, "localize-pre-commit.py");
-    expect(run(["uv", "tool", "run", `ruff@${SELF_LINT.ruff}`, "check", py]).code).toBe(0);
-    expect(run(["uv", "tool", "run", `ruff@${SELF_LINT.ruff}`, "format", "--check", py]).code).toBe(0);
+    const py = SCRIPTS.filter((s) => s.endsWith(".py")).map((s) => join(CI_DIR, s));
+    expect(run(["uv", "tool", "run", `ruff@${SELF_LINT.ruff}`, "check", ...py]).code).toBe(0);
+    expect(run(["uv", "tool", "run", `ruff@${SELF_LINT.ruff}`, "format", "--check", ...py]).code).toBe(0);
   });
 });
