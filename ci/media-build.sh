@@ -41,14 +41,15 @@ usage: media-build.sh STAGE [options]
 Stages, run in this order (each one a separate, cacheable step):
 
   prepare --source BTY --variant V --work DIR [--ca-cert FILE]
-          [--r8125-repo GITDIR | --r8125-url URL] [--mirror URL]
+          [--r8125-repo GITDIR | --r8125-url URL] [--mirror URL] [--pip-index URL]
       copy BTY/bty-media/live-build to DIR/lb, stamp bty's version, hold
       out bty's wheel-install hook, add the build-only extras (extra CA for
       pip/git, git url.insteadOf for the r8125 repository) to
       includes.chroot, and run `lb clean --all` + `lb config`.
       --r8125-repo copies a git repository (bare or not) into the chroot
       for the build and points the r8125 hook's clone at it; --r8125-url
-      points it at a URL the chroot can reach instead
+      points it at a URL the chroot can reach instead; --pip-index is the
+      package index bty's wheel-install hook uses (build only)
   rootfs  --work DIR --variant V [--timeout SEC]
       `lb bootstrap` + `lb chroot` (bty's package lists and other hooks)
   install-bty --work DIR --wheel WHL|DIR [--timeout SEC]
@@ -83,14 +84,15 @@ stage="${1:-}"
 shift
 [[ "$stage" == -h || "$stage" == --help ]] && { usage; exit 0; }
 
-source_dir="" variant="" work="" ca_cert="" r8125_url="" r8125_repo="" mirror="" timeout_s=2400 wheel="" version="" out=""
+source_dir="" variant="" work="" ca_cert="" r8125_url="" r8125_repo="" pip_index="" mirror="" timeout_s=2400 wheel="" version="" out=""
 while (($#)); do
   case "$1" in
-    --source|--variant|--work|--ca-cert|--r8125-url|--r8125-repo|--mirror|--timeout|--wheel|--version|--out)
+    --source|--variant|--work|--ca-cert|--r8125-url|--r8125-repo|--pip-index|--mirror|--timeout|--wheel|--version|--out)
       [[ $# -ge 2 ]] || die "$1 needs a value"
       case "$1" in
         --source) source_dir="$2" ;; --variant) variant="$2" ;; --work) work="$2" ;;
         --ca-cert) ca_cert="$2" ;; --r8125-url) r8125_url="$2" ;; --r8125-repo) r8125_repo="$2" ;;
+        --pip-index) pip_index="$2" ;;
         --mirror) mirror="$2" ;;
         --timeout) timeout_s="$2" ;; --wheel) wheel="$2" ;; --version) version="$2" ;;
         --out) out="$2" ;;
@@ -187,9 +189,15 @@ stage_prepare() {
   rm -f "$lb_dir"/config/includes.chroot/opt/bty/bty_lab-*.whl
 
   local inc="$lb_dir/config/includes.chroot"
+  [[ -z "$pip_index" || "$pip_index" =~ ^https?://[^[:space:]]+$ ]] || die "--pip-index must be an http(s) URL (got '$pip_index')"
+  if [[ -n "$ca_cert" || -n "$pip_index" ]]; then
+    mkdir -p "$(dirname "$inc$PIP_CONF")"
+    printf '[global]\n' >"$inc$PIP_CONF"
+    [[ -z "$pip_index" ]] || printf 'index-url = %s\n' "$pip_index" >>"$inc$PIP_CONF"
+  fi
   if [[ -n "$ca_cert" ]]; then
     install -D -m 0644 "$ca_cert" "$inc$CA_IN_CHROOT"
-    printf '[global]\ncert = %s\n' "$CA_IN_CHROOT" >"$inc$PIP_CONF"
+    printf 'cert = %s\n' "$CA_IN_CHROOT" >>"$inc$PIP_CONF"
     git config --file "$inc$GITCONFIG" http.sslCAInfo "$CA_IN_CHROOT"
   fi
   if [[ -n "$r8125_repo" ]]; then

@@ -131,10 +131,14 @@ describe("buildNetbootPc", () => {
     expect(argv(plain).flat()).not.toContain("--r8125-repo");
   });
 
-  it("hands a Debian mirror to apt and live-build", async () => {
-    const out = chainOf(await call("buildNetbootPc", {}, { debianMirror: "http://mirror.internal" }));
+  it("hands a Debian mirror to apt and live-build, a package index to bty's install hook", async () => {
+    const out = chainOf(
+      await call("buildNetbootPc", {}, { debianMirror: "http://mirror.internal", pythonIndex: "https://pypi.internal/simple" }),
+    );
     expect(argv(out)).toContainEqual(expect.arrayContaining(["/opt/bty-ci/apt-install.sh", "--mirror", "http://mirror.internal"]));
-    expect(argv(out).find((a) => a[2] === "prepare")?.slice(-2)).toEqual(["--mirror", "http://mirror.internal"]);
+    expect(argv(out).find((a) => a[2] === "prepare")?.slice(-4)).toEqual([
+      "--mirror", "http://mirror.internal", "--pip-index", "https://pypi.internal/simple",
+    ]);
   });
 
   it("bounds each live-build stage by timeoutSeconds", async () => {
