@@ -161,6 +161,7 @@ stage_prepare() {
   [[ -f "$source_dir/pyproject.toml" ]] || die "no pyproject.toml in $source_dir"
   [[ -z "$ca_cert" || -s "$ca_cert" ]] || die "--ca-cert $ca_cert is missing or empty"
   [[ -z "$r8125_repo" || -z "$r8125_url" ]] || die "give --r8125-repo or --r8125-url, not both"
+  [[ -z "$pip_index" || "$pip_index" =~ ^https?://[^[:space:]]+$ ]] || die "--pip-index must be an http(s) URL (got '$pip_index')"
   if [[ -n "$r8125_repo" ]]; then
     git --git-dir "$r8125_repo" rev-parse --verify -q HEAD >/dev/null 2>&1 ||
       git -C "$r8125_repo" rev-parse --verify -q HEAD >/dev/null 2>&1 ||
@@ -189,7 +190,6 @@ stage_prepare() {
   rm -f "$lb_dir"/config/includes.chroot/opt/bty/bty_lab-*.whl
 
   local inc="$lb_dir/config/includes.chroot"
-  [[ -z "$pip_index" || "$pip_index" =~ ^https?://[^[:space:]]+$ ]] || die "--pip-index must be an http(s) URL (got '$pip_index')"
   if [[ -n "$ca_cert" || -n "$pip_index" ]]; then
     mkdir -p "$(dirname "$inc$PIP_CONF")"
     printf '[global]\n' >"$inc$PIP_CONF"
