@@ -28,7 +28,7 @@ import {
 /** Paths inside the build container. */
 export const MEDIA_PATHS = {
   source: "/src",
-  work: "/build/work",
+  work: "/build/scratch",
   out: "/build/out",
   wheel: "/build/wheel",
   caCert: "/run/bty-ci/extra-ca.crt",
