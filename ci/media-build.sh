@@ -281,11 +281,14 @@ stage_install_bty() {
   touch "$marker"
   sleep 1
   chroot_mounts "$root"
+  # Never leave the chroot's mounts behind (time bound, signal).
+  trap 'chroot_umounts "$root"' EXIT
   local rc=0
   echo "media-build.sh: bty's $BTY_INSTALL_HOOK in the chroot (log $logs/install-bty.log)"
   timeout --kill-after=30 "$timeout_s" chroot "$root" /usr/bin/env -i HOME=/root \
     PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
     "/root/$BTY_INSTALL_HOOK" >"$logs/install-bty.log" 2>&1 || rc=$?
+  trap - EXIT
   chroot_umounts "$root"
   rm -f "$root/root/$BTY_INSTALL_HOOK"
   if ((rc != 0)); then
