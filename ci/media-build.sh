@@ -25,6 +25,9 @@ GITCONFIG=/etc/gitconfig
 R8125_IN_CHROOT=/var/cache/bty-ci/r8125.git
 # Oldest live-build bty's auto/config works with.
 MIN_LIVE_BUILD=20240208
+# bty's --firmware-chroot pulls every firmware-* package of trixie (31 here);
+# when live-build's Contents download fails it installs one, silently.
+MIN_FIRMWARE_PACKAGES=10
 # Lines of live-build's log shown when a stage fails or runs out of time.
 LOG_TAIL_LINES=80
 # Where bty's hook installs bty: the squashfs must list it.
@@ -38,14 +41,15 @@ usage: media-build.sh STAGE [options]
 Stages, run in this order (each one a separate, cacheable step):
 
   prepare --source BTY --variant V --work DIR [--ca-cert FILE]
-          [--r8125-repo GITDIR | --r8125-url URL] [--mirror URL]
+          [--r8125-repo GITDIR | --r8125-url URL] [--mirror URL] [--pip-index URL]
       copy BTY/bty-media/live-build to DIR/lb, stamp bty's version, hold
       out bty's wheel-install hook, add the build-only extras (extra CA for
       pip/git, git url.insteadOf for the r8125 repository) to
       includes.chroot, and run `lb clean --all` + `lb config`.
       --r8125-repo copies a git repository (bare or not) into the chroot
       for the build and points the r8125 hook's clone at it; --r8125-url
-      points it at a URL the chroot can reach instead
+      points it at a URL the chroot can reach instead; --pip-index is the
+      package index bty's wheel-install hook uses (build only)
   rootfs  --work DIR --variant V [--timeout SEC]
       `lb bootstrap` + `lb chroot` (bty's package lists and other hooks)
   install-bty --work DIR --wheel WHL|DIR [--timeout SEC]
@@ -80,14 +84,15 @@ stage="${1:-}"
 shift
 [[ "$stage" == -h || "$stage" == --help ]] && { usage; exit 0; }
 
-source_dir="" variant="" work="" ca_cert="" r8125_url="" r8125_repo="" mirror="" timeout_s=2400 wheel="" version="" out=""
+source_dir="" variant="" work="" ca_cert="" r8125_url="" r8125_repo="" pip_index="" mirror="" timeout_s=2400 wheel="" version="" out=""
 while (($#)); do
   case "$1" in
-    --source|--variant|--work|--ca-cert|--r8125-url|--r8125-repo|--mirror|--timeout|--wheel|--version|--out)
+    --source|--variant|--work|--ca-cert|--r8125-url|--r8125-repo|--pip-index|--mirror|--timeout|--wheel|--version|--out)
       [[ $# -ge 2 ]] || die "$1 needs a value"
       case "$1" in
         --source) source_dir="$2" ;; --variant) variant="$2" ;; --work) work="$2" ;;
         --ca-cert) ca_cert="$2" ;; --r8125-url) r8125_url="$2" ;; --r8125-repo) r8125_repo="$2" ;;
+        --pip-index) pip_index="$2" ;;
         --mirror) mirror="$2" ;;
         --timeout) timeout_s="$2" ;; --wheel) wheel="$2" ;; --version) version="$2" ;;
         --out) out="$2" ;;
@@ -99,6 +104,8 @@ while (($#)); do
 done
 
 [[ -n "$work" ]] || die "--work DIR is required"
+# Absolute: stages change directory (into the chroot, the output directory).
+work=$(realpath -m -- "$work")
 [[ "$timeout_s" =~ ^[0-9]+$ ]] || die "--timeout must be seconds (got '$timeout_s')"
 lb_dir="$work/lb"
 logs="$work/logs"
@@ -154,6 +161,7 @@ stage_prepare() {
   [[ -f "$source_dir/pyproject.toml" ]] || die "no pyproject.toml in $source_dir"
   [[ -z "$ca_cert" || -s "$ca_cert" ]] || die "--ca-cert $ca_cert is missing or empty"
   [[ -z "$r8125_repo" || -z "$r8125_url" ]] || die "give --r8125-repo or --r8125-url, not both"
+  [[ -z "$pip_index" || "$pip_index" =~ ^https?://[^[:space:]]+$ ]] || die "--pip-index must be an http(s) URL (got '$pip_index')"
   if [[ -n "$r8125_repo" ]]; then
     git --git-dir "$r8125_repo" rev-parse --verify -q HEAD >/dev/null 2>&1 ||
       git -C "$r8125_repo" rev-parse --verify -q HEAD >/dev/null 2>&1 ||
@@ -182,9 +190,14 @@ stage_prepare() {
   rm -f "$lb_dir"/config/includes.chroot/opt/bty/bty_lab-*.whl
 
   local inc="$lb_dir/config/includes.chroot"
+  if [[ -n "$ca_cert" || -n "$pip_index" ]]; then
+    mkdir -p "$(dirname "$inc$PIP_CONF")"
+    printf '[global]\n' >"$inc$PIP_CONF"
+    [[ -z "$pip_index" ]] || printf 'index-url = %s\n' "$pip_index" >>"$inc$PIP_CONF"
+  fi
   if [[ -n "$ca_cert" ]]; then
     install -D -m 0644 "$ca_cert" "$inc$CA_IN_CHROOT"
-    printf '[global]\ncert = %s\n' "$CA_IN_CHROOT" >"$inc$PIP_CONF"
+    printf 'cert = %s\n' "$CA_IN_CHROOT" >>"$inc$PIP_CONF"
     git config --file "$inc$GITCONFIG" http.sslCAInfo "$CA_IN_CHROOT"
   fi
   if [[ -n "$r8125_repo" ]]; then
@@ -268,11 +281,14 @@ stage_install_bty() {
   touch "$marker"
   sleep 1
   chroot_mounts "$root"
+  # Never leave the chroot's mounts behind (time bound, signal).
+  trap 'chroot_umounts "$root"' EXIT
   local rc=0
   echo "media-build.sh: bty's $BTY_INSTALL_HOOK in the chroot (log $logs/install-bty.log)"
   timeout --kill-after=30 "$timeout_s" chroot "$root" /usr/bin/env -i HOME=/root \
     PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
     "/root/$BTY_INSTALL_HOOK" >"$logs/install-bty.log" 2>&1 || rc=$?
+  trap - EXIT
   chroot_umounts "$root"
   rm -f "$root/root/$BTY_INSTALL_HOOK"
   if ((rc != 0)); then
@@ -386,8 +402,10 @@ stage_finish() {
     --out "$out/$stem.build-manifest.txt" --dpkg-out "$work/dpkg.txt" || exit 1
   # The Contents trap: a live-build that silently installed no firmware
   # (or missed any other listed package) fails here, naming the packages.
-  "$HERE/media-verify.py" packages --installed "$work/dpkg.txt" \
-    $(printf -- '--list %s ' "$lb_dir"/config/package-lists/*.list.chroot) || exit 1
+  local lists=() list
+  for list in "$lb_dir"/config/package-lists/*.list.chroot; do lists+=(--list "$list"); done
+  "$HERE/media-verify.py" packages --installed "$work/dpkg.txt" --built "$lb_dir/chroot.packages.install" \
+    --min-firmware "$MIN_FIRMWARE_PACKAGES" "${lists[@]}" || exit 1
 }
 
 main() {

@@ -30,16 +30,30 @@ class ManifestError(Exception):
 def _run(argv: list[str]) -> str:
     proc = subprocess.run(argv, capture_output=True, text=True, check=False)
     if proc.returncode != 0:
-        raise ManifestError(f"`{' '.join(argv)}` failed: {(proc.stderr or proc.stdout).strip()}")
+        raise ManifestError(
+            f"`{' '.join(argv)}` failed: {(proc.stderr or proc.stdout).strip()}"
+        )
     return proc.stdout.strip()
 
 
 def dpkg_packages(chroot: Path) -> list[str]:
     admindir = chroot / "var/lib/dpkg"
     if not (admindir / "status").is_file():
-        raise ManifestError(f"{admindir}/status missing: {chroot} is not a finished chroot")
-    out = _run(["dpkg-query", f"--admindir={admindir}", "-W", "-f", "${db:Status-Abbrev}\t${Package}\t${Version}\t${Architecture}\n"])
-    rows = [line.split("\t", 1)[1] for line in out.splitlines() if line.startswith("ii")]
+        raise ManifestError(
+            f"{admindir}/status missing: {chroot} is not a finished chroot"
+        )
+    out = _run(
+        [
+            "dpkg-query",
+            f"--admindir={admindir}",
+            "-W",
+            "-f",
+            "${db:Status-Abbrev}\t${Package}\t${Version}\t${Architecture}\n",
+        ]
+    )
+    rows = [
+        line.split("\t", 1)[1] for line in out.splitlines() if line.startswith("ii")
+    ]
     if not rows:
         raise ManifestError(f"no installed package in {admindir}")
     return sorted(rows)
@@ -49,10 +63,17 @@ def r8125_commit(chroot: Path) -> tuple[str, str]:
     """(commit, origin URL) of the r8125 source the DKMS hook built."""
     trees = sorted((chroot / "usr/src").glob("r8125-*/.git"))
     if not trees:
-        raise ManifestError(f"no r8125 git tree under {chroot}/usr/src: did bty's r8125 hook run?")
+        raise ManifestError(
+            f"no r8125 git tree under {chroot}/usr/src: did bty's r8125 hook run?"
+        )
     git = ["git", f"--git-dir={trees[-1]}"]
     commit = _run([*git, "rev-parse", "HEAD"])
-    origin = subprocess.run([*git, "config", "remote.origin.url"], capture_output=True, text=True, check=False)
+    origin = subprocess.run(
+        [*git, "config", "remote.origin.url"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     return commit, origin.stdout.strip()
 
 
@@ -102,19 +123,36 @@ def dpkg_section(manifest: Path) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="media-manifest.py", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+        prog="media-manifest.py",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--chroot", type=Path, required=True, help="live-build's chroot/ directory")
+    parser.add_argument(
+        "--chroot", type=Path, required=True, help="live-build's chroot/ directory"
+    )
     parser.add_argument("--variant", required=True)
     parser.add_argument("--version", required=True, help="bty's version")
-    parser.add_argument("--mirror", required=True, help="Debian mirror the image was built from")
-    parser.add_argument("--pip-freeze", type=Path, help="`pip freeze --all` of bty's venv")
-    parser.add_argument("--artifact", action="append", default=[], help="artifact basename (repeatable)")
-    parser.add_argument("--out", type=Path, required=True, help="manifest file to write")
-    parser.add_argument("--dpkg-out", type=Path, help="also write the [dpkg] rows alone here")
+    parser.add_argument(
+        "--mirror", required=True, help="Debian mirror the image was built from"
+    )
+    parser.add_argument(
+        "--pip-freeze", type=Path, help="`pip freeze --all` of bty's venv"
+    )
+    parser.add_argument(
+        "--artifact", action="append", default=[], help="artifact basename (repeatable)"
+    )
+    parser.add_argument(
+        "--out", type=Path, required=True, help="manifest file to write"
+    )
+    parser.add_argument(
+        "--dpkg-out", type=Path, help="also write the [dpkg] rows alone here"
+    )
     args = parser.parse_args(argv)
     if not args.chroot.is_dir():
-        print(f"media-manifest.py: --chroot {args.chroot} is not a directory", file=sys.stderr)
+        print(
+            f"media-manifest.py: --chroot {args.chroot} is not a directory",
+            file=sys.stderr,
+        )
         return 2
     try:
         text = build_manifest(args)

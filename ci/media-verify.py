@@ -14,10 +14,16 @@ wrong, on a broken one:
                           is exFAT and labelled L (bty's BTY_IMAGES)
   checksums MANIFEST      every "<sha256>  <basename>" line matches the file
                           next to MANIFEST
-  packages --installed F --list L...
+  packages --installed F --list L... [--built B] [--min-firmware N]
                           every package named in bty's package lists L is
                           in F (a "<package>\\t<version>..." list, as the
-                          build manifest's dpkg section has)
+                          build manifest's dpkg section has), or, when B
+                          (live-build's chroot.packages.install) is given,
+                          was installed by the build and removed later by a
+                          hook (bty's r8125 hook purges build-essential);
+                          with N, at least N firmware-* packages are in F
+                          (live-build's --firmware-chroot list; the mirror's
+                          Contents trap leaves one)
 
 Exit codes: 0 verified, 1 verification failed, 2 usage error.
 """
@@ -63,7 +69,9 @@ def check_kernel(path: Path) -> str:
     if head[0x1FE:0x200] != b"\x55\xaa":
         raise VerifyError(f"{path}: no boot flag 0xAA55 at 0x1FE: not an x86 bzImage")
     if head[0x202:0x206] != b"HdrS":
-        raise VerifyError(f'{path}: no "HdrS" setup header at 0x202: not an x86 bzImage')
+        raise VerifyError(
+            f'{path}: no "HdrS" setup header at 0x202: not an x86 bzImage'
+        )
     (version,) = struct.unpack_from("<H", head, 0x206)
     return f"bzImage, boot protocol {version >> 8}.{version & 0xFF}"
 
@@ -101,11 +109,17 @@ def check_initrd(path: Path) -> str:
         if rest.startswith(magic):
             head = _decompress_head(data[pos:], argv)
             if not head.startswith((NEWC_MAGIC, NEWC_CRC_MAGIC)):
-                raise VerifyError(f"{path}: {argv[0]} stream at offset {pos} does not hold a newc cpio")
+                raise VerifyError(
+                    f"{path}: {argv[0]} stream at offset {pos} does not hold a newc cpio"
+                )
             return f"{early} early cpio archive(s), then a {argv[0]}-compressed cpio"
     if early and pos >= len(data):
-        raise VerifyError(f"{path}: only uncompressed early cpio archives, no compressed initramfs")
-    raise VerifyError(f"{path}: no gzip/xz/zstd/lz4 magic at offset {pos} (found {rest[:6].hex()})")
+        raise VerifyError(
+            f"{path}: only uncompressed early cpio archives, no compressed initramfs"
+        )
+    raise VerifyError(
+        f"{path}: no gzip/xz/zstd/lz4 magic at offset {pos} (found {rest[:6].hex()})"
+    )
 
 
 def _decompress_head(blob: bytes, argv: list[str]) -> bytes:
@@ -115,8 +129,12 @@ def _decompress_head(blob: bytes, argv: list[str]) -> bytes:
         return lzma.LZMADecompressor().decompress(blob[: 1 << 20], max_length=6)
     tool = shutil.which(argv[0])
     if tool is None:
-        raise VerifyError(f"{argv[0]} is needed to read a {argv[0]}-compressed initramfs; install it")
-    proc = subprocess.run([tool, *argv[1:]], input=blob[: 4 << 20], capture_output=True, check=False)
+        raise VerifyError(
+            f"{argv[0]} is needed to read a {argv[0]}-compressed initramfs; install it"
+        )
+    proc = subprocess.run(
+        [tool, *argv[1:]], input=blob[: 4 << 20], capture_output=True, check=False
+    )
     return proc.stdout[:6]
 
 
@@ -139,13 +157,19 @@ def check_squashfs(path: Path, expect: list[str], unsquashfs: str) -> str:
     (bytes_used,) = struct.unpack_from("<Q", head, SQUASHFS_BYTES_USED_OFFSET)
     size = path.stat().st_size
     if bytes_used > size:
-        raise VerifyError(f"{path}: truncated: superblock says {bytes_used} bytes, file has {size}")
+        raise VerifyError(
+            f"{path}: truncated: superblock says {bytes_used} bytes, file has {size}"
+        )
     proc = subprocess.run(
         [unsquashfs, "-l", "-no-progress", "-d", "", str(path)],
-        capture_output=True, text=True, check=False,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     if proc.returncode != 0:
-        raise VerifyError(f"{path}: unsquashfs -l failed: {(proc.stderr or proc.stdout).strip()[-400:]}")
+        raise VerifyError(
+            f"{path}: unsquashfs -l failed: {(proc.stderr or proc.stdout).strip()[-400:]}"
+        )
     listed = {line.strip() for line in proc.stdout.splitlines()}
     missing = [p for p in expect if "/" + p.strip("/") not in listed]
     if missing:
@@ -191,7 +215,9 @@ def exfat_label(path: Path, offset: int) -> str:
 def check_iso(path: Path, label: str) -> str:
     head = _read(path, 512)
     if head[510:512] != b"\x55\xaa":
-        raise VerifyError(f"{path}: no MBR (0x55AA): not a hybrid image, it would not boot from USB")
+        raise VerifyError(
+            f"{path}: no MBR (0x55AA): not a hybrid image, it would not boot from USB"
+        )
     if _read(path, 5, ISO9660_ID_OFFSET) != b"CD001":
         raise VerifyError(f"{path}: no ISO 9660 volume descriptor at 0x8001")
     parts = _mbr_partitions(head)
@@ -204,13 +230,21 @@ def check_iso(path: Path, label: str) -> str:
             raise VerifyError(f"{path}: MBR partitions overlap")
     ptype, start, sectors, _ = max(parts, key=lambda p: p[1])
     if (start + sectors) * 512 > size:
-        raise VerifyError(f"{path}: last partition ends past the end of the file (truncated?)")
+        raise VerifyError(
+            f"{path}: last partition ends past the end of the file (truncated?)"
+        )
     if ptype != 0x07:
-        raise VerifyError(f"{path}: last partition has type {ptype:#04x}, not 0x07 (exFAT): no {label} partition")
+        raise VerifyError(
+            f"{path}: last partition has type {ptype:#04x}, not 0x07 (exFAT): no {label} partition"
+        )
     found = exfat_label(path, start * 512)
     if found != label:
-        raise VerifyError(f"{path}: last partition is exFAT labelled {found!r}, not {label!r}")
-    types = ", ".join(f"{p[0]:#04x}{'*' if p[3] else ''}" for p in sorted(parts, key=lambda p: p[1]))
+        raise VerifyError(
+            f"{path}: last partition is exFAT labelled {found!r}, not {label!r}"
+        )
+    types = ", ".join(
+        f"{p[0]:#04x}{'*' if p[3] else ''}" for p in sorted(parts, key=lambda p: p[1])
+    )
     return f"hybrid ISO, partitions {types}, last one exFAT {label!r}"
 
 
@@ -243,14 +277,39 @@ def package_names(list_file: Path) -> list[str]:
     return names
 
 
-def check_packages(installed: Path, lists: list[Path]) -> str:
-    have = {line.split("\t", 1)[0].split(":", 1)[0] for line in installed.read_text().splitlines() if line.strip()}
+def _names(listing: Path) -> set[str]:
+    """Package names of a "<package>[:arch]<tab or space>..." listing."""
+    return {
+        re.split(r"[\t ]", line, maxsplit=1)[0].split(":", 1)[0]
+        for line in listing.read_text().splitlines()
+        if line.strip()
+    }
+
+
+def check_packages(
+    installed: Path, lists: list[Path], built: Path | None = None, min_firmware: int = 0
+) -> str:
+    have = _names(installed)
+    were_built = _names(built) if built else set()
     wanted = {name: lst.name for lst in lists for name in package_names(lst)}
-    missing = sorted(name for name in wanted if name not in have)
+    missing = sorted(
+        name for name in wanted if name not in have and name not in were_built
+    )
     if missing:
         detail = ", ".join(f"{name} ({wanted[name]})" for name in missing)
-        raise VerifyError(f"packages from bty's lists are not installed in the image: {detail}")
-    return f"all {len(wanted)} listed packages installed"
+        raise VerifyError(
+            f"packages from bty's lists are not installed in the image: {detail}"
+        )
+    firmware = sorted(name for name in have if name.startswith("firmware-"))
+    if len(firmware) < min_firmware:
+        raise VerifyError(
+            f"only {len(firmware)} firmware package(s) in the image ({', '.join(firmware) or 'none'}), "
+            f"expected at least {min_firmware}: live-build's firmware list came back empty "
+            "(mirror URL with a trailing slash? the Contents download failed)"
+        )
+    removed = sorted(name for name in wanted if name not in have)
+    note = f"; removed after install by a hook: {', '.join(removed)}" if removed else ""
+    return f"all {len(wanted)} listed packages installed, {len(firmware)} firmware packages{note}"
 
 
 def _sha256(path: Path) -> str:
@@ -269,14 +328,18 @@ def _read(path: Path, n: int, offset: int = 0) -> bytes:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="media-verify.py", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+        prog="media-verify.py",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     sub = parser.add_subparsers(dest="kind", required=True)
     sub.add_parser("kernel").add_argument("file", type=Path)
     sub.add_parser("initrd").add_argument("file", type=Path)
     sq = sub.add_parser("squashfs")
     sq.add_argument("file", type=Path)
-    sq.add_argument("--path", action="append", default=[], help="path that must be in the image")
+    sq.add_argument(
+        "--path", action="append", default=[], help="path that must be in the image"
+    )
     sq.add_argument("--unsquashfs", default=os.environ.get("UNSQUASHFS", "unsquashfs"))
     iso = sub.add_parser("iso")
     iso.add_argument("file", type=Path)
@@ -285,9 +348,13 @@ def main(argv: list[str] | None = None) -> int:
     pk = sub.add_parser("packages")
     pk.add_argument("--installed", type=Path, required=True)
     pk.add_argument("--list", type=Path, action="append", required=True, dest="lists")
+    pk.add_argument("--built", type=Path, help="live-build's chroot.packages.install")
+    pk.add_argument("--min-firmware", type=int, default=0)
     args = parser.parse_args(argv)
 
-    target = getattr(args, "file", None) or getattr(args, "manifest", None) or args.installed
+    target = (
+        getattr(args, "file", None) or getattr(args, "manifest", None) or args.installed
+    )
     if not Path(target).is_file():
         print(f"media-verify.py: {target}: no such file", file=sys.stderr)
         return 2
@@ -303,7 +370,9 @@ def main(argv: list[str] | None = None) -> int:
         elif args.kind == "checksums":
             result = check_checksums(args.manifest)
         else:
-            result = check_packages(args.installed, args.lists)
+            result = check_packages(
+                args.installed, args.lists, args.built, args.min_firmware
+            )
     except VerifyError as err:
         print(f"media-verify.py: FAIL {err}", file=sys.stderr)
         return 1

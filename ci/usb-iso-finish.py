@@ -49,7 +49,9 @@ class LocalCijoe:
 
     def run_local(self, cmd: str) -> tuple[int, LocalState]:
         logging.info("run: %s", cmd)
-        proc = subprocess.run(cmd, shell=True, capture_output=True, text=True, check=False, env=self._env)
+        proc = subprocess.run(
+            cmd, shell=True, capture_output=True, text=True, check=False, env=self._env
+        )
         out = proc.stdout + proc.stderr
         if out.strip():
             logging.info("%s", out.rstrip())
@@ -59,7 +61,9 @@ class LocalCijoe:
 def load_usb_iso_build(scripts: Path) -> ModuleType:
     path = scripts / "usb_iso_build.py"
     if not path.is_file():
-        raise FileNotFoundError(f"{path} missing: --bty-scripts must be bty's cijoe/scripts")
+        raise FileNotFoundError(
+            f"{path} missing: --bty-scripts must be bty's cijoe/scripts"
+        )
     sys.path.insert(0, str(scripts))
     spec = importlib.util.spec_from_file_location("usb_iso_build", path)
     assert spec and spec.loader
@@ -70,11 +74,22 @@ def load_usb_iso_build(scripts: Path) -> ModuleType:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="usb-iso-finish.py", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+        prog="usb-iso-finish.py",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--bty-scripts", type=Path, required=True, help="bty's cijoe/scripts directory")
-    parser.add_argument("--build-dir", type=Path, required=True, help="the live-build directory (binary/ inside)")
-    parser.add_argument("--iso", type=Path, required=True, help="the published ISO to extend in place")
+    parser.add_argument(
+        "--bty-scripts", type=Path, required=True, help="bty's cijoe/scripts directory"
+    )
+    parser.add_argument(
+        "--build-dir",
+        type=Path,
+        required=True,
+        help="the live-build directory (binary/ inside)",
+    )
+    parser.add_argument(
+        "--iso", type=Path, required=True, help="the published ISO to extend in place"
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="usb-iso-finish.py: %(message)s")
     if not args.iso.is_file():
@@ -86,13 +101,18 @@ def main(argv: list[str] | None = None) -> int:
         print(f"usb-iso-finish.py: {err}", file=sys.stderr)
         return 2
     if os.geteuid() != 0:
-        print("usb-iso-finish.py: run as root (loop devices, sfdisk, mkfs.exfat)", file=sys.stderr)
+        print(
+            "usb-iso-finish.py: run as root (loop devices, sfdisk, mkfs.exfat)",
+            file=sys.stderr,
+        )
         return 2
     with tempfile.TemporaryDirectory() as shim:
         env = dict(os.environ)
         if shutil.which("sudo") is None:
             sudo = Path(shim, "sudo")
-            sudo.write_text('#!/bin/sh\n# root already: run the command as it is\nexec "$@"\n')
+            sudo.write_text(
+                '#!/bin/sh\n# root already: run the command as it is\nexec "$@"\n'
+            )
             sudo.chmod(0o755)
             env["PATH"] = f"{shim}{os.pathsep}{env.get('PATH', '')}"
         return finish(bty, LocalCijoe(env), args)
@@ -106,14 +126,21 @@ def finish(bty: ModuleType, cijoe: LocalCijoe, args: argparse.Namespace) -> int:
     ):
         fn = getattr(bty, step, None)
         if fn is None:
-            print(f"usb-iso-finish.py: bty's usb_iso_build has no {step}: bty-ci needs updating", file=sys.stderr)
+            print(
+                f"usb-iso-finish.py: bty's usb_iso_build has no {step}: bty-ci needs updating",
+                file=sys.stderr,
+            )
             return 1
         if fn(cijoe, target):
-            print(f"usb-iso-finish.py: bty's {step} failed (see above)", file=sys.stderr)
+            print(
+                f"usb-iso-finish.py: bty's {step} failed (see above)", file=sys.stderr
+            )
             return 1
     with args.iso.open("rb") as f:
         digest = hashlib.file_digest(f, "sha256").hexdigest()
-    args.iso.with_name(args.iso.name + ".sha256").write_text(f"{digest}  {args.iso.name}\n")
+    args.iso.with_name(args.iso.name + ".sha256").write_text(
+        f"{digest}  {args.iso.name}\n"
+    )
     print(f"usb-iso-finish.py: finished {args.iso}")
     return 0
 

@@ -239,8 +239,6 @@ export const MEDIA = {
     "udev",
     "exfatprogs",
   ],
-  /** What bty's hooks install bty as: the squashfs must list it. */
-  btyInstallPath: "/opt/bty/venv/bin/bty",
   /** Label of the trailing exFAT partition of the ISO (bty's usb_iso_build). */
   imagesLabel: "BTY_IMAGES",
 } as const;

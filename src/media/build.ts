@@ -28,7 +28,7 @@ import {
 /** Paths inside the build container. */
 export const MEDIA_PATHS = {
   source: "/src",
-  work: "/build/work",
+  work: "/build/scratch",
   out: "/build/out",
   wheel: "/build/wheel",
   caCert: "/run/bty-ci/extra-ca.crt",
@@ -51,6 +51,8 @@ export interface MediaInputs {
   wheel: Directory;
   /** Debian mirror for the container's apt and live-build; "" keeps the image's. */
   debianMirror: string;
+  /** Package index for bty's wheel-install hook; "" keeps pip's default. */
+  pythonIndex: string;
   /** Extra CA certificates for pip/git inside the chroot, during the build only. */
   extraCaCerts?: File;
   /** A git repository served to bty's r8125 hook instead of GitHub. */
@@ -83,6 +85,7 @@ function options(inputs: MediaInputs): MediaOptions {
     caCert: inputs.extraCaCerts ? MEDIA_PATHS.caCert : undefined,
     r8125Repo: inputs.r8125Source ? MEDIA_PATHS.r8125 : undefined,
     mirror: inputs.debianMirror || undefined,
+    pipIndex: inputs.pythonIndex || undefined,
     timeoutSeconds: inputs.timeoutSeconds,
   };
 }

@@ -33,6 +33,7 @@ export async function buildMedia(inputs: JobInputs, variant: MediaVariant, args:
       version,
       wheel: buildWheelDirectory(inputs),
       debianMirror: inputs.debianMirror,
+      pythonIndex: inputs.pythonIndex,
       extraCaCerts: args.extraCaCerts,
       r8125Source: args.r8125Source,
       timeoutSeconds: args.timeoutSeconds,

@@ -48,6 +48,8 @@ export interface MediaOptions {
   r8125Repo?: string;
   /** Debian mirror URL; unset: the build side's own apt mirror. */
   mirror?: string;
+  /** Package index for bty's wheel-install hook in the chroot; unset: pip's default. */
+  pipIndex?: string;
   /** Seconds per live-build stage (default MEDIA.stageTimeoutSeconds). */
   timeoutSeconds?: number;
 }
@@ -68,6 +70,7 @@ export function prepareStage(layout: MediaLayout, variant: MediaVariant, opts: M
     ...(opts.caCert ? ["--ca-cert", opts.caCert] : []),
     ...(opts.r8125Repo ? ["--r8125-repo", opts.r8125Repo] : []),
     ...(opts.mirror ? ["--mirror", opts.mirror] : []),
+    ...(opts.pipIndex ? ["--pip-index", opts.pipIndex] : []),
   ];
   return {
     label: "prepare",

@@ -62,18 +62,18 @@ describe("buildNetbootPc", () => {
     expect(cacheKeys(out)).toEqual({
       "/var/cache/apt/archives": "bty-ci-apt-archives-trixie",
       "/var/lib/apt/lists": "bty-ci-apt-lists-trixie",
-      "/build/work/lb/cache": "bty-ci-live-build-cache-netboot-pc",
+      "/build/scratch/lb/cache": "bty-ci-live-build-cache-netboot-pc",
     });
     expect(argv(out).filter((a) => a[1] === SCRIPT[1]).map((a) => a[2])).toEqual([
       "prepare", "rootfs", "seal", "binary", "finish",
     ]);
     expect(argv(out)).toContainEqual([
-      ...SCRIPT, "prepare", "--source", "/src", "--variant", "netboot-pc", "--work", "/build/work",
+      ...SCRIPT, "prepare", "--source", "/src", "--variant", "netboot-pc", "--work", "/build/scratch",
     ]);
-    expect(argv(out)).toContainEqual([...SCRIPT, "rootfs", "--work", "/build/work", "--variant", "netboot-pc", "--timeout", "2400"]);
-    expect(argv(out)).toContainEqual([...SCRIPT, "binary", "--work", "/build/work", "--variant", "netboot-pc", "--timeout", "2400"]);
+    expect(argv(out)).toContainEqual([...SCRIPT, "rootfs", "--work", "/build/scratch", "--variant", "netboot-pc", "--timeout", "2400"]);
+    expect(argv(out)).toContainEqual([...SCRIPT, "binary", "--work", "/build/scratch", "--variant", "netboot-pc", "--timeout", "2400"]);
     expect(argv(out).at(-1)).toEqual([
-      ...SCRIPT, "finish", "--work", "/build/work", "--variant", "netboot-pc", "--version", "0.77.2", "--out", "/build/out",
+      ...SCRIPT, "finish", "--work", "/build/scratch", "--variant", "netboot-pc", "--version", "0.77.2", "--out", "/build/out",
     ]);
     expect(out.at(-1)).toMatchObject({ field: "directory", args: { path: "/build/out" } });
   });
@@ -84,7 +84,7 @@ describe("buildNetbootPc", () => {
       "bash /opt/bty-ci/ci/media-build.sh rootfs",
       "bash /opt/bty-ci/ci/media-build.sh binary",
     ]);
-    const installed = sourceChain(out, "/build/work/bty-outside");
+    const installed = sourceChain(out, "/build/scratch/bty-outside");
     expect(privileged(installed).at(-1)).toBe("bash /opt/bty-ci/ci/media-build.sh install-bty");
     // The apt install and every other exec run without them.
     expect(execs(out).find((e) => e.args[1] === "/opt/bty-ci/apt-install.sh")?.insecureRootCapabilities ?? false).toBe(false);
@@ -99,23 +99,23 @@ describe("buildNetbootPc", () => {
     expect(chainOf(srcMounts[0]!.args.source).map((c) => [c.field, c.args.path])).toContainEqual(["directory", "bty-media"]);
     expect(before.some((c) => c.args.path === "/build/wheel")).toBe(false);
     // The wheel is buildWheel's dist/, given to install-bty only.
-    const installed = sourceChain(out, "/build/work/bty-outside");
+    const installed = sourceChain(out, "/build/scratch/bty-outside");
     const wheel = sourceChain(installed, "/build/wheel");
     expect(argv(wheel)).toContainEqual(expect.arrayContaining(["uv", "build"]));
     expect(wheel.at(-1)).toMatchObject({ field: "directory", args: { path: "/src/dist" } });
     expect(argv(installed).at(-1)).toEqual([
-      ...SCRIPT, "install-bty", "--work", "/build/work", "--wheel", "/build/wheel", "--timeout", "2400",
+      ...SCRIPT, "install-bty", "--work", "/build/scratch", "--wheel", "/build/wheel", "--timeout", "2400",
     ]);
   });
 
   it("makes the base squashfs from the root file system plus only what bty's hook made outside /opt", async () => {
     const out = chainOf(await call("buildNetbootPc"));
     const binaryAt = out.findIndex((c) => c.field === "withExec" && (c.args.args as string[])[2] === "binary");
-    const inputs = out.slice(0, binaryAt).filter((c) => String(c.args.path ?? "").startsWith("/build/work/bty-"));
-    expect(inputs.map((c) => c.args.path)).toEqual(["/build/work/bty-outside"]);
+    const inputs = out.slice(0, binaryAt).filter((c) => String(c.args.path ?? "").startsWith("/build/scratch/bty-"));
+    expect(inputs.map((c) => c.args.path)).toEqual(["/build/scratch/bty-outside"]);
     // bty's /opt layer and pip freeze join only for the append in finish.
-    const after = out.slice(binaryAt).filter((c) => String(c.args.path ?? "").startsWith("/build/work/"));
-    expect(after.map((c) => c.args.path)).toEqual(["/build/work/bty-layer", "/build/work/pip-freeze.txt"]);
+    const after = out.slice(binaryAt).filter((c) => String(c.args.path ?? "").startsWith("/build/scratch/"));
+    expect(after.map((c) => c.args.path)).toEqual(["/build/scratch/bty-layer", "/build/scratch/pip-freeze.txt"]);
   });
 
   it("passes an extra CA bundle and an r8125 repository into the build, only when given", async () => {
@@ -123,7 +123,7 @@ describe("buildNetbootPc", () => {
     expect(mounted(out, "withFile", "/run/bty-ci/extra-ca.crt")?.args.source).toBe("File:ca");
     expect(mounted(out, "withDirectory", "/run/bty-ci/r8125")?.args.source).toBe("Directory:r8125");
     expect(argv(out)).toContainEqual([
-      ...SCRIPT, "prepare", "--source", "/src", "--variant", "netboot-pc", "--work", "/build/work",
+      ...SCRIPT, "prepare", "--source", "/src", "--variant", "netboot-pc", "--work", "/build/scratch",
       "--ca-cert", "/run/bty-ci/extra-ca.crt", "--r8125-repo", "/run/bty-ci/r8125",
     ]);
     engine.reset();
@@ -134,10 +134,14 @@ describe("buildNetbootPc", () => {
     expect(argv(plain).flat()).not.toContain("--r8125-repo");
   });
 
-  it("hands a Debian mirror to apt and live-build", async () => {
-    const out = chainOf(await call("buildNetbootPc", {}, { debianMirror: "http://mirror.internal" }));
+  it("hands a Debian mirror to apt and live-build, a package index to bty's install hook", async () => {
+    const out = chainOf(
+      await call("buildNetbootPc", {}, { debianMirror: "http://mirror.internal", pythonIndex: "https://pypi.internal/simple" }),
+    );
     expect(argv(out)).toContainEqual(expect.arrayContaining(["/opt/bty-ci/apt-install.sh", "--mirror", "http://mirror.internal"]));
-    expect(argv(out).find((a) => a[2] === "prepare")?.slice(-2)).toEqual(["--mirror", "http://mirror.internal"]);
+    expect(argv(out).find((a) => a[2] === "prepare")?.slice(-4)).toEqual([
+      "--mirror", "http://mirror.internal", "--pip-index", "https://pypi.internal/simple",
+    ]);
   });
 
   it("bounds each live-build stage by timeoutSeconds", async () => {
@@ -151,12 +155,12 @@ describe("buildNetbootPc", () => {
 describe("buildRambootInit and buildUsbbootPc", () => {
   it("ramboot-init: its own live-build cache, bty's /opt back in the chroot before lb binary", async () => {
     const out = chainOf(await call("buildRambootInit"));
-    expect(cacheKeys(out)["/build/work/lb/cache"]).toBe("bty-ci-live-build-cache-ramboot-init");
+    expect(cacheKeys(out)["/build/scratch/lb/cache"]).toBe("bty-ci-live-build-cache-ramboot-init");
     const sealAt = out.findIndex((c) => c.field === "withExec" && (c.args.args as string[])[2] === "seal");
-    const before = out.slice(0, sealAt).filter((c) => String(c.args.path ?? "").startsWith("/build/work/bty-"));
-    expect(before.map((c) => c.args.path)).toEqual(["/build/work/bty-outside", "/build/work/bty-layer"]);
+    const before = out.slice(0, sealAt).filter((c) => String(c.args.path ?? "").startsWith("/build/scratch/bty-"));
+    expect(before.map((c) => c.args.path)).toEqual(["/build/scratch/bty-outside", "/build/scratch/bty-layer"]);
     expect(argv(out).at(-1)).toEqual([
-      ...SCRIPT, "finish", "--work", "/build/work", "--variant", "ramboot-init", "--version", "0.77.2", "--out", "/build/out",
+      ...SCRIPT, "finish", "--work", "/build/scratch", "--variant", "ramboot-init", "--version", "0.77.2", "--out", "/build/out",
     ]);
   });
 
@@ -167,7 +171,7 @@ describe("buildRambootInit and buildUsbbootPc", () => {
     expect(argv(out).slice(-3)).toEqual([
       [
         "bash", "/opt/bty-ci/ci/flash-env.sh", "--", "python3", "/opt/bty-ci/ci/usb-iso-finish.py",
-        "--bty-scripts", "/src/cijoe/scripts", "--build-dir", "/build/work/lb", "--iso", iso,
+        "--bty-scripts", "/src/cijoe/scripts", "--build-dir", "/build/scratch/lb", "--iso", iso,
       ],
       ["python3", "/opt/bty-ci/ci/media-verify.py", "iso", iso, "--label", "BTY_IMAGES"],
       ["python3", "/opt/bty-ci/ci/media-verify.py", "checksums", `${iso}.sha256`],

@@ -62,9 +62,13 @@ describe("stages", () => {
       caCert: "/ca.pem",
       r8125Repo: "/r8125",
       mirror: "http://m/debian",
+      pipIndex: "https://pypi.internal/simple",
       timeoutSeconds: 60,
     });
-    expect(prepare!.argv.slice(9)).toEqual(["--ca-cert", "/ca.pem", "--r8125-repo", "/r8125", "--mirror", "http://m/debian"]);
+    expect(prepare!.argv.slice(9)).toEqual([
+      "--ca-cert", "/ca.pem", "--r8125-repo", "/r8125", "--mirror", "http://m/debian",
+      "--pip-index", "https://pypi.internal/simple",
+    ]);
     for (const s of [rootfs!, install!, binary!]) expect(s.argv.slice(-2)).toEqual(["--timeout", "60"]);
   });
 
