@@ -6,16 +6,24 @@
  *   3. the iPXE compile (build-ipxe's steps on the vendored pinned tree), cold,
  *      and again in the same tree after a change of bty's embed script (what a
  *      cached build directory would save).
- * Usage: npm run bench [-- --skip-matrix] [-- --skip-ipxe]
+ *   4. with --media[=variant,...]: each live-media build cold and after a
+ *      Python-only change (bench/media.ts; 10+ minutes per variant, root,
+ *      trixie's live-build: ci/install-live-build.sh).
+ *   5. with --usb: the USB grow run (stage, boot, wizard, grow, poweroff,
+ *      assert) of the payload tier, on its mimic ISO (root; issue 7's budget
+ *      is 4 minutes under TCG).
+ * Usage: npm run bench [-- --skip-matrix] [-- --skip-ipxe] [-- --media[=netboot-pc,ramboot-init,usbboot-pc]] [-- --usb]
  */
 import { spawnSync } from "node:child_process";
 import { appendFileSync, existsSync, mkdirSync, readFileSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 
 import { IPXE, PYTHON_MATRIX, type PythonLeg } from "../src/config.js";
+import { MEDIA_VARIANTS, type MediaVariant } from "../src/media/plan.js";
 import { ipxeArtifactName, ipxeSteps } from "../src/ipxe/plan.js";
 import { testSteps } from "../src/steps.js";
 import { btyCheckout, CI_DIR, hostEnv, hostLayout, hostPython, REPO, runHostSteps, scratch } from "../test/payload/host.js";
+import { benchMedia, printMediaBench } from "./media.js";
 
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
@@ -48,6 +56,29 @@ async function matrixPass(cacheRoot: string, legs: [PythonLeg, string][]): Promi
   return times;
 }
 
+/** The variants named by --media[=a,b] (all three for a bare --media). */
+function mediaVariants(): MediaVariant[] {
+  const flag = process.argv.find((a) => a === "--media" || a.startsWith("--media="));
+  if (!flag) return [];
+  if (flag === "--media") return [...MEDIA_VARIANTS];
+  const wanted = flag.slice("--media=".length).split(",");
+  const unknown = wanted.filter((v) => !(MEDIA_VARIANTS as readonly string[]).includes(v));
+  if (unknown.length) throw new Error(`--media: unknown variant(s) ${unknown.join(", ")}; use ${MEDIA_VARIANTS.join(", ")}`);
+  return wanted as MediaVariant[];
+}
+
+/** The USB grow payload test's own measurement (it prints a `bench:` line). */
+function benchUsbGrow(): string {
+  const r = spawnSync(
+    "npx",
+    ["vitest", "run", "--project", "payload", "test/payload/usb.test.ts", "-t", "within 4 minutes"],
+    { cwd: REPO, encoding: "utf8" },
+  );
+  const line = /bench: USB grow[^\n]*/.exec(`${r.stdout}${r.stderr}`)?.[0];
+  if (r.status !== 0 || !line) throw new Error(`USB grow payload test failed:\n${r.stdout}\n${r.stderr}`);
+  return line.replace(/^bench: /, "");
+}
+
 /** build-ipxe's steps on the vendored tree: cold, then after an embed-script change in the same tree. */
 async function ipxeCompile(): Promise<void> {
   const tarball = join(process.env.BTY_CI_VENDOR_DIR ?? resolve(REPO, "../shared/vendor"), "ipxe/ipxe-0ab2277c40f1.tar.gz");
@@ -75,6 +106,8 @@ async function ipxeCompile(): Promise<void> {
 async function main() {
   console.log(`unit + module tiers: ${seconds(timeFastTiers())}`);
   if (!process.argv.includes("--skip-ipxe")) await ipxeCompile();
+  if (process.argv.includes("--usb")) console.log(benchUsbGrow());
+  for (const variant of mediaVariants()) printMediaBench(await benchMedia(variant));
   if (process.argv.includes("--skip-matrix")) return;
 
   const legs = (Object.keys(PYTHON_MATRIX) as PythonLeg[])

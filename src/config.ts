@@ -155,6 +155,102 @@ export const WORKFLOW_PINS = {
 /** Where bty-ci is published (decision D9); the workflow calls it with `-m`. */
 export const BTY_CI_MODULE = "github.com/safl/bty-ci";
 
+// --- USB tests (test-usb-grow, test-usb-ventoy; spec §3.13-3.14, §9) ---
+
+/**
+ * bty's USB tests as bty's cijoe tasks run them: a 4 GiB disk, the wizard
+ * on tty1, BTY_IMAGES grown to at least 1 GiB, KVM budgets (multiplied by
+ * `tcgScale` when QEMU falls back to TCG).
+ */
+export const USB = {
+  /** Debian packages of the test container (QEMU, SSH client, loop/exFAT tools). */
+  apt: [
+    "qemu-system-x86",
+    "qemu-utils",
+    "ovmf",
+    "openssh-client",
+    "sshpass",
+    "fdisk",
+    "parted",
+    "udev",
+    "exfatprogs",
+    "exfat-fuse",
+    // What Ventoy2Disk.sh calls besides its bundled tools (as distribution
+    // packages of Ventoy list them): mkfs.vfat, hexdump, ps, xz.
+    "dosfstools",
+    "bsdextrautils",
+    "procps",
+    "xz-utils",
+  ],
+  /** Size of the staged disk (bty: truncate to exactly 4 GiB). */
+  diskBytes: 4294967296,
+  /** The grown partition must be at least this large (bty: 1 GiB). */
+  minGrowBytes: 1073741824,
+  /** Label of the ISO's trailing exFAT partition. */
+  imagesLabel: "BTY_IMAGES",
+  /** Under TCG every budget is this many times bty's KVM one. */
+  tcgScale: 3,
+  /** bty's budgets in seconds under KVM (cijoe tasks and configs). */
+  growTimeouts: { login: 180, ssh: 240, wizard: 60, poweroff: 60 },
+  ventoyTimeouts: { ssh: 480, wizard: 60, poweroff: 60 },
+  /** Where the test container keeps the ISO, the disk and the debug bundle. */
+  workDir: "/work/usb",
+  /**
+   * The Ventoy release bty's test-usb-ventoy downloads. No sha256 of this
+   * tarball could be confirmed from a source bty-ci trusts, so none is
+   * pinned: callers pass the checksum from the release's sha256.txt
+   * (`--ventoy-sha256`) or an unpacked release (`--ventoy`); see decisions.
+   */
+  ventoy: {
+    version: "1.1.05",
+    url: "https://github.com/ventoy/Ventoy/releases/download/v1.1.05/ventoy-1.1.05-linux.tar.gz",
+  },
+} as const;
+
+// ---- media (live-build images: netboot-pc, ramboot-init, usbboot-pc) ----
+
+/**
+ * Pins of the live-media builds (spec §3.9–3.10, §7). bty's `auto/config`
+ * needs live-build 20240208 or newer: Debian trixie's package, so the build
+ * container is trixie (bookworm's 20230502 is too old).
+ */
+export const MEDIA = {
+  /** Build container; a plain literal (the introspector reads it as a CLI default). */
+  image: "debian:trixie-20251117-slim",
+  /** Debian suite of that image (apt cache volumes are keyed by it). */
+  suite: "trixie",
+  /** Seconds each live-build stage may take before it is stopped with its last log lines. */
+  stageTimeoutSeconds: 2400,
+  /** What the build container installs (live-build, its helpers, the verifiers' tools). */
+  packages: [
+    "live-build",
+    "debootstrap",
+    "debian-archive-keyring",
+    "squashfs-tools",
+    "xorriso",
+    "cpio",
+    "zstd",
+    "xz-utils",
+    "git",
+    "python3",
+    "ca-certificates",
+    "fdisk",
+    "util-linux",
+    "udev",
+    "exfatprogs",
+  ],
+  /** Label of the trailing exFAT partition of the ISO (bty's usb_iso_build). */
+  imagesLabel: "BTY_IMAGES",
+} as const;
+
+/** Cache volumes of the media builds. */
+export const MEDIA_CACHE = {
+  aptArchives: `bty-ci-apt-archives-${MEDIA.suite}`,
+  aptLists: `bty-ci-apt-lists-${MEDIA.suite}`,
+  /** live-build's own cache/ (bootstrap and chroot .debs), per variant. */
+  liveBuild: "bty-ci-live-build-cache",
+} as const;
+
 // ---------------------------------------------------------------------------
 // iPXE (build-ipxe, spec §3.8 and §6)
 

@@ -20,6 +20,8 @@ import { checkIpxeSources, ipxeDirectory, pinnedIpxeSource } from "./ipxe/build.
 import { ipxeArtifactName } from "./ipxe/plan.js";
 import { lintContainer } from "./lint.js";
 import { checkName } from "./names.js";
+import { buildMedia } from "./media/index.js";
+import { artifactNames } from "./media/plan.js";
 import {
   buildWheelDirectory,
   flashIntegrationContainer,
@@ -31,6 +33,8 @@ import { publishRelease } from "./release/images.js";
 import { type Artifact, ChecksFailed, renderReport, REPORT_FORMATS, runChecks, toRunReport } from "./report.js";
 import { readProject } from "./source.js";
 import { inCheckSpan } from "./tracing.js";
+import { checkVentoySha256 } from "./usb/plan.js";
+import { usbGrowBundle, usbVentoyBundle } from "./usb/index.js";
 import { workflowOptions, workflowYaml } from "./workflow.js";
 
 /** The job inputs carried as object state. */
@@ -176,6 +180,107 @@ export class BtyCi {
     return docsDirectory(this.inputs).sync();
   }
 
+  // ---- media (live-build images) ----
+
+  /**
+   * bty's netboot-pc live image: vmlinuz, initrd, squashfs, their .sha256
+   * manifest and a build manifest (Debian packages, bty's pip freeze, r8125
+   * commit, live-build version), each verified.
+   */
+  @func()
+  async buildNetbootPc(
+    /** CA bundle for pip/git inside the chroot during the build (TLS-intercepting networks); not left in the image. */
+    extraCaCerts?: File,
+    /** A git repository (bare or not) bty's r8125 DKMS hook clones instead of GitHub (air-gapped builds). */
+    r8125Source?: Directory,
+    /** Seconds each live-build stage may run before it is stopped with its last log lines. */
+    timeoutSeconds: number = 2400,
+  ): Promise<Directory> {
+    return buildMedia(this.inputs, "netboot-pc", { extraCaCerts, r8125Source, timeoutSeconds });
+  }
+
+  /** bty's ramboot-init: vmlinuz, initrd, .sha256 manifest and build manifest, verified. */
+  @func()
+  async buildRambootInit(
+    /** CA bundle for pip/git inside the chroot during the build (TLS-intercepting networks); not left in the image. */
+    extraCaCerts?: File,
+    /** A git repository (bare or not) bty's r8125 DKMS hook clones instead of GitHub (air-gapped builds). */
+    r8125Source?: Directory,
+    /** Seconds each live-build stage may run before it is stopped with its last log lines. */
+    timeoutSeconds: number = 2400,
+  ): Promise<Directory> {
+    return buildMedia(this.inputs, "ramboot-init", { extraCaCerts, r8125Source, timeoutSeconds });
+  }
+
+  /**
+   * bty's usbboot-pc hybrid ISO with its trailing 32 MiB exFAT BTY_IMAGES
+   * partition (bty's own usb_iso_build steps), .iso.sha256 and build manifest.
+   */
+  @func()
+  async buildUsbbootPc(
+    /** CA bundle for pip/git inside the chroot during the build (TLS-intercepting networks); not left in the image. */
+    extraCaCerts?: File,
+    /** A git repository (bare or not) bty's r8125 DKMS hook clones instead of GitHub (air-gapped builds). */
+    r8125Source?: Directory,
+    /** Seconds each live-build stage may run before it is stopped with its last log lines. */
+    timeoutSeconds: number = 2400,
+  ): Promise<Directory> {
+    return buildMedia(this.inputs, "usbboot-pc", { extraCaCerts, r8125Source, timeoutSeconds });
+  }
+
+  // --- USB tests (issue 7; spec §3.13-3.14, §9) ---
+
+  /**
+   * bty's test-usb-grow: the usbboot-pc ISO on a 4 GiB disk booted under QEMU
+   * (KVM if it works, else TCG), bty's wizard seen on tty1 over SSH, poweroff,
+   * then BTY_IMAGES grown to at least 1 GiB with bty-usb-grow's sentinel.
+   * Returns the debug bundle (markers.json, serial.log, qemu-cmdline.txt,
+   * steps.log); a failure prints it.
+   */
+  @func({ cache: "never" })
+  async testUsbGrow(
+    /** bty's usbboot-pc ISO with its trailing BTY_IMAGES partition; default: build-usbboot-pc's. */
+    iso?: File,
+  ): Promise<Directory> {
+    const image = iso ?? (await this.usbbootIso(this.buildUsbbootPc()));
+    return usbGrowBundle(this.inputs, image).sync();
+  }
+
+  /**
+   * bty's test-usb-ventoy: Ventoy installed on a 4 GiB disk with the ISO, a
+   * local image and a catalog; booted under QEMU, the Ventoy contract (no
+   * BTY_IMAGES device, bty-images-discover active, images mounted), the
+   * wizard's local image and catalog entry and the wizard on tty1 checked.
+   * Ventoy 1.1.05 is fetched and checked against --ventoy-sha256, or given
+   * unpacked with --ventoy. Returns the debug bundle; a failure prints it.
+   */
+  @func({ cache: "never" })
+  async testUsbVentoy(
+    /** bty's usbboot-pc ISO; default: build-usbboot-pc's. */
+    iso?: File,
+    /** An unpacked Ventoy release for Linux (the directory holding Ventoy2Disk.sh); replaces the download (air-gapped users). */
+    ventoy?: Directory,
+    /** sha256 of ventoy-1.1.05-linux.tar.gz from the release's sha256.txt; needed when --ventoy is not given. */
+    ventoySha256: string = "",
+  ): Promise<Directory> {
+    // The Ventoy input is checked before the ISO is built.
+    if (!ventoy && ventoySha256 === "") {
+      throw new Error(
+        "test-usb-ventoy needs Ventoy 1.1.05: bty-ci pins no checksum for it (none could be confirmed); " +
+          "pass --ventoy-sha256 <hex from the release's sha256.txt> to fetch and verify it, or --ventoy <unpacked release>",
+      );
+    }
+    const release = ventoy ?? { sha256: checkVentoySha256(ventoySha256) };
+    const image = iso ?? (await this.usbbootIso(this.buildUsbbootPc()));
+    return usbVentoyBundle(this.inputs, image, release).sync();
+  }
+
+  /** The ISO of a build-usbboot-pc output, by the name bty gives it. */
+  private async usbbootIso(build: Promise<Directory>): Promise<File> {
+    const { version } = await readProject(this.source);
+    return (await build).file(artifactNames("usbboot-pc", version)[0]!);
+  }
+
   // --- container images (spec §3.19–3.20, §11) -------------------------------
 
   /**
@@ -298,12 +403,19 @@ export class BtyCi {
     format: string = "text",
     /** Fail the call when a job failed; false returns the report anyway (its last line says whether all passed). */
     failOnError: boolean = true,
+    /** For test-usb-ventoy: an unpacked Ventoy 1.1.05 release (see test-usb-ventoy). */
+    ventoy?: Directory,
+    /** For test-usb-ventoy: sha256 of ventoy-1.1.05-linux.tar.gz from the release's sha256.txt. */
+    ventoySha256: string = "",
   ): Promise<string> {
     if (!(REPORT_FORMATS as readonly string[]).includes(format)) {
       throw new Error(`unknown --format "${format}": use one of ${REPORT_FORMATS.join(", ")}`);
     }
     await readProject(this.source);
     const matrix = this.test();
+    // build-usbboot-pc runs once; its row and both USB tests share it.
+    let usbboot: Promise<Directory> | undefined;
+    const usbbootPc = () => (usbboot ??= this.buildUsbbootPc());
     const results = await runChecks(
       {
         // Rows are labelled as the CLI prints them (`dagger check -l`,
@@ -318,6 +430,13 @@ export class BtyCi {
         [checkName("buildWheel")]: () => this.buildWheel(),
         [checkName("buildIpxe")]: () => this.buildIpxe(),
         [checkName("docs")]: () => this.docs(),
+        [checkName("buildNetbootPc")]: () => this.buildNetbootPc(),
+        [checkName("buildRambootInit")]: () => this.buildRambootInit(),
+        [checkName("buildUsbbootPc")]: usbbootPc,
+        // Each USB test waits only for the ISO it boots.
+        [checkName("testUsbGrow")]: async () => this.testUsbGrow(await this.usbbootIso(usbbootPc())),
+        [checkName("testUsbVentoy")]: async () =>
+          this.testUsbVentoy(await this.usbbootIso(usbbootPc()), ventoy, ventoySha256),
       },
       { wrap: inCheckSpan },
     );

@@ -12,8 +12,9 @@ Smoke-tests bty-ci with the `dagger` CLI (must be on PATH, v0.21.8):
   1. `dagger functions` lists every job;
   2. `version` reads bty's pyproject.toml, and a source without one fails
      with the message that names the fix;
-  3. `build-wheel` exports wheel + sdist whose SHA256SUMS verify; `plan` and
-     `workflow export` work;
+  3. `build-wheel` exports wheel + sdist whose SHA256SUMS verify; the USB
+     tests refuse an ISO without BTY_IMAGES and a missing Ventoy input with
+     the fix; `plan` and `workflow export` work;
   4. `build-ipxe` exports the iPXE binary with a verifying .sha256, and an
      `--ipxe-source` without src/Makefile fails naming the fix;
   5. installed as a toolchain of the bty checkout (a copy in <bty>/.bty-ci,
@@ -99,7 +100,7 @@ call() { dagger --progress plain -m "$module" call --source "$bty" "$@"; }
 
 step "dagger functions"
 functions=$(dagger -m "$module" functions)
-for fn in version lint test typecheck flash-integration build-wheel build-ipxe docs all-checks plan workflow; do
+for fn in version lint test typecheck flash-integration build-wheel build-ipxe docs all-checks plan workflow test-usb-grow test-usb-ventoy; do
   grep -qE "^${fn}[[:space:]]" <<<"$functions" || fail "function $fn is not registered"
 done
 
@@ -118,6 +119,17 @@ step "build-wheel"
 call build-wheel export --path "$work/dist" >/dev/null
 (cd "$work/dist" && sha256sum -c SHA256SUMS) || fail "SHA256SUMS of build-wheel do not verify"
 ls "$work/dist/bty_lab-${expected_version}-py3-none-any.whl" "$work/dist/bty_lab-${expected_version}.tar.gz"
+
+step "USB tests refuse bad input, naming the fix"
+head -c 1048576 /dev/zero >"$work/not-usbboot.iso"
+if out=$(call test-usb-grow --iso "$work/not-usbboot.iso" 2>&1); then
+  fail "test-usb-grow on an ISO without BTY_IMAGES succeeded"
+fi
+grep -q "pass the ISO from build-usbboot-pc" <<<"$out" || fail "unexpected error: $out"
+if out=$(call test-usb-ventoy --iso "$work/not-usbboot.iso" 2>&1); then
+  fail "test-usb-ventoy without a Ventoy input succeeded"
+fi
+grep -q "pass --ventoy-sha256" <<<"$out" || fail "unexpected error: $out"
 
 step "plan and the drop-in workflow"
 # Captured first: with pipefail, grep -q closing the pipe early would fail the call.

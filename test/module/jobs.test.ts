@@ -43,8 +43,10 @@ beforeEach(() => {
   );
 });
 
-const call = (fnName: string, over: Partial<typeof state> = {}, parentName?: string) =>
-  invokeFunction({ files, fnName, parentName, parentState: { ...state, ...over } });
+const call = (fnName: string, over: Partial<typeof state> = {}, parentName?: string, args?: Record<string, string>) =>
+  invokeFunction({ files, fnName, parentName, parentState: { ...state, ...over }, args });
+/** all-checks with the Ventoy release test-usb-ventoy needs (no checksum is pinned). */
+const VENTOY = { ventoy: "Directory:ventoy" };
 
 /** The expanded pipelines that start from a container image. */
 function pipelines(): Call[][] {

@@ -115,8 +115,8 @@ describe("allChecks report formats", () => {
 
   it("markdown without failing: every job, the failure's last lines and the failed marker", async () => {
     failLeg();
-    const md = (await call("allChecks", { format: "markdown", failOnError: false })) as string;
-    expect(md.split("\n")[0]).toBe("**all-checks: 1 of 10 failed**");
+    const md = (await call("allChecks", { format: "markdown", failOnError: false, ventoy: "Directory:ventoy" })) as string;
+    expect(md.split("\n")[0]).toBe("**all-checks: 1 of 15 failed**");
     expect(md).toMatch(/^\| test:py-314 \| ❌ failed \| [\d.]+ s \| `uv run --no-sync pytest` exited 1: == 1 failed == \|$/m);
     expect(md).toMatch(/^\| lint \| ✅ passed \|/m);
     expect(md).toContain("```text\ncollected 3\nE assert 1 == 2\n== 1 failed ==\n```");
@@ -125,7 +125,7 @@ describe("allChecks report formats", () => {
 
   it("fails by default, with the report in the chosen format", async () => {
     failLeg();
-    const err = (await call("allChecks", { format: "json", failOnError: true }).catch((e: Error) => e)) as Error;
+    const err = (await call("allChecks", { format: "json", failOnError: true, ventoy: "Directory:ventoy" }).catch((e: Error) => e)) as Error;
     const report = JSON.parse(err.message);
     expect(report.ok).toBe(false);
     expect(report.jobs.find((j: { name: string }) => j.name === "test:py-314").status).toBe("failed");
@@ -137,7 +137,7 @@ describe("allChecks report formats", () => {
       ctx.chain.some((c) => c.field === "file" && c.args.path === "SHA256SUMS") ? `${SHA}  bty_lab-0.77.2.tar.gz\n` : checkoutFile(ctx),
     );
     engine.answer("size", 4096);
-    const report = JSON.parse((await call("allChecks", { format: "json", failOnError: true })) as string);
+    const report = JSON.parse((await call("allChecks", { format: "json", failOnError: true, ventoy: "Directory:ventoy" })) as string);
     expect(report.ok).toBe(true);
     const byName = Object.fromEntries(report.jobs.map((j: { name: string; artifacts: unknown[] }) => [j.name, j.artifacts]));
     expect(byName["build-wheel"]).toEqual([{ name: "bty_lab-0.77.2.tar.gz", size: 4096, sha256: SHA }]);
@@ -171,7 +171,7 @@ describe("artifacts of nested checksum files", () => {
       return checkoutFile(ctx);
     });
     engine.answer("size", (ctx: { chain: Call[] }) => (ctx.chain.some((c) => c.field === "file" && c.args.path === "dist/a.whl") ? 10 : 20));
-    const report = JSON.parse((await call("allChecks", { format: "json", failOnError: true })) as string);
+    const report = JSON.parse((await call("allChecks", { format: "json", failOnError: true, ventoy: "Directory:ventoy" })) as string);
     expect(report.jobs.find((j: { name: string }) => j.name === "build-wheel").artifacts).toEqual([
       { name: "dist/a.whl", size: 10, sha256: "d".repeat(64) },
       { name: "dist/b.iso", size: 20, sha256: SHA },

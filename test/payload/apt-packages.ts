@@ -1,5 +1,5 @@
 /** Prints the Debian packages the payload tier needs (from src/config.ts), one per line. */
-import { APT, IPXE } from "../../src/config.js";
+import { APT, IPXE, USB } from "../../src/config.js";
 
 // Host-only extras: bubblewrap (see test/payload/host.ts), git for pre-commit,
 // util-linux/fdisk for loop-device tests, venv/pip for the uv venv and
@@ -8,6 +8,18 @@ import { APT, IPXE } from "../../src/config.js";
 const HOST = [
   "bubblewrap", "git", "util-linux", "fdisk", "gzip", "python3-venv", "python3-pip",
   "mmdebstrap", "debian-archive-keyring",
+];
+// The USB payload's test ISO (test/payload/usb-mimic/make-iso.sh): a guest
+// made of busybox and dropbear, packed with xorriso/isolinux.
+const USB_MIMIC = ["busybox-static", "dropbear-bin", "xorriso", "isolinux", "syslinux-common", "dosfstools", "cpio", "openssl"];
+
+// Media payload (test/payload/media.test.ts): live-build's helpers, the
+// verifiers' tools, a synthetic hybrid ISO, QEMU for the boot. live-build
+// and debootstrap themselves come from trixie: .ci/run runs
+// ci/install-live-build.sh (bookworm's live-build is too old).
+const MEDIA_HOST = [
+  "squashfs-tools", "xorriso", "isolinux", "dosfstools", "exfatprogs", "cpio", "zstd", "xz-utils",
+  "qemu-system-x86", "distro-info", "debian-archive-keyring",
 ];
 
 // build-ipxe's payload compiles iPXE (IPXE.apt) and PXE-boots it: QEMU with
@@ -19,5 +31,5 @@ const PXE = ["qemu-system-x86", "ovmf", "dnsmasq-base", "iproute2", "util-linux"
 const IMAGES = ["docker.io", "docker-registry", "mmdebstrap"];
 
 console.log(
-  [...new Set([...HOST, ...IMAGES, ...APT.lint, ...APT.flashIntegration, ...APT.docs, ...IPXE.apt, ...PXE])].join("\n"),
+  [...new Set([...HOST, ...IMAGES, ...MEDIA_HOST, ...APT.lint, ...APT.flashIntegration, ...APT.docs, ...IPXE.apt, ...PXE, ...USB.apt, ...USB_MIMIC])].join("\n"),
 );

@@ -22,6 +22,12 @@ const PROGRAMS = [
   ["localize-pre-commit.py", "python"],
   ["loop-shims/losetup", "bash"],
   ["loop-shims/partprobe", "bash"],
+  // media builds
+  ["install-live-build.sh", "bash"],
+  ["media-build.sh", "bash"],
+  ["media-verify.py", "python"],
+  ["media-manifest.py", "python"],
+  ["usb-iso-finish.py", "python"],
 ] as const;
 const SCRIPTS = PROGRAMS.map(([script]) => script);
 
@@ -161,8 +167,8 @@ describe("bty-ci's own scripts pass the linters bty uses", () => {
   });
 
   it("ruff check and ruff format --check on the Python programs", () => {
-    const py = join(CI_DIR, "localize-pre-commit.py");
-    expect(run(["uv", "tool", "run", `ruff@${SELF_LINT.ruff}`, "check", py]).code).toBe(0);
-    expect(run(["uv", "tool", "run", `ruff@${SELF_LINT.ruff}`, "format", "--check", py]).code).toBe(0);
+    const py = SCRIPTS.filter((s) => s.endsWith(".py")).map((s) => join(CI_DIR, s));
+    expect(run(["uv", "tool", "run", `ruff@${SELF_LINT.ruff}`, "check", ...py]).code).toBe(0);
+    expect(run(["uv", "tool", "run", `ruff@${SELF_LINT.ruff}`, "format", "--check", ...py]).code).toBe(0);
   });
 });
