@@ -185,3 +185,37 @@ export const IPXE = {
   /** The compile is stopped after this long and fails with its last log lines. */
   buildTimeoutSeconds: 1800,
 } as const;
+
+// ---------------------------------------------------------------------------
+// PXE chain test (test-pxe, spec §3.12 and §8)
+
+/**
+ * bty's PXE chain test as cijoe/configs/test-pxe.toml and
+ * pxe_run_chain_test.py set it up, plus what bty-ci adds: the QEMU/dnsmasq
+ * packages of the test container, withcache pinned from the package index
+ * (bty runs `ghcr.io/safl/withcache:latest`, which no registry here serves),
+ * and marker budgets per accelerator.
+ */
+export const PXE = {
+  /** The segment's /24; the server (bty-web, withcache, dnsmasq) is .1, DHCP .50–.150. */
+  subnet: "192.168.99",
+  btyPort: 8080,
+  withcachePort: 8081,
+  /** The server service serves its logs here for the chain test's debug bundle. */
+  logPort: 8099,
+  /** bty's test passwords (test-only values, as in bty's config; not secrets). */
+  btyPassword: "test-admin-pw",
+  withcachePassword: "pxe-test-withcache",
+  /** withcache from the package index, installed into the bty-web image. */
+  withcacheVersion: "0.13.3",
+  /** Client RAM (bty: live-boot loads the ~650 MiB squashfs into RAM). */
+  memoryMiB: 2048,
+  /** /healthz of both servers and withcache's download (bty's HEALTHZ_TIMEOUT). */
+  healthzSeconds: 180,
+  /** Marker budgets are sized for KVM and multiplied by this when QEMU gets TCG. */
+  tcgScale: 2,
+  /** Packages of the QEMU container (bty's apt set for test-pxe, minus cpu-checker; plus what the segment needs). */
+  apt: ["qemu-system-x86", "qemu-utils", "dnsmasq-base", "ipxe", "ovmf", "seabios", "iproute2", "python3"],
+  /** The whole test is stopped after this long (bty's job: timeout-minutes 30). */
+  timeoutSeconds: 1800,
+} as const;

@@ -20,6 +20,8 @@ import {
 } from "./python.js";
 import { formatPlan, plan, planJson } from "./plan.js";
 import { type Artifact, ChecksFailed, renderReport, REPORT_FORMATS, runChecks, toRunReport } from "./report.js";
+import { checkFirmware, checkTrio, type Firmware } from "./pxe/plan.js";
+import { pxeClient, pxeServer, runPxeChain } from "./pxe/test.js";
 import { readProject } from "./source.js";
 import { inCheckSpan } from "./tracing.js";
 import { workflowOptions, workflowYaml } from "./workflow.js";
@@ -184,6 +186,36 @@ export class BtyCi {
   }
 
   /**
+   * bty's PXE chain test: bty-web (bty's Dockerfile, this checkout's wheel)
+   * with withcache as a service, and a QEMU client in a privileged container
+   * on its own bridge + tap with dnsmasq (bty's tag rules); bty's seeding
+   * sequence, then every serial marker through `bty: flash complete;
+   * rebooting`. KVM when it works, else TCG (budgets scaled). Fails with a
+   * debug bundle (markers seen and when, serial, dnsmasq, server logs, QEMU
+   * command line).
+   */
+  @func()
+  async testPxe(
+    /** bios (SeaBIOS; the NIC's iPXE, stock undionly.kpxe on TFTP) or uefi (OVMF fetching bty's custom ipxe.efi). */
+    firmware: string = "bios",
+    /** bty's netboot-pc vmlinuz, initrd and squashfs for this checkout's version (default: build-netboot-pc). */
+    trio?: Directory,
+    /** bty's custom iPXE for uefi: a directory with bty-ipxe-x86_64-v<version>.efi (default: build-ipxe). */
+    ipxe?: Directory,
+  ): Promise<void> {
+    checkFirmware(firmware);
+    const { version } = await readProject(this.source);
+    if (!trio) throw new Error("no --trio: pass build-netboot-pc's output (`--trio $(dagger call build-netboot-pc)`)");
+    checkTrio(await trio.entries(), version);
+    const fw: Firmware = firmware;
+    const efi = fw === "uefi" ? (ipxe ?? (await this.buildIpxe())).file(`bty-ipxe-x86_64-v${version}.efi`) : undefined;
+    const wheelName = `bty_lab-${version}-py3-none-any.whl`;
+    const wheel = (await this.buildWheel()).file(wheelName);
+    const server = pxeServer(this.inputs, wheel, wheelName, fw, efi);
+    await runPxeChain(pxeClient(this.inputs, server, trio, fw, version, efi), fw);
+  }
+
+  /**
    * Every check and build at once, without stopping at the first failure.
    * Reports each job's status, duration, artifacts (size, sha256) and a
    * failure's last log lines, and fails if any failed.
@@ -214,6 +246,8 @@ export class BtyCi {
         [checkName("buildWheel")]: () => this.buildWheel(),
         [checkName("buildIpxe")]: () => this.buildIpxe(),
         [checkName("docs")]: () => this.docs(),
+        [checkName("testPxe", "bios")]: () => this.testPxe("bios"),
+        [checkName("testPxe", "uefi")]: () => this.testPxe("uefi"),
       },
       { wrap: inCheckSpan },
     );
