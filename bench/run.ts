@@ -6,7 +6,13 @@
  *   3. the iPXE compile (build-ipxe's steps on the vendored pinned tree), cold,
  *      and again in the same tree after a change of bty's embed script (what a
  *      cached build directory would save).
- * Usage: npm run bench [-- --skip-matrix] [-- --skip-ipxe]
+ *   4. with --media[=variant,...]: each live-media build cold and after a
+ *      Python-only change (bench/media.ts; 10+ minutes per variant, root,
+ *      trixie's live-build: ci/install-live-build.sh).
+ *   5. with --pxe[=TRIO_DIR]: test-pxe's chain per firmware (bench/pxe.ts):
+ *      QEMU start to the trio's kernel booting, and with a netboot-pc trio
+ *      directory the full chain through `bty: flash complete; rebooting`.
+ * Usage: npm run bench [-- --skip-matrix] [-- --skip-ipxe] [-- --media[=netboot-pc,ramboot-init,usbboot-pc]] [-- --pxe[=TRIO_DIR]]
  */
 import { spawnSync } from "node:child_process";
 import { appendFileSync, existsSync, mkdirSync, readFileSync, statSync } from "node:fs";
@@ -14,8 +20,11 @@ import { join, resolve } from "node:path";
 
 import { IPXE, PYTHON_MATRIX, type PythonLeg } from "../src/config.js";
 import { ipxeArtifactName, ipxeSteps } from "../src/ipxe/plan.js";
+import { MEDIA_VARIANTS, type MediaVariant } from "../src/media/plan.js";
 import { testSteps } from "../src/steps.js";
 import { btyCheckout, CI_DIR, hostEnv, hostLayout, hostPython, REPO, runHostSteps, scratch } from "../test/payload/host.js";
+import { benchMedia, printMediaBench } from "./media.js";
+import { benchPxe } from "./pxe.js";
 
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
@@ -72,9 +81,23 @@ async function ipxeCompile(): Promise<void> {
   );
 }
 
+/** The variants named by --media[=a,b] (all three for a bare --media). */
+function mediaVariants(): MediaVariant[] {
+  const flag = process.argv.find((a) => a === "--media" || a.startsWith("--media="));
+  if (!flag) return [];
+  if (flag === "--media") return [...MEDIA_VARIANTS];
+  const wanted = flag.slice("--media=".length).split(",");
+  const unknown = wanted.filter((v) => !(MEDIA_VARIANTS as readonly string[]).includes(v));
+  if (unknown.length) throw new Error(`--media: unknown variant(s) ${unknown.join(", ")}; use ${MEDIA_VARIANTS.join(", ")}`);
+  return wanted as MediaVariant[];
+}
+
 async function main() {
   console.log(`unit + module tiers: ${seconds(timeFastTiers())}`);
   if (!process.argv.includes("--skip-ipxe")) await ipxeCompile();
+  for (const variant of mediaVariants()) printMediaBench(await benchMedia(variant));
+  const pxe = process.argv.find((a) => a === "--pxe" || a.startsWith("--pxe="));
+  if (pxe) await benchPxe(pxe.startsWith("--pxe=") ? pxe.slice("--pxe=".length) : undefined);
   if (process.argv.includes("--skip-matrix")) return;
 
   const legs = (Object.keys(PYTHON_MATRIX) as PythonLeg[])

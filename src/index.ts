@@ -11,6 +11,7 @@ import type { JobInputs } from "./containers.js";
 import { docsDirectory } from "./docs.js";
 import { checkIpxeSources, ipxeDirectory, pinnedIpxeSource } from "./ipxe/build.js";
 import { lintContainer } from "./lint.js";
+import { buildMedia } from "./media/index.js";
 import { checkName } from "./names.js";
 import {
   buildWheelDirectory,
@@ -169,6 +170,54 @@ export class BtyCi {
     return docsDirectory(this.inputs).sync();
   }
 
+  // ---- media (live-build images) ----
+
+  /**
+   * bty's netboot-pc live image: vmlinuz, initrd, squashfs, their .sha256
+   * manifest and a build manifest (Debian packages, bty's pip freeze, r8125
+   * commit, live-build version), each verified.
+   */
+  @func()
+  async buildNetbootPc(
+    /** CA bundle for pip/git inside the chroot during the build (TLS-intercepting networks); not left in the image. */
+    extraCaCerts?: File,
+    /** A git repository (bare or not) bty's r8125 DKMS hook clones instead of GitHub (air-gapped builds). */
+    r8125Source?: Directory,
+    /** Seconds each live-build stage may run before it is stopped with its last log lines. */
+    timeoutSeconds: number = 2400,
+  ): Promise<Directory> {
+    return buildMedia(this.inputs, "netboot-pc", { extraCaCerts, r8125Source, timeoutSeconds });
+  }
+
+  /** bty's ramboot-init: vmlinuz, initrd, .sha256 manifest and build manifest, verified. */
+  @func()
+  async buildRambootInit(
+    /** CA bundle for pip/git inside the chroot during the build (TLS-intercepting networks); not left in the image. */
+    extraCaCerts?: File,
+    /** A git repository (bare or not) bty's r8125 DKMS hook clones instead of GitHub (air-gapped builds). */
+    r8125Source?: Directory,
+    /** Seconds each live-build stage may run before it is stopped with its last log lines. */
+    timeoutSeconds: number = 2400,
+  ): Promise<Directory> {
+    return buildMedia(this.inputs, "ramboot-init", { extraCaCerts, r8125Source, timeoutSeconds });
+  }
+
+  /**
+   * bty's usbboot-pc hybrid ISO with its trailing 32 MiB exFAT BTY_IMAGES
+   * partition (bty's own usb_iso_build steps), .iso.sha256 and build manifest.
+   */
+  @func()
+  async buildUsbbootPc(
+    /** CA bundle for pip/git inside the chroot during the build (TLS-intercepting networks); not left in the image. */
+    extraCaCerts?: File,
+    /** A git repository (bare or not) bty's r8125 DKMS hook clones instead of GitHub (air-gapped builds). */
+    r8125Source?: Directory,
+    /** Seconds each live-build stage may run before it is stopped with its last log lines. */
+    timeoutSeconds: number = 2400,
+  ): Promise<Directory> {
+    return buildMedia(this.inputs, "usbboot-pc", { extraCaCerts, r8125Source, timeoutSeconds });
+  }
+
   /**
    * bty's custom iPXE (x86_64 EFI) with bty's embedded chain script and
    * general.h trims: `bty-ipxe-x86_64-v<version>.efi` and its `.sha256`,
@@ -205,14 +254,14 @@ export class BtyCi {
   ): Promise<void> {
     checkFirmware(firmware);
     const { version } = await readProject(this.source);
-    if (!trio) throw new Error("no --trio: pass build-netboot-pc's output (`--trio $(dagger call build-netboot-pc)`)");
-    checkTrio(await trio.entries(), version);
+    const media = trio ?? (await this.buildNetbootPc());
+    checkTrio(await media.entries(), version);
     const fw: Firmware = firmware;
     const efi = fw === "uefi" ? (ipxe ?? (await this.buildIpxe())).file(`bty-ipxe-x86_64-v${version}.efi`) : undefined;
     const wheelName = `bty_lab-${version}-py3-none-any.whl`;
     const wheel = (await this.buildWheel()).file(wheelName);
     const server = pxeServer(this.inputs, wheel, wheelName, fw, efi);
-    await runPxeChain(pxeClient(this.inputs, server, trio, fw, version, efi), fw);
+    await runPxeChain(pxeClient(this.inputs, server, media, fw, version, efi), fw);
   }
 
   /**
@@ -246,6 +295,9 @@ export class BtyCi {
         [checkName("buildWheel")]: () => this.buildWheel(),
         [checkName("buildIpxe")]: () => this.buildIpxe(),
         [checkName("docs")]: () => this.docs(),
+        [checkName("buildNetbootPc")]: () => this.buildNetbootPc(),
+        [checkName("buildRambootInit")]: () => this.buildRambootInit(),
+        [checkName("buildUsbbootPc")]: () => this.buildUsbbootPc(),
         [checkName("testPxe", "bios")]: () => this.testPxe("bios"),
         [checkName("testPxe", "uefi")]: () => this.testPxe("uefi"),
       },

@@ -41,6 +41,8 @@ afterAll(() => engine.stop());
 beforeEach(() => {
   engine.reset();
   engine.answer("exists", true);
+  // test-pxe lists the netboot-pc build's files (a real build has these).
+  engine.answer("entries", ["bty-netboot-pc-x86_64-v0.77.2.vmlinuz", "bty-netboot-pc-x86_64-v0.77.2.initrd", "bty-netboot-pc-x86_64-v0.77.2.squashfs"]);
   engine.answer("contents", ({ chain }: { chain: Call[] }) =>
     chain.some((c) => c.field === "file" && c.args.path === ".pre-commit-config.yaml") ? PRE_COMMIT_CONFIG : PYPROJECT,
   );
@@ -242,16 +244,20 @@ describe("allChecks", () => {
     const err = await call("allChecks").catch((e: Error) => e);
     expect(err).toBeInstanceOf(Error);
     const table = (err as Error).message;
-    for (const name of ["lint", "test:py-311", "test:py-312", "test:py-313", "typecheck", "flash-integration", "build-wheel", "build-ipxe", "docs"]) {
+    for (const name of [
+      "lint", "test:py-311", "test:py-312", "test:py-313", "typecheck", "flash-integration", "build-wheel", "build-ipxe", "docs",
+      "build-netboot-pc", "build-ramboot-init", "build-usbboot-pc", "test-pxe:bios", "test-pxe:uefi",
+    ]) {
       expect(table).toMatch(new RegExp(`^${name}\\s+pass`, "m"));
     }
     expect(table).toMatch(/^test:py-314\s+FAIL\s+\S+\s+`uv run --no-sync pytest` exited 1: == 2 failed, 500 passed ==$/m);
-    expect(table).toMatch(/1 of 10 checks failed/);
+    expect(table).toMatch(/1 of 15 checks failed/);
     // Every job's pipeline was sent, none skipped by the failure.
-    expect(new Set(pipelines().map(image)).size).toBe(Object.keys(PYTHON_MATRIX).length);
+    // (the four Python images, and the trixie image of the media builds)
+    expect(new Set(pipelines().map(image)).size).toBe(Object.keys(PYTHON_MATRIX).length + 1);
   });
 
   it("returns the table when all pass", async () => {
-    await expect(call("allChecks")).resolves.toMatch(/all 10 checks passed$/);
+    await expect(call("allChecks")).resolves.toMatch(/all 15 checks passed$/);
   });
 });

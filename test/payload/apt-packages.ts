@@ -12,6 +12,21 @@ const HOST = [
 
 // build-ipxe's payload compiles iPXE (IPXE.apt) and PXE-boots it: QEMU with
 // OVMF, dnsmasq on a bridge + tap (iproute2), unshare for a private netns.
-const PXE = ["qemu-system-x86", "ovmf", "dnsmasq-base", "iproute2", "util-linux"];
+// test-pxe's payload adds SeaBIOS and Debian's stock undionly.kpxe (ipxe),
+// qemu-img, and busybox-static + cpio + squashfs-tools for its stand-in trio
+// (setpriv: util-linux).
+const PXE = [
+  "qemu-system-x86", "ovmf", "dnsmasq-base", "iproute2", "util-linux",
+  "seabios", "ipxe", "qemu-utils", "busybox-static", "cpio", "squashfs-tools",
+];
 
-console.log([...new Set([...HOST, ...APT.lint, ...APT.flashIntegration, ...APT.docs, ...IPXE.apt, ...PXE])].join("\n"));
+// Media payload (test/payload/media.test.ts): live-build's helpers, the
+// verifiers' tools, a synthetic hybrid ISO, QEMU for the boot. live-build
+// and debootstrap themselves come from trixie: .ci/run runs
+// ci/install-live-build.sh (bookworm's live-build is too old).
+const MEDIA_HOST = [
+  "squashfs-tools", "xorriso", "isolinux", "dosfstools", "exfatprogs", "cpio", "zstd", "xz-utils",
+  "qemu-system-x86", "distro-info", "debian-archive-keyring",
+];
+
+console.log([...new Set([...HOST, ...MEDIA_HOST, ...APT.lint, ...APT.flashIntegration, ...APT.docs, ...IPXE.apt, ...PXE])].join("\n"));

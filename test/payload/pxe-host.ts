@@ -6,18 +6,22 @@
  * its package + a busybox initramfs that prints a marker) for when the real
  * netboot-pc build is not at hand.
  */
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 
-import { IPXE } from "../../src/config.js";
+import { IPXE, PXE } from "../../src/config.js";
 import { ipxeArtifactName, ipxeSteps } from "../../src/ipxe/plan.js";
+import { type ChainLayout, chainArgv, type Firmware, type Marker, PASSWORD_ENV, serverArgv } from "../../src/pxe/plan.js";
 import { CACHE_DIR, CI_DIR, REPO, runHostSteps, scratch } from "./host.js";
 
 /** withcache, the cache bty-web's catalog lives in (bty runs its image; bty-ci pins the package). */
 export const WITHCACHE_VERSION = "0.13.3";
 /** What the stand-in trio's /init prints on the serial console. */
 export const STANDIN_MARKER = "bty-ci: stand-in trio booted";
+
+/** bty's BIOS path: Debian's stock undionly.kpxe (the ipxe package), as bty's test seeds it. */
+export const STOCK_UNDI = "/usr/lib/ipxe/undionly.kpxe";
 
 const VENDOR = process.env.BTY_CI_VENDOR_DIR ?? resolve(REPO, "../shared/vendor");
 export const IPXE_TARBALL = join(VENDOR, "ipxe/ipxe-0ab2277c40f1.tar.gz");
@@ -119,3 +123,59 @@ export function standinTrio(version: string): string {
     rmSync(work, { recursive: true, force: true });
   }) as string;
 }
+
+/** What a chain run boots: bty's version, a trio directory and (uefi) bty's ipxe.efi. */
+export interface PxeInputs {
+  version: string;
+  trio: string;
+  efi?: string;
+}
+
+export interface Run {
+  code: number | null;
+  out: string;
+  err: string;
+  work: string;
+  seconds: number;
+}
+
+/** The wrapper test-pxe's engine side stands for: the server, then the driver as the namespace's init. */
+export function chainCommand(inputs: PxeInputs, firmware: Firmware, markers: Marker[], extra: string[] = []): { argv: string[]; work: string; env: NodeJS.ProcessEnv } {
+  const work = scratch(`pxe-${firmware}`);
+  const logs = join(work, "server-logs");
+  const server = serverArgv(
+    {
+      ciDir: CI_DIR, btyWeb: btyWebBin(inputs.version), withcache: withcacheBin(), logs, state: join(work, "server-state"),
+      host: "127.0.0.1", btyPort: 18080, withcachePort: 18081, alias: false, serveLogs: false,
+    },
+    PXE,
+  );
+  const layout: ChainLayout = {
+    ciDir: CI_DIR, python: "python3", workdir: join(work, "run"), trio: inputs.trio,
+    nbp: firmware === "bios" ? STOCK_UNDI : inputs.efi!,
+    btyWeb: "127.0.0.1:18080", withcache: "127.0.0.1:18081",
+    serviceLogs: { "bty-web": join(logs, "bty-web.log"), withcache: join(logs, "withcache.log") },
+  };
+  const driver = chainArgv(layout, PXE, firmware, inputs.version, markers, ["--accel", "auto", ...extra]);
+  const q = (argv: string[]) => argv.map((a) => `'${a.replaceAll("'", "'\\''")}'`).join(" ");
+  const script = `set -euo pipefail\nip link set lo up\nsetpriv --pdeathsig TERM ${q(server)} &\nexec ${q(driver)}\n`;
+  return {
+    argv: ["unshare", "--net", "--pid", "--fork", "--kill-child", "--mount-proc", "--", "bash", "-c", script],
+    work,
+    env: { ...process.env, [PASSWORD_ENV.bty]: PXE.btyPassword, [PASSWORD_ENV.withcache]: PXE.withcachePassword },
+  };
+}
+
+export function runChain(inputs: PxeInputs, firmware: Firmware, markers: Marker[], extra: string[] = []): Promise<Run> {
+  const { argv, work, env } = chainCommand(inputs, firmware, markers, extra);
+  const start = performance.now();
+  return new Promise((resolve) => {
+    const child = spawn(argv[0]!, argv.slice(1), { env });
+    let out = "";
+    let err = "";
+    child.stdout.on("data", (d) => (out += d));
+    child.stderr.on("data", (d) => (err += d));
+    child.on("close", (code) => resolve({ code, out, err, work, seconds: (performance.now() - start) / 1000 }));
+  });
+}
+

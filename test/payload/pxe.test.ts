@@ -19,10 +19,12 @@ import { join } from "node:path";
 
 import { beforeAll, describe, expect, it } from "vitest";
 
-import { PXE } from "../../src/config.js";
-import { CHAIN_MARKERS, type ChainLayout, chainArgv, type Firmware, type Marker, PASSWORD_ENV, serverArgv } from "../../src/pxe/plan.js";
+import { CHAIN_MARKERS, type Firmware, type Marker } from "../../src/pxe/plan.js";
 import { btyCheckout, CI_DIR, scratch } from "./host.js";
-import { btyWebBin, customIpxe, IPXE_TARBALL, STANDIN_MARKER, standinTrio, withcacheBin } from "./pxe-host.js";
+import {
+  btyWebBin, chainCommand as command, customIpxe, IPXE_TARBALL, type PxeInputs, type Run, runChain as chain, STANDIN_MARKER,
+  standinTrio, STOCK_UNDI, withcacheBin,
+} from "./pxe-host.js";
 
 const has = (cmd: string, args = ["--version"]) => spawnSync(cmd, args, { stdio: "ignore" }).status === 0;
 const canBoot =
@@ -33,68 +35,16 @@ const canBoot =
   has("setpriv") &&
   existsSync("/usr/share/OVMF/OVMF_CODE_4M.fd") &&
   existsSync("/usr/lib/ipxe/undionly.kpxe");
-const STOCK_UNDI = "/usr/lib/ipxe/undionly.kpxe";
 
 /** bty's markers up to the trio's kernel, then the stand-in's /init. */
 const STANDIN_MARKERS: Marker[] = [
   ...CHAIN_MARKERS.filter((m) => !["auto-flash-started", "flash-complete"].includes(m.key)),
   { key: "standin-init", needle: STANDIN_MARKER, seconds: 30 },
 ];
+const runChain = (firmware: Firmware, markers: Marker[]) => chain(inputs, firmware, markers);
+const chainCommand = (firmware: Firmware, markers: Marker[]) => command(inputs, firmware, markers);
 
-interface Inputs {
-  version: string;
-  trio: string;
-  efi?: string;
-}
-let inputs: Inputs;
-
-interface Run {
-  code: number | null;
-  out: string;
-  err: string;
-  work: string;
-  seconds: number;
-}
-
-/** The wrapper test-pxe's engine side stands for: the server, then the driver as the namespace's init. */
-function chainCommand(firmware: Firmware, markers: Marker[], extra: string[] = []): { argv: string[]; work: string; env: NodeJS.ProcessEnv } {
-  const work = scratch(`pxe-${firmware}`);
-  const logs = join(work, "server-logs");
-  const server = serverArgv(
-    {
-      ciDir: CI_DIR, btyWeb: btyWebBin(inputs.version), withcache: withcacheBin(), logs, state: join(work, "server-state"),
-      host: "127.0.0.1", btyPort: 18080, withcachePort: 18081, alias: false, serveLogs: false,
-    },
-    PXE,
-  );
-  const layout: ChainLayout = {
-    ciDir: CI_DIR, python: "python3", workdir: join(work, "run"), trio: inputs.trio,
-    nbp: firmware === "bios" ? STOCK_UNDI : inputs.efi!,
-    btyWeb: "127.0.0.1:18080", withcache: "127.0.0.1:18081",
-    serviceLogs: { "bty-web": join(logs, "bty-web.log"), withcache: join(logs, "withcache.log") },
-  };
-  const driver = chainArgv(layout, PXE, firmware, inputs.version, markers, ["--accel", "auto", ...extra]);
-  const q = (argv: string[]) => argv.map((a) => `'${a.replaceAll("'", "'\\''")}'`).join(" ");
-  const script = `set -euo pipefail\nip link set lo up\nsetpriv --pdeathsig TERM ${q(server)} &\nexec ${q(driver)}\n`;
-  return {
-    argv: ["unshare", "--net", "--pid", "--fork", "--kill-child", "--mount-proc", "--", "bash", "-c", script],
-    work,
-    env: { ...process.env, [PASSWORD_ENV.bty]: PXE.btyPassword, [PASSWORD_ENV.withcache]: PXE.withcachePassword },
-  };
-}
-
-function runChain(firmware: Firmware, markers: Marker[], extra: string[] = []): Promise<Run> {
-  const { argv, work, env } = chainCommand(firmware, markers, extra);
-  const start = performance.now();
-  return new Promise((resolve) => {
-    const child = spawn(argv[0]!, argv.slice(1), { env });
-    let out = "";
-    let err = "";
-    child.stdout.on("data", (d) => (out += d));
-    child.stderr.on("data", (d) => (err += d));
-    child.on("close", (code) => resolve({ code, out, err, work, seconds: (performance.now() - start) / 1000 }));
-  });
-}
+let inputs: PxeInputs;
 
 const seenAt = (out: string, key: string) => Number(new RegExp(`seen {4}${key} after ([\\d.]+)s`).exec(out)?.[1]);
 const read = (file: string) => readFileSync(file, "latin1");

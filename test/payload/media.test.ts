@@ -1,0 +1,364 @@
+/**
+ * Payload tier of the media builds, for real on this machine:
+ *
+ * - the verifier (ci/media-verify.py) passes good outputs and fails broken
+ *   ones (truncated squashfs, squashfs without bty, ISO without BTY_IMAGES,
+ *   wrong checksum, packages missing from the image);
+ * - bty's own usb_iso_build finishing steps (ci/usb-iso-finish.py, bty's
+ *   code from its sdist) give a hybrid ISO its BTY_IMAGES partition;
+ * - a real live-build of netboot-pc from bty's sdist with bty-ci's stage
+ *   list (src/media/plan.ts, the argv the Dagger function runs), its trio
+ *   verified, its build manifest checked against bty's package lists, and
+ *   booted under QEMU to bty's marker on the serial console.
+ *
+ * ramboot-init and the live-build part of usbboot-pc are not built here
+ * (another ~10 minutes each on 2 contended cores): `npm run bench` builds
+ * them. See README "Media builds".
+ */
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import {
+  copyFileSync,
+  createWriteStream,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  truncateSync,
+  writeFileSync,
+} from "node:fs";
+import { createServer } from "node:net";
+import { join, resolve } from "node:path";
+
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+import { artifactNames, buildManifestName, type MediaLayout, type MediaStage, mediaStages, usbIsoStages } from "../../src/media/plan.js";
+import { btyCheckout, CI_DIR, REPO, scratch, uvBin } from "./host.js";
+
+const VERIFY = join(CI_DIR, "media-verify.py");
+const R8125_BUNDLE = resolve(REPO, "../shared/vendor/r8125/realtek-r8125-dkms-60c86586fbe2.bundle");
+const R8125_COMMIT = "60c86586fbe22cea7ed660a629e2d1374cc26196";
+const HOST_CA = "/etc/ssl/certs/ca-certificates.crt";
+/** Seconds the live system may take under TCG on contended cores to print its marker. */
+const BOOT_TIMEOUT_S = 900;
+/** The whole netboot-pc build: ~8 minutes alone on 2 cores, 30+ when others build too. */
+const BUILD_TIMEOUT_MS = 60 * 60_000;
+
+const isRoot = process.getuid?.() === 0;
+const lbVersion = (() => {
+  const r = spawnSync("dpkg-query", ["-W", "-f", "${Status} ${Version}", "live-build"], { encoding: "utf8" });
+  const m = /install ok installed (?:\d+:)?(\d{8})/.exec(r.stdout ?? "");
+  return m ? Number(m[1]) : 0;
+})();
+const canBuild = isRoot && lbVersion >= 20240208;
+const buildSkipReason = !isRoot
+  ? "needs root (live-build)"
+  : `needs live-build >= 20240208 (found ${lbVersion || "none"}): run ci/install-live-build.sh`;
+
+function sh(argv: string[], opts: { cwd?: string } = {}) {
+  return spawnSync(argv[0]!, argv.slice(1), { encoding: "utf8", cwd: opts.cwd, maxBuffer: 1 << 28 });
+}
+
+const verify = (...args: string[]) => sh(["python3", VERIFY, ...args]);
+
+/** Run stages in order like the chain of container execs; logs to <log>, tail on failure. */
+async function runStages(stages: MediaStage[], log: string): Promise<Record<string, number>> {
+  const seconds: Record<string, number> = {};
+  const out = createWriteStream(log, { flags: "a" });
+  try {
+    for (const stage of stages) {
+      const start = performance.now();
+      out.write(`\n$ ${stage.argv.join(" ")}\n`);
+      const child = spawn(stage.argv[0]!, stage.argv.slice(1), { stdio: ["ignore", "pipe", "pipe"] });
+      let tail = "";
+      const collect = (chunk: Buffer) => {
+        out.write(chunk);
+        tail = (tail + chunk.toString()).split("\n").slice(-60).join("\n");
+      };
+      child.stdout!.on("data", collect);
+      child.stderr!.on("data", collect);
+      const code = await new Promise<number>((res) => child.on("close", (c) => res(c ?? 1)));
+      seconds[stage.label] = Math.round((performance.now() - start) / 1000);
+      if (code !== 0) throw new Error(`stage "${stage.label}" exited ${code} (log ${log}):\n${tail}`);
+    }
+  } finally {
+    out.end();
+  }
+  return seconds;
+}
+
+/** A hybrid ISO shaped like live-build's (ISO 9660 type-0 p1 at sector 64, EFI p2), without BTY_IMAGES. */
+function hybridIso(dir: string): string {
+  const root = join(dir, "root");
+  mkdirSync(join(root, "isolinux"), { recursive: true });
+  copyFileSync("/usr/lib/ISOLINUX/isolinux.bin", join(root, "isolinux/isolinux.bin"));
+  expect(sh(["mkfs.vfat", "-C", join(dir, "efi.img"), "2048"]).status).toBe(0);
+  const iso = join(dir, "live-image-amd64.hybrid.iso");
+  const r = sh([
+    "xorriso", "-as", "mkisofs", "-quiet", "-V", "BTY", "-iso_mbr_part_type", "0x00", "-partition_offset", "16",
+    "-isohybrid-mbr", "/usr/lib/ISOLINUX/isohdpfx.bin", "-c", "isolinux/boot.cat", "-b", "isolinux/isolinux.bin",
+    "-no-emul-boot", "-boot-load-size", "4", "-boot-info-table", "-eltorito-alt-boot",
+    "-e", "--interval:appended_partition_2:all::", "-no-emul-boot",
+    "-append_partition", "2", "0xef", join(dir, "efi.img"), "-o", iso, root,
+  ]);
+  expect(r.status, r.stderr).toBe(0);
+  return iso;
+}
+
+describe("media verifier", () => {
+  it("fails a truncated squashfs and one without bty's install path; passes a good one", () => {
+    const dir = scratch("media-sq");
+    const tree = join(dir, "tree/opt/bty/venv/bin");
+    mkdirSync(tree, { recursive: true });
+    // Incompressible content, so truncation cuts into the data.
+    writeFileSync(join(tree, "bty"), Buffer.from(Array.from({ length: 1 << 20 }, () => Math.floor(Math.random() * 256))));
+    const good = join(dir, "good.squashfs");
+    expect(sh(["mksquashfs", join(dir, "tree"), good, "-noappend", "-quiet", "-no-progress"]).status).toBe(0);
+    expect(verify("squashfs", good, "--path", "/opt/bty/venv/bin/bty").status).toBe(0);
+
+    const cut = join(dir, "cut.squashfs");
+    copyFileSync(good, cut);
+    truncateSync(cut, Math.floor(statSync(good).size / 2));
+    const truncated = verify("squashfs", cut, "--path", "/opt/bty/venv/bin/bty");
+    expect(truncated.status).toBe(1);
+    expect(truncated.stderr).toMatch(/truncated/);
+
+    const missing = verify("squashfs", good, "--path", "/opt/bty/venv/bin/bty", "--path", "/usr/local/bin/bty");
+    expect(missing.status).toBe(1);
+    expect(missing.stderr).toMatch(/does not contain \/usr\/local\/bin\/bty/);
+
+    const notSquashfs = verify("squashfs", join(dir, "tree/opt/bty/venv/bin/bty"));
+    expect(notSquashfs.status).toBe(1);
+  });
+
+  it("fails a wrong checksum and a manifest naming a missing file", () => {
+    const dir = scratch("media-sum");
+    writeFileSync(join(dir, "a.bin"), "a");
+    expect(sh(["sh", "-c", "sha256sum a.bin > a.sha256"], { cwd: dir }).status).toBe(0);
+    expect(verify("checksums", join(dir, "a.sha256")).status).toBe(0);
+    writeFileSync(join(dir, "a.bin"), "b");
+    expect(verify("checksums", join(dir, "a.sha256")).stderr).toMatch(/checksum of a.bin does not match/);
+    writeFileSync(join(dir, "b.sha256"), `${"0".repeat(64)}  gone.bin\n`);
+    expect(verify("checksums", join(dir, "b.sha256")).stderr).toMatch(/gone.bin is missing/);
+  });
+
+  it("names the packages of bty's lists an image lacks (the silent no-firmware trap)", () => {
+    const dir = scratch("media-pkg");
+    writeFileSync(join(dir, "bty-base.list.chroot"), "# comment\nlive-boot firmware-realtek\ncurl\n");
+    writeFileSync(join(dir, "installed.txt"), "live-boot\t1\tall\ncurl\t8\tamd64\n");
+    const r = verify("packages", "--installed", join(dir, "installed.txt"), "--list", join(dir, "bty-base.list.chroot"));
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/not installed in the image: firmware-realtek \(bty-base.list.chroot\)/);
+  });
+
+  it("rejects what is not a kernel or an initramfs", () => {
+    const dir = scratch("media-kern");
+    writeFileSync(join(dir, "x"), Buffer.alloc(4096, 7));
+    expect(verify("kernel", join(dir, "x")).stderr).toMatch(/not an x86 bzImage/);
+    expect(verify("initrd", join(dir, "x")).stderr).toMatch(/no gzip\/xz\/zstd\/lz4 magic/);
+  });
+});
+
+describe("media-build.sh refuses bad input before building", () => {
+  const script = join(CI_DIR, "media-build.sh");
+  it("a checkout without bty-media/, an unknown variant, a missing wheel", () => {
+    const empty = scratch("media-bad");
+    writeFileSync(join(empty, "pyproject.toml"), '[project]\nname = "bty-lab"\nversion = "1.0.0"\n');
+    const work = join(empty, "work");
+    const noMedia = sh(["bash", script, "prepare", "--source", empty, "--variant", "netboot-pc", "--work", work]);
+    expect(noMedia.status).toBe(2);
+    expect(noMedia.stderr).toMatch(/no bty-media\/live-build in .*must contain bty-media/);
+    expect(existsSync(join(work, "lb"))).toBe(false);
+    const badVariant = sh(["bash", script, "prepare", "--source", empty, "--variant", "usbboot-rpi", "--work", work]);
+    expect(badVariant.stderr).toMatch(/unknown variant 'usbboot-rpi'/);
+    mkdirSync(join(work, "lb/chroot/usr"), { recursive: true });
+    const noWheel = sh(["bash", script, "install-bty", "--work", work, "--wheel", join(empty, "dist")]);
+    expect(noWheel.status).toBe(2);
+    expect(noWheel.stderr).toMatch(/--wheel must name bty's wheel/);
+    const noRootfs = sh(["bash", script, "binary", "--work", join(empty, "nowhere"), "--variant", "netboot-pc"]);
+    expect(noRootfs.stderr).toMatch(/run the rootfs stage first/);
+  });
+});
+
+describe.skipIf(!isRoot)("usbboot-pc ISO finishing with bty's own usb_iso_build (root: loop devices)", () => {
+  it("adds the BTY_IMAGES exFAT partition; an ISO without it fails verification", async () => {
+    const bty = btyCheckout();
+    const work = scratch("media-iso");
+    const out = join(work, "out");
+    mkdirSync(out);
+    const iso = hybridIso(work);
+    const published = join(out, artifactNames("usbboot-pc", "0.77.2")[0]!);
+    copyFileSync(iso, published);
+    // Without BTY_IMAGES (live-build's ISO as it comes) the verifier refuses it.
+    const bare = verify("iso", published, "--label", "BTY_IMAGES");
+    expect(bare.status).toBe(1);
+    expect(bare.stderr).toMatch(/no BTY_IMAGES partition/);
+    // What bty's binary hook leaves for its bootloader check.
+    mkdirSync(join(work, "lb/binary/boot/grub"), { recursive: true });
+    writeFileSync(join(work, "lb/binary/.bty-bootloader-hook-ran"), "");
+    writeFileSync(join(work, "lb/binary/boot/grub/grub.cfg"), "set timeout=0\nset timeout_style=hidden\n");
+    const layout: MediaLayout = { ciDir: CI_DIR, source: bty, work, out };
+    await runStages(usbIsoStages(layout, "0.77.2"), join(work, "stages.log"));
+    expect(verify("iso", published, "--label", "BTY_IMAGES").stdout).toMatch(/partitions 0x00\*, 0xef, 0x07/);
+    expect(readFileSync(`${published}.sha256`, "utf8")).toMatch(/^[0-9a-f]{64} {2}bty-usbboot-pc-x86_64-v0\.77\.2\.iso\n$/);
+  });
+});
+
+describe.skipIf(!canBuild)(`live-build time bound${canBuild ? "" : ` (skipped: ${buildSkipReason})`}`, () => {
+  it("stops a stage at its bound and prints the stage's last log lines", () => {
+    const bty = btyCheckout();
+    const work = join(scratch("media-timeout"), "build");
+    const layout: MediaLayout = { ciDir: CI_DIR, source: bty, work, out: join(work, "out") };
+    const [prepare, rootfs] = mediaStages(layout, "netboot-pc", "0", "/nowhere", { timeoutSeconds: 3 });
+    const prep = sh(prepare!.argv);
+    expect(prep.status, prep.stderr).toBe(0);
+    const start = performance.now();
+    const r = sh(rootfs!.argv);
+    expect(r.status).toBe(124);
+    expect((performance.now() - start) / 1000).toBeLessThan(60);
+    expect(r.stderr).toMatch(/'lb bootstrap' hit the time bound of 3s; last 80 log lines:/);
+    expect(r.stderr).toMatch(/lb bootstrap/);
+  });
+});
+
+/** A free TCP port on loopback. */
+function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const srv = createServer();
+    srv.listen(0, "127.0.0.1", () => {
+      const port = (srv.address() as { port: number }).port;
+      srv.close(() => res(port));
+    });
+    srv.on("error", rej);
+  });
+}
+
+describe.skipIf(!canBuild)(`netboot-pc, really built from bty's sdist${canBuild ? "" : ` (skipped: ${buildSkipReason})`}`, () => {
+  let work = "";
+  let out = "";
+  let version = "";
+  let seconds: Record<string, number> = {};
+  const children: ChildProcess[] = [];
+
+  beforeAll(async () => {
+    const bty = btyCheckout();
+    version = /^version\s*=\s*"([^"]+)"/m.exec(readFileSync(join(bty, "pyproject.toml"), "utf8"))![1]!;
+    work = scratch("media-netboot");
+    out = join(work, "out");
+    // The wheel as build-wheel makes it (uv build).
+    const dist = join(work, "dist");
+    const uv = sh([join(uvBin(), "uv"), "build", "--wheel", "--out-dir", dist, bty]);
+    expect(uv.status, uv.stderr).toBe(0);
+    let r8125Repo: string | undefined;
+    if (existsSync(R8125_BUNDLE)) {
+      r8125Repo = join(work, "r8125.git");
+      expect(sh(["git", "clone", "-q", "--bare", R8125_BUNDLE, r8125Repo]).status).toBe(0);
+    }
+    const layout: MediaLayout = { ciDir: CI_DIR, source: bty, work: join(work, "build"), out };
+    seconds = await runStages(
+      mediaStages(layout, "netboot-pc", version, dist, { caCert: HOST_CA, r8125Repo }),
+      join(work, "stages.log"),
+    );
+    console.log(`netboot-pc stage seconds: ${JSON.stringify(seconds)}`);
+  }, BUILD_TIMEOUT_MS);
+
+  afterAll(() => {
+    for (const c of children) c.kill("SIGKILL");
+  });
+
+  it("returns exactly bty's release names plus the build manifest, checksums matching", () => {
+    const names = artifactNames("netboot-pc", version);
+    expect(names).toEqual([
+      `bty-netboot-pc-x86_64-v${version}.vmlinuz`,
+      `bty-netboot-pc-x86_64-v${version}.initrd`,
+      `bty-netboot-pc-x86_64-v${version}.squashfs`,
+      `bty-netboot-pc-x86_64-v${version}.sha256`,
+    ]);
+    expect(readdirSync(out).sort()).toEqual([...names, buildManifestName("netboot-pc", version)].sort());
+    const sums = readFileSync(join(out, names[3]!), "utf8").trim().split("\n").map((l) => l.split(/\s+/)[1]);
+    expect(sums).toEqual(names.slice(0, 3));
+    expect(verify("checksums", join(out, names[3]!)).status).toBe(0);
+    expect(verify("kernel", join(out, names[0]!)).status).toBe(0);
+    expect(verify("initrd", join(out, names[1]!)).status).toBe(0);
+    for (const n of names.slice(0, 3)) console.log(`${n}: ${statSync(join(out, n)).size} bytes`);
+  });
+
+  it("has bty in the squashfs and none of the build-only CA, pip.conf, gitconfig or r8125 repository", () => {
+    const squashfs = join(out, artifactNames("netboot-pc", version)[2]!);
+    const listing = sh(["unsquashfs", "-l", "-no-progress", "-d", "", squashfs]);
+    expect(listing.status).toBe(0);
+    const paths = new Set(listing.stdout.split("\n").map((l) => l.trim()));
+    expect(paths).toContain("/opt/bty/venv/bin/bty");
+    expect(paths).toContain("/usr/local/bin/bty");
+    for (const buildOnly of ["/usr/local/share/bty-ci/extra-ca.crt", "/etc/pip.conf", "/etc/gitconfig", "/var/cache/bty-ci/r8125.git"]) {
+      expect(paths).not.toContain(buildOnly);
+    }
+  });
+
+  it("records packages, bty's venv, r8125 and live-build in the build manifest, all listed packages present", () => {
+    const manifest = readFileSync(join(out, buildManifestName("netboot-pc", version)), "utf8");
+    expect(manifest).toMatch(/^live-build\t(?:\d+:)?20\d{6}/m);
+    expect(manifest).toMatch(new RegExp(`^bty[-_]lab[ @=]`, "m"));
+    expect(manifest).toMatch(/^firmware-realtek\t/m);
+    expect(manifest).toMatch(/^linux-image-amd64\t/m);
+    if (existsSync(R8125_BUNDLE)) expect(manifest).toContain(`commit\t${R8125_COMMIT}`);
+  });
+
+  it("a truncated copy of the real squashfs fails verification", () => {
+    const squashfs = join(out, artifactNames("netboot-pc", version)[2]!);
+    const cut = join(work, "cut.squashfs");
+    expect(sh(["sh", "-c", `head -c ${Math.floor(statSync(squashfs).size * 0.9)} '${squashfs}' > '${cut}'`]).status).toBe(0);
+    const r = verify("squashfs", cut, "--path", "/opt/bty/venv/bin/bty");
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/truncated/);
+  });
+
+  it("boots under QEMU with bty's append line and the squashfs over HTTP, to bty's marker", { timeout: (BOOT_TIMEOUT_S + 60) * 1000 }, async () => {
+    const [kernel, initrd, squashfs] = artifactNames("netboot-pc", version).map((n) => join(out, n));
+    // bty's own append line, as live-build recorded it from bty's auto/config.
+    const binaryConfig = readFileSync(join(work, "build/lb/config/binary"), "utf8");
+    const append = /^LB_BOOTAPPEND_LIVE="([^"]*)"/m.exec(binaryConfig)![1]!;
+    expect(append).toContain(`bty.version=${version}`);
+    const port = await freePort();
+    const http = spawn("python3", ["-m", "http.server", "--bind", "127.0.0.1", String(port)], { cwd: out, stdio: "ignore" });
+    children.push(http);
+    const kvm = sh(["sh", "-c", "test -w /dev/kvm && timeout 5 qemu-system-x86_64 -accel kvm -M none -display none -S </dev/null"]).status === 0;
+    const accel = kvm ? "kvm" : "tcg";
+    console.log(`QEMU accelerator: ${accel}${kvm ? "" : " (no working /dev/kvm)"}`);
+    const marker = `bty: entered v${version}`;
+    const serial = join(work, "serial.log");
+    const start = performance.now();
+    const qemu = spawn("qemu-system-x86_64", [
+      "-accel", accel, "-m", "3072", "-smp", "2", "-nographic", "-no-reboot",
+      "-kernel", kernel!, "-initrd", initrd!,
+      "-append", `${append} fetch=http://10.0.2.2:${port}/${squashfs!.split("/").at(-1)} console=ttyS0,115200`,
+      "-netdev", "user,id=n0", "-device", "virtio-net-pci,netdev=n0",
+    ], { stdio: ["ignore", "pipe", "pipe"] });
+    children.push(qemu);
+    const log = createWriteStream(serial);
+    let seen = "";
+    const found = await new Promise<boolean>((res) => {
+      const timer = setTimeout(() => res(false), BOOT_TIMEOUT_S * 1000);
+      const onData = (chunk: Buffer) => {
+        log.write(chunk);
+        seen = (seen + chunk.toString()).slice(-20000);
+        if (seen.includes(marker)) {
+          clearTimeout(timer);
+          res(true);
+        }
+      };
+      qemu.stdout!.on("data", onData);
+      qemu.stderr!.on("data", onData);
+      qemu.on("close", () => {
+        clearTimeout(timer);
+        res(seen.includes(marker));
+      });
+    });
+    qemu.kill("SIGKILL");
+    http.kill("SIGKILL");
+    log.end();
+    const secs = Math.round((performance.now() - start) / 1000);
+    console.log(`boot to "${marker}": ${found ? `${secs} s` : "not reached"} (${accel}); serial log ${serial}`);
+    expect(found, `no "${marker}" on the serial console within ${BOOT_TIMEOUT_S}s; last output:\n${seen.slice(-3000)}`).toBe(true);
+  });
+});
