@@ -386,7 +386,7 @@ describe("dnsmasq-conf.py", () => {
   });
 });
 
-const PROGRAMS = ["ipxe-build.sh", "ipxe-verify.py", "serial-watch.py", "qemu-accel.sh", "pxe/lan.sh", "pxe/dnsmasq-conf.py", "pxe/ipxe-chain-boot.sh"];
+const PROGRAMS = ["ipxe-build.sh", "ipxe-verify.py", "serial-watch.py", "qemu-accel.sh", "pxe/lan.sh", "pxe/dnsmasq-conf.py", "pxe/ipxe-chain-boot.sh", "pxe/chain-test.py", "pxe/server.sh"];
 
 describe("the iPXE and PXE programs are real programs", () => {
   it("pass the linters bty pins (shellcheck 0.11.0 at warning severity, ruff 0.15.15)", () => {

@@ -140,7 +140,7 @@ export interface Run {
 }
 
 /** The wrapper test-pxe's engine side stands for: the server, then the driver as the namespace's init. */
-export function chainCommand(inputs: PxeInputs, firmware: Firmware, markers: Marker[], extra: string[] = []): { argv: string[]; work: string; env: NodeJS.ProcessEnv } {
+export function chainCommand(inputs: PxeInputs, firmware: Firmware, markers: Marker[], extra: string[] = [], preamble = ""): { argv: string[]; work: string; env: NodeJS.ProcessEnv } {
   const work = scratch(`pxe-${firmware}`);
   const logs = join(work, "server-logs");
   const server = serverArgv(
@@ -158,7 +158,7 @@ export function chainCommand(inputs: PxeInputs, firmware: Firmware, markers: Mar
   };
   const driver = chainArgv(layout, PXE, firmware, inputs.version, markers, ["--accel", "auto", ...extra]);
   const q = (argv: string[]) => argv.map((a) => `'${a.replaceAll("'", "'\\''")}'`).join(" ");
-  const script = `set -euo pipefail\nip link set lo up\nsetpriv --pdeathsig TERM ${q(server)} &\nexec ${q(driver)}\n`;
+  const script = `set -euo pipefail\nip link set lo up\n${preamble}setpriv --pdeathsig TERM ${q(server)} &\nexec ${q(driver)}\n`;
   return {
     argv: ["unshare", "--net", "--pid", "--fork", "--kill-child", "--mount-proc", "--", "bash", "-c", script],
     work,
@@ -166,8 +166,8 @@ export function chainCommand(inputs: PxeInputs, firmware: Firmware, markers: Mar
   };
 }
 
-export function runChain(inputs: PxeInputs, firmware: Firmware, markers: Marker[], extra: string[] = []): Promise<Run> {
-  const { argv, work, env } = chainCommand(inputs, firmware, markers, extra);
+export function runChain(inputs: PxeInputs, firmware: Firmware, markers: Marker[], extra: string[] = [], preamble = ""): Promise<Run> {
+  const { argv, work, env } = chainCommand(inputs, firmware, markers, extra, preamble);
   const start = performance.now();
   return new Promise((resolve) => {
     const child = spawn(argv[0]!, argv.slice(1), { env });

@@ -41,7 +41,7 @@ const STANDIN_MARKERS: Marker[] = [
   ...CHAIN_MARKERS.filter((m) => !["auto-flash-started", "flash-complete"].includes(m.key)),
   { key: "standin-init", needle: STANDIN_MARKER, seconds: 30 },
 ];
-const runChain = (firmware: Firmware, markers: Marker[]) => chain(inputs, firmware, markers);
+const runChain = (firmware: Firmware, markers: Marker[], preamble = "") => chain(inputs, firmware, markers, [], preamble);
 const chainCommand = (firmware: Firmware, markers: Marker[]) => command(inputs, firmware, markers);
 
 let inputs: PxeInputs;
@@ -125,7 +125,7 @@ describe.skipIf(!canBoot)(`PXE chain to a real bty-web and withcache (stand-in t
     expectBootedTheTrio(run);
     // QEMU's NIC option ROM is iPXE itself: bty's user-class rule hands it the HTTP URL at once.
     const dnsmasq = read(join(run.work, "run/dnsmasq.log"));
-    expect(dnsmasq).toMatch(/tags: ipxe, bios, bpxb\d+\n(?:.*\n)*?.*bootfile-name {2}http:\/\/192\.168\.99\.1:8080\/pxe-bootstrap\.ipxe/);
+    expect(dnsmasq).toMatch(/tags: ipxe, bios, bpxb\d+x[0-9a-f]{3}\n(?:.*\n)*?.*bootfile-name {2}http:\/\/192\.168\.99\.1:8080\/pxe-bootstrap\.ipxe/);
     expect(read(join(run.work, "run/dnsmasq.conf"))).toContain("dhcp-boot=tag:!ipxe,tag:bios,undionly.kpxe");
     expect(read(join(run.work, "run/qemu-cmdline.txt"))).not.toContain("pflash");
   }, 15 * 60_000);
@@ -137,28 +137,31 @@ describe.skipIf(!canBoot)(`PXE chain to a real bty-web and withcache (stand-in t
     expectBootedTheTrio(run);
     const dnsmasq = read(join(run.work, "run/dnsmasq.log"));
     expect(dnsmasq).toMatch(/sent \S+\/tftproot\/ipxe\.efi to 192\.168\.99\.\d+/);
-    expect(dnsmasq).toMatch(/tags: efi, bpxb\d+\n(?:.*\n)*?.*bootfile-name {2}ipxe\.efi/);
-    expect(dnsmasq).toMatch(/tags: ipxe, efi, bpxb\d+\n(?:.*\n)*?.*bootfile-name {2}http:\/\/192\.168\.99\.1:8080\/pxe-bootstrap\.ipxe/);
+    expect(dnsmasq).toMatch(/tags: efi, bpxb\d+x[0-9a-f]{3}\n(?:.*\n)*?.*bootfile-name {2}ipxe\.efi/);
+    expect(dnsmasq).toMatch(/tags: ipxe, efi, bpxb\d+x[0-9a-f]{3}\n(?:.*\n)*?.*bootfile-name {2}http:\/\/192\.168\.99\.1:8080\/pxe-bootstrap\.ipxe/);
     // bty's embedded script ran: it is the custom binary, not a stock one.
     expect(read(join(run.work, "run/serial.log"))).toContain("bty: chaining to http://192.168.99.1:8080/pxe-bootstrap.ipxe");
     expect(read(join(run.work, "run/qemu-cmdline.txt"))).toMatch(/romfile=,bootindex=1/);
   }, 15 * 60_000);
 
-  it("a missing marker fails with the debug bundle: serial, dnsmasq, server logs, QEMU command line, markers seen and when", async () => {
+  it("a missing marker fails with the debug bundle: serial, dnsmasq, server logs, QEMU command line, markers seen and when; a dead run's segment is reaped", async () => {
     const markers = [...STANDIN_MARKERS.slice(0, 2), { key: "flash-complete", needle: "bty: flash complete; rebooting", seconds: 5 }];
-    const run = await runChain("bios", markers);
+    // A segment a SIGKILLed run left in a shared namespace (its owner pid is gone) is reaped first.
+    const run = await runChain("bios", markers, "ip link add bpxb4000000xdea type bridge\n");
+    expect(run.out).toMatch(/removed segments of dead runs: bpxb4000000xdea/);
     expect(run.code).toBe(1);
     const bundle = join(run.work, "run/bundle");
     expect(readdirSync(bundle).sort()).toEqual(
-      ["FAILURE.txt", "bty-web.log", "dnsmasq.conf", "dnsmasq.log", "markers.txt", "qemu-cmdline.txt", "qemu.log", "seeding.log", "serial.log", "withcache.log"],
+      ["FAILURE.txt", "accel.txt", "bty-web.log", "dnsmasq.conf", "dnsmasq.log", "markers.txt", "qemu-cmdline.txt", "qemu.log", "seeding.log", "serial.log", "withcache.log"],
     );
     const markersTxt = read(join(bundle, "markers.txt"));
     expect(markersTxt).toMatch(/^seen {4}ipxe-loaded after [\d.]+s: 'iPXE'$/m);
     expect(markersTxt).toMatch(/^seen {4}ipxe-fetch-bootstrap after [\d.]+s/m);
     // Budgets are scaled to the accelerator QEMU got: 5 s under KVM, 10 s under TCG.
     expect(markersTxt).toMatch(/MISSING flash-complete: 'bty: flash complete; rebooting' \(not within (5|10)s\)/);
+    expect(read(join(bundle, "accel.txt"))).toMatch(/^qemu-accel\.sh: (kvm|tcg) \(.+\)$/m);
     expect(read(join(bundle, "FAILURE.txt"))).toBe("a serial marker did not appear in time (see markers.txt)\n");
-    expect(read(join(bundle, "qemu-cmdline.txt"))).toMatch(/^qemu-system-x86_64 -accel (kvm|tcg) .*-netdev tap,id=pxe,ifname=bpxt\d+/);
+    expect(read(join(bundle, "qemu-cmdline.txt"))).toMatch(/^qemu-system-x86_64 -accel (kvm|tcg) .*-netdev tap,id=pxe,ifname=bpxt\d+x[0-9a-f]{3}/);
     expect(read(join(bundle, "bty-web.log"))).toContain('"GET /pxe-bootstrap.ipxe');
     expect(read(join(bundle, "withcache.log")).length).toBeGreaterThan(0);
     expect(run.err).toContain(`debug bundle ${bundle}:`);
@@ -198,7 +201,7 @@ describe.skipIf(!canBoot)(`PXE chain to a real bty-web and withcache (stand-in t
     expect(a.code, `${a.out}\n${a.err}`).toBe(0);
     expect(b.code, `${b.out}\n${b.err}`).toBe(0);
     expect(macOf(a)).not.toBe(macOf(b));
-    const bridge = (r: Run) => /on (bpxb\d+), client tap (bpxt\d+)/.exec(r.out)?.slice(1);
+    const bridge = (r: Run) => /on (bpxb\d+x[0-9a-f]{3}), client tap (bpxt\d+x[0-9a-f]{3})/.exec(r.out)?.slice(1);
     expect(bridge(a)).toBeDefined();
     expect(bridge(a)).not.toEqual(bridge(b));
   }, 20 * 60_000);
