@@ -214,8 +214,8 @@ export const PXE = {
   healthzSeconds: 180,
   /** Marker budgets are sized for KVM and multiplied by this when QEMU gets TCG. */
   tcgScale: 2,
-  /** Packages of the QEMU container (bty's apt set for test-pxe, minus cpu-checker; plus what the segment needs). */
-  apt: ["qemu-system-x86", "qemu-utils", "dnsmasq-base", "ipxe", "ovmf", "seabios", "iproute2", "python3"],
+  /** Packages of the QEMU container (bty's apt set for test-pxe minus cpu-checker, plus OVMF and SeaBIOS; Python is the image's). */
+  apt: ["qemu-system-x86", "qemu-utils", "dnsmasq-base", "ipxe", "ovmf", "seabios", "iproute2"],
   /** The whole test is stopped after this long (bty's job: timeout-minutes 30). */
   timeoutSeconds: 1800,
 } as const;

@@ -78,7 +78,7 @@ describe("testPxe", () => {
     const chain = client();
     expect(chain.find((c) => c.field === "from")?.args.address).toBe("python:3.12.14-slim-bookworm");
     expect(chain.filter((c) => c.field === "withExec")[0]!.args.args).toEqual([
-      "bash", "/opt/bty-ci/ci/apt-install.sh", "qemu-system-x86", "qemu-utils", "dnsmasq-base", "ipxe", "ovmf", "seabios", "iproute2", "python3",
+      "bash", "/opt/bty-ci/ci/apt-install.sh", "qemu-system-x86", "qemu-utils", "dnsmasq-base", "ipxe", "ovmf", "seabios", "iproute2",
     ]);
     expect(chain.find((c) => c.field === "withDirectory" && c.args.path === "/pxe/trio")?.args.source).toBe("Directory:trio");
     expect(chain.find((c) => c.field === "withServiceBinding")?.args.alias).toBe("pxe-server");

@@ -145,7 +145,8 @@ describe.skipIf(!canBoot)(`PXE chain to a real bty-web and withcache (stand-in t
   }, 15 * 60_000);
 
   it("a missing marker fails with the debug bundle: serial, dnsmasq, server logs, QEMU command line, markers seen and when; a dead run's segment is reaped", async () => {
-    const markers = [...STANDIN_MARKERS.slice(0, 2), { key: "flash-complete", needle: "bty: flash complete; rebooting", seconds: 5 }];
+    // Missing while iPXE still runs (the stand-in powers off soon after its kernel, which would end the watch early).
+    const markers = [STANDIN_MARKERS[0]!, { key: "flash-complete", needle: "bty: flash complete; rebooting", seconds: 5 }];
     // A segment a SIGKILLed run left in a shared namespace (its owner pid is gone) is reaped first.
     const run = await runChain("bios", markers, "ip link add bpxb4000000xdea type bridge\n");
     expect(run.out).toMatch(/removed segments of dead runs: bpxb4000000xdea/);
@@ -156,13 +157,12 @@ describe.skipIf(!canBoot)(`PXE chain to a real bty-web and withcache (stand-in t
     );
     const markersTxt = read(join(bundle, "markers.txt"));
     expect(markersTxt).toMatch(/^seen {4}ipxe-loaded after [\d.]+s: 'iPXE'$/m);
-    expect(markersTxt).toMatch(/^seen {4}ipxe-fetch-bootstrap after [\d.]+s/m);
     // Budgets are scaled to the accelerator QEMU got: 5 s under KVM, 10 s under TCG.
     expect(markersTxt).toMatch(/MISSING flash-complete: 'bty: flash complete; rebooting' \(not within (5|10)s\)/);
     expect(read(join(bundle, "accel.txt"))).toMatch(/^qemu-accel\.sh: (kvm|tcg) \(.+\)$/m);
     expect(read(join(bundle, "FAILURE.txt"))).toBe("a serial marker did not appear in time (see markers.txt)\n");
     expect(read(join(bundle, "qemu-cmdline.txt"))).toMatch(/^qemu-system-x86_64 -accel (kvm|tcg) .*-netdev tap,id=pxe,ifname=bpxt\d+x[0-9a-f]{3}/);
-    expect(read(join(bundle, "bty-web.log"))).toContain('"GET /pxe-bootstrap.ipxe');
+    expect(read(join(bundle, "bty-web.log"))).toContain('"PUT /machines/52');
     expect(read(join(bundle, "withcache.log")).length).toBeGreaterThan(0);
     expect(run.err).toContain(`debug bundle ${bundle}:`);
     expect(run.err).toMatch(/^ {2}serial\.log \(\d+ bytes\)$/m);
