@@ -467,7 +467,10 @@ def run(args) -> int:
             )
 
     def on_signal(signum, _frame):
-        raise SystemExit(128 + signum)
+        # A time bound (timeout --signal=TERM) or a cancelled run still gets its bundle.
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        raise ChainError(f"stopped by signal {signal.Signals(signum).name}")
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)

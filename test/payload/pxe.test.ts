@@ -196,6 +196,21 @@ describe.skipIf(!canBoot)(`PXE chain to a real bty-web and withcache (stand-in t
     expect(inNetns).toEqual([]);
   }, 10 * 60_000);
 
+  it("a run stopped by SIGTERM (a time bound, a cancel) cleans up and still writes its bundle", async () => {
+    const { argv, work, env } = chainCommand("bios", STANDIN_MARKERS);
+    const child = spawn(argv[0]!, argv.slice(1), { env, stdio: "ignore" });
+    const closed = new Promise<number | null>((r) => child.on("close", r));
+    const serial = join(work, "run/serial.log");
+    const deadline = Date.now() + 5 * 60_000;
+    while (!(existsSync(serial) && read(serial).includes("iPXE")) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 500));
+    const driver = processesMentioning(work).find((p) => p.includes("chain-test.py"))!;
+    process.kill(Number(driver.split(":")[0]), "SIGTERM");
+    expect(await closed).toBe(1);
+    expect(read(join(work, "run/bundle/FAILURE.txt"))).toBe("stopped by signal SIGTERM\n");
+    expect(readdirSync(join(work, "run/bundle"))).toEqual(expect.arrayContaining(["serial.log", "seeding.log", "qemu-cmdline.txt", "bty-web.log"]));
+    expect(processesMentioning(work)).toEqual([]);
+  }, 10 * 60_000);
+
   it("two runs at once do not collide: own segment names, MACs, both complete", async () => {
     const [a, b] = await Promise.all([runChain("bios", STANDIN_MARKERS), runChain("bios", STANDIN_MARKERS)]);
     expect(a.code, `${a.out}\n${a.err}`).toBe(0);
