@@ -23,7 +23,7 @@ export async function benchPxe(trioDir?: string): Promise<void> {
   const checkout = btyCheckout();
   const version = /^version = "(.+)"$/m.exec(readFileSync(join(checkout, "pyproject.toml"), "utf8"))![1]!;
   const trio = trioDir ?? standinTrio(version);
-  const efi = existsSync(IPXE_TARBALL) ? await customIpxe(checkout, version) : undefined;
+  const efi = existsSync(IPXE_TARBALL) ? (await customIpxe(checkout, version)).efi : undefined;
   const markers = trioDir ? CHAIN_MARKERS : STANDIN_MARKERS;
   console.log(`\ntest-pxe chain (${trioDir ? `netboot-pc trio from ${trioDir}` : "stand-in trio: Debian kernel + busybox initramfs, no flash"}):`);
   for (const firmware of FIRMWARES) {

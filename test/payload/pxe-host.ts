@@ -65,17 +65,30 @@ export function venvBin(name: string, spec: string): string {
 export const btyWebBin = (version: string) => join(venvBin(`bty-web-${version}`, `bty-lab[web]==${version}`), "bty-web");
 export const withcacheBin = () => join(venvBin(`withcache-${WITHCACHE_VERSION}`, `withcache==${WITHCACHE_VERSION}`), "withcache-server");
 
-/** bty's ipxe.efi from the vendored pinned iPXE, compiled once per (commit, bty version). */
-export async function customIpxe(checkout: string, version: string): Promise<string> {
+/** What the iPXE compile left: the binary, its output directory, the built tree and the compile's seconds (undefined when cached). */
+export interface BuiltIpxe {
+  efi: string;
+  outDir: string;
+  tree: string;
+  compileSeconds?: number;
+}
+
+/**
+ * bty's ipxe.efi from the vendored pinned iPXE, by build-ipxe's steps,
+ * compiled once per (commit, bty version) and shared by the payload tests
+ * (the compile takes minutes here); the tree is kept for inspection.
+ */
+export async function customIpxe(checkout: string, version: string): Promise<BuiltIpxe> {
+  let compileSeconds: number | undefined;
   const dir = await cached(`ipxe-${IPXE.commit.slice(0, 12)}-${version}`, async (staging) => {
     const tree = join(staging, "ipxe");
     mkdirSync(tree);
     must(["tar", "-xzf", IPXE_TARBALL, "-C", tree, "--strip-components=1"], "unpack iPXE");
     const layout = { ciDir: CI_DIR, python: "python3", checkout, ipxeTree: tree, outDir: join(staging, "out"), buildLog: join(staging, "build.log") };
-    await runHostSteps(ipxeSteps(layout, IPXE, version), checkout, { logName: "ipxe" });
-    rmSync(tree, { recursive: true, force: true });
+    const runs = await runHostSteps(ipxeSteps(layout, IPXE, version), checkout, { logName: "ipxe" });
+    compileSeconds = runs[0]!.seconds;
   });
-  return join(dir, "out", ipxeArtifactName(version));
+  return { efi: join(dir, "out", ipxeArtifactName(version)), outDir: join(dir, "out"), tree: join(dir, "ipxe"), compileSeconds };
 }
 
 /**

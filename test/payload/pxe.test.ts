@@ -113,7 +113,7 @@ describe.skipIf(!canBoot)(`PXE chain to a real bty-web and withcache (stand-in t
   beforeAll(async () => {
     const checkout = btyCheckout();
     const version = /^version = "(.+)"$/m.exec(readFileSync(join(checkout, "pyproject.toml"), "utf8"))![1]!;
-    inputs = { version, trio: standinTrio(version), efi: existsSync(IPXE_TARBALL) ? await customIpxe(checkout, version) : undefined };
+    inputs = { version, trio: standinTrio(version), efi: existsSync(IPXE_TARBALL) ? (await customIpxe(checkout, version)).efi : undefined };
     btyWebBin(version);
     withcacheBin();
   }, 30 * 60_000);
