@@ -46,6 +46,7 @@ import urllib.parse
 import urllib.request
 from email.message import Message
 from pathlib import Path
+from typing import BinaryIO
 
 HERE = Path(__file__).resolve().parent
 CI = HERE.parent
@@ -184,7 +185,7 @@ class Seeder:
         method: str,
         url: str,
         *,
-        body: bytes | None = None,
+        body: bytes | BinaryIO | None = None,
         headers: dict[str, str] | None = None,
         expect: tuple[int, ...],
         follow: bool = True,
@@ -258,6 +259,22 @@ class Seeder:
                 "Content-Length": str(len(data)),
             },
         )
+
+    def put_boot_file(self, path: Path) -> None:
+        """Streamed, as bty's test does: the squashfs is ~650 MiB."""
+        with path.open("rb") as fh:
+            self.call(
+                "PUT",
+                f"{self.base}/boot/{path.name}",
+                body=fh,
+                expect=(200,),
+                timeout=600,
+                headers={
+                    **self.cookie(),
+                    "Content-Type": "application/octet-stream",
+                    "Content-Length": str(path.stat().st_size),
+                },
+            )
 
     def catalog_entry(self, image_url: str, timeout: float) -> str:
         body = json.dumps(
@@ -560,7 +577,7 @@ def run(args) -> int:
         seed = Seeder(base, wc_base, args.withcache_password, work / "seeding.log")
         seed.login(args.bty_password)
         for suffix in TRIO_SUFFIXES:
-            seed.put_boot(trio[suffix].name, trio[suffix].read_bytes())
+            seed.put_boot_file(trio[suffix])
         image = work / IMAGE_NAME
         subprocess.run(
             ["qemu-img", "create", "-q", "-f", "qcow2", str(image), "1M"], check=True
