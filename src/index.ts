@@ -254,12 +254,18 @@ export class BtyCi {
   ): Promise<void> {
     checkFirmware(firmware);
     const { version } = await readProject(this.source);
-    const media = trio ?? (await this.buildNetbootPc());
-    checkTrio(await media.entries(), version);
+    // A given trio is checked before any build; the builds this test needs run at once.
+    if (trio) checkTrio(await trio.entries(), version);
     const fw: Firmware = firmware;
-    const efi = fw === "uefi" ? (ipxe ?? (await this.buildIpxe())).file(`bty-ipxe-x86_64-v${version}.efi`) : undefined;
+    const [media, ipxeDir, wheelDir] = await Promise.all([
+      trio ?? this.buildNetbootPc(),
+      fw === "uefi" ? (ipxe ?? this.buildIpxe()) : undefined,
+      this.buildWheel(),
+    ]);
+    if (!trio) checkTrio(await media.entries(), version);
+    const efi = ipxeDir?.file(`bty-ipxe-x86_64-v${version}.efi`);
     const wheelName = `bty_lab-${version}-py3-none-any.whl`;
-    const wheel = (await this.buildWheel()).file(wheelName);
+    const wheel = wheelDir.file(wheelName);
     const server = pxeServer(this.inputs, wheel, wheelName, fw, efi);
     await runPxeChain(pxeClient(this.inputs, server, media, fw, version, efi), fw);
   }
