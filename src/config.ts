@@ -265,3 +265,24 @@ export const MEDIA_CACHE = {
   /** live-build's own cache/ (bootstrap and chroot .debs), per variant. */
   liveBuild: "bty-ci-live-build-cache",
 } as const;
+
+// Container images (spec §11, §3.19–3.20): bty-web and bty-tftp.
+
+/**
+ * Where each image is published by default (bty's ghcr.io namespace).
+ * Plain literals: the introspector reads them as the CLI defaults.
+ */
+export const WEB_IMAGE_REPOSITORY = "ghcr.io/safl/bty-web";
+export const TFTP_IMAGE_REPOSITORY = "ghcr.io/safl/bty-tftp";
+
+/** Platforms every image is built for, as bty's workflow does. */
+export const IMAGE_PLATFORMS = ["linux/amd64", "linux/arm64"] as const;
+
+/** The `org.opencontainers.image.source` label: bty's repository. */
+export const IMAGE_SOURCE_URL = "https://github.com/safl/bty";
+
+/**
+ * Pushes that fail with a transient registry error are tried again after
+ * these pauses (bty's workflow tries twice, without a pause).
+ */
+export const PUBLISH_RETRY_DELAYS_MS = [5_000, 20_000, 60_000] as const;

@@ -3,13 +3,21 @@
  * engine registers; each job lives in its domain file (python, docs) and
  * every pinned input in config.ts.
  */
-import { argument, check, dag, Directory, type File, func, object } from "@dagger.io/dagger";
+import { argument, check, dag, Directory, type File, func, object, type Secret } from "@dagger.io/dagger";
 
 import { directoryArtifacts } from "./artifacts.js";
-import { PYTHON_IMAGE, type PythonLeg, SOURCE_IGNORE } from "./config.js";
+import {
+  IMAGE_SOURCE_URL,
+  PYTHON_IMAGE,
+  type PythonLeg,
+  SOURCE_IGNORE,
+  TFTP_IMAGE_REPOSITORY,
+  WEB_IMAGE_REPOSITORY,
+} from "./config.js";
 import type { JobInputs } from "./containers.js";
 import { docsDirectory } from "./docs.js";
 import { checkIpxeSources, ipxeDirectory, pinnedIpxeSource } from "./ipxe/build.js";
+import { ipxeArtifactName } from "./ipxe/plan.js";
 import { lintContainer } from "./lint.js";
 import { buildMedia } from "./media/index.js";
 import { checkName } from "./names.js";
@@ -20,6 +28,7 @@ import {
   typecheckContainer,
 } from "./python.js";
 import { formatPlan, plan, planJson } from "./plan.js";
+import { publishRelease } from "./release/images.js";
 import { type Artifact, ChecksFailed, renderReport, REPORT_FORMATS, runChecks, toRunReport } from "./report.js";
 import { checkFirmware, checkTrio, type Firmware } from "./pxe/plan.js";
 import { pxeClient, pxeServer, runPxeChain } from "./pxe/test.js";
@@ -218,6 +227,102 @@ export class BtyCi {
     return buildMedia(this.inputs, "usbboot-pc", { extraCaCerts, r8125Source, timeoutSeconds });
   }
 
+
+  // --- container images (spec §3.19–3.20, §11) -------------------------------
+
+  /**
+   * Build bty-web (docker/Dockerfile with bty's wheel, the custom iPXE seed and
+   * BTY_VERSION) for linux/amd64 and linux/arm64 and publish it as
+   * <image>:<version> and, for a final release, <image>:latest, with OCI labels
+   * source, revision, version and created. Returns the refs with digests.
+   */
+  @func({ cache: "never" })
+  async publishDocker(
+    /** The release tag, v<[project] version> (e.g. v0.77.2; GITHUB_REF_NAME). */
+    tag: string,
+    /** Commit the tag points at, for the revision label (e.g. GITHUB_SHA). */
+    revision: string,
+    /** Registry user (in GitHub Actions: GITHUB_ACTOR). */
+    registryUser: string = "",
+    /** Registry token or password (e.g. env:GITHUB_TOKEN). */
+    registryToken?: Secret,
+    /** bty's custom iPXE binary (bty-ipxe-x86_64-v<version>.efi), baked in as ipxe.efi; default: build-ipxe's. */
+    ipxeSeed?: File,
+    /** Directory with bty's wheel (build-wheel's output); default: built here. */
+    dist?: Directory,
+    /** Build time for the created label, RFC 3339; default: now. */
+    created: string = "",
+    /** Image repository, without tag. */
+    image: string = WEB_IMAGE_REPOSITORY,
+    /** The source label: bty's repository URL. */
+    sourceUrl: string = IMAGE_SOURCE_URL,
+  ): Promise<string[]> {
+    const { version } = await readProject(this.source);
+    return publishRelease({
+      kind: "web",
+      source: this.source,
+      version,
+      tag,
+      revision,
+      created,
+      repository: image,
+      sourceUrl,
+      // Built only once every other input has been checked (publishRelease).
+      ipxeSeed: ipxeSeed ?? (() => this.builtIpxeSeed(version)),
+      dist: dist ?? buildWheelDirectory(this.inputs),
+      registryUser,
+      registryToken,
+    });
+  }
+
+  /**
+   * Build bty-tftp (deploy/tftp/Containerfile with the custom iPXE seed) for
+   * linux/amd64 and linux/arm64 and publish it as <image>:<version> and, for a
+   * final release, <image>:latest, with OCI labels source, revision, version and
+   * created. Returns the refs with digests.
+   */
+  @func({ cache: "never" })
+  async publishTftp(
+    /** The release tag, v<[project] version> (e.g. v0.77.2; GITHUB_REF_NAME). */
+    tag: string,
+    /** Commit the tag points at, for the revision label (e.g. GITHUB_SHA). */
+    revision: string,
+    /** Registry user (in GitHub Actions: GITHUB_ACTOR). */
+    registryUser: string = "",
+    /** Registry token or password (e.g. env:GITHUB_TOKEN). */
+    registryToken?: Secret,
+    /** bty's custom iPXE binary (bty-ipxe-x86_64-v<version>.efi), baked in as ipxe.efi; default: build-ipxe's. */
+    ipxeSeed?: File,
+    /** Build time for the created label, RFC 3339; default: now. */
+    created: string = "",
+    /** Image repository, without tag. */
+    image: string = TFTP_IMAGE_REPOSITORY,
+    /** The source label: bty's repository URL. */
+    sourceUrl: string = IMAGE_SOURCE_URL,
+  ): Promise<string[]> {
+    const { version } = await readProject(this.source);
+    return publishRelease({
+      kind: "tftp",
+      source: this.source,
+      version,
+      tag,
+      revision,
+      created,
+      repository: image,
+      sourceUrl,
+      ipxeSeed: ipxeSeed ?? (() => this.builtIpxeSeed(version)),
+      registryUser,
+      registryToken,
+    });
+  }
+
+  /** build-ipxe's binary, the seed both images bake in (as bty's workflow stages it). */
+  private async builtIpxeSeed(version: string): Promise<File> {
+    return (await this.buildIpxe()).file(ipxeArtifactName(version));
+  }
+
+  // --- end container images ----------------------------------------------------
+
   /**
    * bty's custom iPXE (x86_64 EFI) with bty's embedded chain script and
    * general.h trims: `bty-ipxe-x86_64-v<version>.efi` and its `.sha256`,
@@ -264,9 +369,8 @@ export class BtyCi {
     ]);
     if (!trio) checkTrio(await media.entries(), version);
     const efi = ipxeDir?.file(`bty-ipxe-x86_64-v${version}.efi`);
-    const wheelName = `bty_lab-${version}-py3-none-any.whl`;
-    const wheel = wheelDir.file(wheelName);
-    const server = pxeServer(this.inputs, wheel, wheelName, fw, efi);
+    const wheel = wheelDir.file(`bty_lab-${version}-py3-none-any.whl`);
+    const server = pxeServer(this.inputs, wheel, version, fw, efi);
     await runPxeChain(pxeClient(this.inputs, server, media, fw, version, efi), fw);
   }
 

@@ -8,6 +8,7 @@ import { type Container, type Directory, type File, ReturnType, type Service, da
 import { PATHS, PRIMARY_LEG, PXE, PYTHON_MATRIX } from "../config.js";
 import { type JobInputs, withAptPackages, withCiScripts } from "../containers.js";
 import { pythonImageRef } from "../images.js";
+import { IMAGE_RECIPES, wheelName } from "../release/image-plan.js";
 import { chainArgv, type Firmware, PASSWORD_ENV, serverArgv } from "./plan.js";
 
 /** The server service's hostname inside the QEMU container. */
@@ -30,10 +31,17 @@ const withPasswords = (ctr: Container) =>
  * hand each other (bty-web → withcache, withcache → bty-web's /boot) resolve
  * inside the service as they do for the client through the QEMU container.
  */
-export function pxeServer(inputs: JobInputs, wheel: File, wheelName: string, firmware: Firmware, ipxeSeed?: File): Service {
-  let context = inputs.source.withFile(`dist/${wheelName}`, wheel);
-  if (ipxeSeed) context = context.withFile("docker/seed/ipxe.efi", ipxeSeed);
-  const image = context.dockerBuild({ dockerfile: "docker/Dockerfile" }).withUser("root");
+export function pxeServer(inputs: JobInputs, wheel: File, version: string, firmware: Firmware, ipxeSeed?: File): Service {
+  // bty-web's build context exactly as the image release stages it (IMAGE_RECIPES.web):
+  // the recipe's checkout directories, the wheel, and for uefi the seed.
+  const recipe = IMAGE_RECIPES.web;
+  let context = dag.directory();
+  for (const [from, to] of Object.entries(recipe.context)) context = context.withDirectory(to, inputs.source.directory(from));
+  context = context.withFile(`${recipe.wheelDir}/${wheelName(version)}`, wheel);
+  if (ipxeSeed) context = context.withFile(recipe.seed.path, ipxeSeed);
+  const image = context
+    .dockerBuild({ dockerfile: recipe.dockerfile, buildArgs: [{ name: "BTY_VERSION", value: version }] })
+    .withUser("root");
   const ctr = withAptPackages(image.with(withCiScripts), inputs, ["iproute2"])
     .withExec(["pip", "install", "--no-cache-dir", `withcache==${PXE.withcacheVersion}`])
     // One service definition per firmware, so the two tests never share a server.

@@ -52,9 +52,21 @@ describe("testPxe", () => {
   it("uefi: the server is bty's Dockerfile image with the wheel and bty's ipxe.efi as seed, withcache added, exposed on 8080/8081/8099", async () => {
     await testPxe({ firmware: "uefi", trio: "Directory:trio" });
     const svc = server();
-    expect(svc.find((c) => c.field === "withFile" && c.args.path === "dist/bty_lab-0.77.2-py3-none-any.whl")).toBeDefined();
-    expect(svc.find((c) => c.field === "withFile" && c.args.path === "docker/seed/ipxe.efi")).toBeDefined();
-    expect(svc.find((c) => c.field === "dockerBuild")?.args).toEqual({ dockerfile: "docker/Dockerfile" });
+    // The build context as bty's workflow stages it: docker/ of the checkout, the wheel under dist/, the seed.
+    expect(svc.slice(0, svc.findIndex((c) => c.field === "dockerBuild")).map((c) => [c.field, c.args.path])).toEqual([
+      ["directory", undefined],
+      ["withDirectory", "docker"],
+      ["withFile", "dist/bty_lab-0.77.2-py3-none-any.whl"],
+      ["withFile", "docker/seed/ipxe.efi"],
+    ]);
+    expect(engine.pipelineOf(String(svc[1]!.args.source))?.map((c) => [c.field, c.args])).toEqual([
+      ["node", { id: "Directory:bty" }],
+      ["directory", { path: "docker" }],
+    ]);
+    expect(svc.find((c) => c.field === "dockerBuild")?.args).toEqual({
+      dockerfile: "docker/Dockerfile",
+      buildArgs: [{ name: "BTY_VERSION", value: "0.77.2" }],
+    });
     expect(svc.filter((c) => c.field === "withExec").map((c) => c.args.args)).toEqual([
       ["bash", "/opt/bty-ci/ci/apt-install.sh", "iproute2"],
       ["pip", "install", "--no-cache-dir", "withcache==0.13.3"],

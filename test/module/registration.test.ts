@@ -44,8 +44,8 @@ describe("bty-ci registration", () => {
     const fns = byName();
     expect(Object.keys(fns).sort()).toEqual(
       [
-        "allChecks", "buildIpxe", "buildWheel", "docs", "flashIntegration", "lint", "plan", "test", "typecheck", "version", "workflow",
-        "buildNetbootPc", "buildRambootInit", "buildUsbbootPc", "testPxe",
+        "allChecks", "buildIpxe", "buildWheel", "docs", "flashIntegration", "lint", "plan", "publishDocker", "publishTftp", "test",
+        "typecheck", "version", "workflow", "buildNetbootPc", "buildRambootInit", "buildUsbbootPc", "testPxe",
       ].sort(),
     );
     const shape = (name: string) => {

@@ -29,4 +29,10 @@ const MEDIA_HOST = [
   "qemu-system-x86", "distro-info", "debian-archive-keyring",
 ];
 
-console.log([...new Set([...HOST, ...MEDIA_HOST, ...APT.lint, ...APT.flashIntegration, ...APT.docs, ...IPXE.apt, ...PXE])].join("\n"));
+// Container images (test/payload/images.test.ts): Docker Engine (the test
+// starts dockerd), a local OCI registry, mmdebstrap for the base-image stand-ins.
+const IMAGES = ["docker.io", "docker-registry", "mmdebstrap"];
+
+console.log(
+  [...new Set([...HOST, ...MEDIA_HOST, ...IMAGES, ...APT.lint, ...APT.flashIntegration, ...APT.docs, ...IPXE.apt, ...PXE])].join("\n"),
+);
