@@ -12,18 +12,22 @@
  *   5. with --usb: the USB grow run (stage, boot, wizard, grow, poweroff,
  *      assert) of the payload tier, on its mimic ISO (root; issue 7's budget
  *      is 4 minutes under TCG).
- * Usage: npm run bench [-- --skip-matrix] [-- --skip-ipxe] [-- --media[=netboot-pc,ramboot-init,usbboot-pc]] [-- --usb]
+ *   6. with --pxe[=TRIO_DIR]: test-pxe's chain per firmware (bench/pxe.ts):
+ *      QEMU start to the trio's kernel booting, and with a netboot-pc trio
+ *      directory the full chain through `bty: flash complete; rebooting`.
+ * Usage: npm run bench [-- --skip-matrix] [-- --skip-ipxe] [-- --media[=netboot-pc,ramboot-init,usbboot-pc]] [-- --usb] [-- --pxe[=TRIO_DIR]]
  */
 import { spawnSync } from "node:child_process";
 import { appendFileSync, existsSync, mkdirSync, readFileSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 
 import { IPXE, PYTHON_MATRIX, type PythonLeg } from "../src/config.js";
-import { MEDIA_VARIANTS, type MediaVariant } from "../src/media/plan.js";
 import { ipxeArtifactName, ipxeSteps } from "../src/ipxe/plan.js";
+import { MEDIA_VARIANTS, type MediaVariant } from "../src/media/plan.js";
 import { testSteps } from "../src/steps.js";
 import { btyCheckout, CI_DIR, hostEnv, hostLayout, hostPython, REPO, runHostSteps, scratch } from "../test/payload/host.js";
 import { benchMedia, printMediaBench } from "./media.js";
+import { benchPxe } from "./pxe.js";
 
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
@@ -108,6 +112,8 @@ async function main() {
   if (!process.argv.includes("--skip-ipxe")) await ipxeCompile();
   if (process.argv.includes("--usb")) console.log(benchUsbGrow());
   for (const variant of mediaVariants()) printMediaBench(await benchMedia(variant));
+  const pxe = process.argv.find((a) => a === "--pxe" || a.startsWith("--pxe="));
+  if (pxe) await benchPxe(pxe.startsWith("--pxe=") ? pxe.slice("--pxe=".length) : undefined);
   if (process.argv.includes("--skip-matrix")) return;
 
   const legs = (Object.keys(PYTHON_MATRIX) as PythonLeg[])

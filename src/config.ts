@@ -207,50 +207,6 @@ export const USB = {
   },
 } as const;
 
-// ---- media (live-build images: netboot-pc, ramboot-init, usbboot-pc) ----
-
-/**
- * Pins of the live-media builds (spec §3.9–3.10, §7). bty's `auto/config`
- * needs live-build 20240208 or newer: Debian trixie's package, so the build
- * container is trixie (bookworm's 20230502 is too old).
- */
-export const MEDIA = {
-  /** Build container; a plain literal (the introspector reads it as a CLI default). */
-  image: "debian:trixie-20251117-slim",
-  /** Debian suite of that image (apt cache volumes are keyed by it). */
-  suite: "trixie",
-  /** Seconds each live-build stage may take before it is stopped with its last log lines. */
-  stageTimeoutSeconds: 2400,
-  /** What the build container installs (live-build, its helpers, the verifiers' tools). */
-  packages: [
-    "live-build",
-    "debootstrap",
-    "debian-archive-keyring",
-    "squashfs-tools",
-    "xorriso",
-    "cpio",
-    "zstd",
-    "xz-utils",
-    "git",
-    "python3",
-    "ca-certificates",
-    "fdisk",
-    "util-linux",
-    "udev",
-    "exfatprogs",
-  ],
-  /** Label of the trailing exFAT partition of the ISO (bty's usb_iso_build). */
-  imagesLabel: "BTY_IMAGES",
-} as const;
-
-/** Cache volumes of the media builds. */
-export const MEDIA_CACHE = {
-  aptArchives: `bty-ci-apt-archives-${MEDIA.suite}`,
-  aptLists: `bty-ci-apt-lists-${MEDIA.suite}`,
-  /** live-build's own cache/ (bootstrap and chroot .debs), per variant. */
-  liveBuild: "bty-ci-live-build-cache",
-} as const;
-
 // ---------------------------------------------------------------------------
 // iPXE (build-ipxe, spec §3.8 and §6)
 
@@ -283,6 +239,85 @@ export const IPXE = {
 } as const;
 
 // ---------------------------------------------------------------------------
+// PXE chain test (test-pxe, spec §3.12 and §8)
+
+/**
+ * bty's PXE chain test as cijoe/configs/test-pxe.toml and
+ * pxe_run_chain_test.py set it up, plus what bty-ci adds: the QEMU/dnsmasq
+ * packages of the test container, withcache pinned from the package index
+ * (bty runs `ghcr.io/safl/withcache:latest`, which no registry here serves),
+ * and marker budgets per accelerator.
+ */
+export const PXE = {
+  /** The segment's /24; the server (bty-web, withcache, dnsmasq) is .1, DHCP .50–.150. */
+  subnet: "192.168.99",
+  btyPort: 8080,
+  withcachePort: 8081,
+  /** The server service serves its logs here for the chain test's debug bundle. */
+  logPort: 8099,
+  /** bty's test passwords (test-only values, as in bty's config; not secrets). */
+  btyPassword: "test-admin-pw",
+  withcachePassword: "pxe-test-withcache",
+  /** withcache from the package index, installed into the bty-web image. */
+  withcacheVersion: "0.13.3",
+  /** Client RAM (bty: live-boot loads the ~650 MiB squashfs into RAM). */
+  memoryMiB: 2048,
+  /** /healthz of both servers and withcache's download (bty's HEALTHZ_TIMEOUT). */
+  healthzSeconds: 180,
+  /** Marker budgets are sized for KVM and multiplied by this when QEMU gets TCG. */
+  tcgScale: 2,
+  /** Packages of the QEMU container (bty's apt set for test-pxe minus cpu-checker, plus OVMF and SeaBIOS; Python is the image's). */
+  apt: ["qemu-system-x86", "qemu-utils", "dnsmasq-base", "ipxe", "ovmf", "seabios", "iproute2"],
+  /** The whole test is stopped after this long (bty's job: timeout-minutes 30). */
+  timeoutSeconds: 1800,
+} as const;
+
+// ---- media (live-build images: netboot-pc, ramboot-init, usbboot-pc) ----
+
+/**
+ * Pins of the live-media builds (spec §3.9–3.10, §7). bty's `auto/config`
+ * needs live-build 20240208 or newer: Debian trixie's package, so the build
+ * container is trixie (bookworm's 20230502 is too old).
+ */
+export const MEDIA = {
+  /** Build container; a plain literal (the introspector reads it as a CLI default). */
+  image: "debian:trixie-20251117-slim",
+  /** Debian suite of that image (apt cache volumes are keyed by it). */
+  suite: "trixie",
+  /** Seconds each live-build stage may take before it is stopped with its last log lines. */
+  stageTimeoutSeconds: 2400,
+  /** What the build container installs (live-build, its helpers, the verifiers' tools). */
+  packages: [
+    "live-build",
+    "debootstrap",
+    "debian-archive-keyring",
+    "squashfs-tools",
+    "xorriso",
+    "cpio",
+    "zstd",
+    "xz-utils",
+    "git",
+    "python3",
+    "ca-certificates",
+    "fdisk",
+    "util-linux",
+    "udev",
+    "exfatprogs",
+  ],
+  /** What bty's hooks install bty as: the squashfs must list it. */
+  btyInstallPath: "/opt/bty/venv/bin/bty",
+  /** Label of the trailing exFAT partition of the ISO (bty's usb_iso_build). */
+  imagesLabel: "BTY_IMAGES",
+} as const;
+
+/** Cache volumes of the media builds. */
+export const MEDIA_CACHE = {
+  aptArchives: `bty-ci-apt-archives-${MEDIA.suite}`,
+  aptLists: `bty-ci-apt-lists-${MEDIA.suite}`,
+  /** live-build's own cache/ (bootstrap and chroot .debs), per variant. */
+  liveBuild: "bty-ci-live-build-cache",
+} as const;
+
 // Container images (spec §11, §3.19–3.20): bty-web and bty-tftp.
 
 /**

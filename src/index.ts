@@ -19,8 +19,8 @@ import { docsDirectory } from "./docs.js";
 import { checkIpxeSources, ipxeDirectory, pinnedIpxeSource } from "./ipxe/build.js";
 import { ipxeArtifactName } from "./ipxe/plan.js";
 import { lintContainer } from "./lint.js";
-import { checkName } from "./names.js";
 import { buildMedia } from "./media/index.js";
+import { checkName } from "./names.js";
 import { artifactNames } from "./media/plan.js";
 import {
   buildWheelDirectory,
@@ -31,6 +31,8 @@ import {
 import { formatPlan, plan, planJson } from "./plan.js";
 import { publishRelease } from "./release/images.js";
 import { type Artifact, ChecksFailed, renderReport, REPORT_FORMATS, runChecks, toRunReport } from "./report.js";
+import { checkFirmware, checkTrio, type Firmware } from "./pxe/plan.js";
+import { pxeClient, pxeServer, runPxeChain } from "./pxe/test.js";
 import { readProject } from "./source.js";
 import { inCheckSpan } from "./tracing.js";
 import { checkVentoySha256 } from "./usb/plan.js";
@@ -393,6 +395,41 @@ export class BtyCi {
   }
 
   /**
+   * bty's PXE chain test: bty-web (bty's Dockerfile, this checkout's wheel)
+   * with withcache as a service, and a QEMU client in a privileged container
+   * on its own bridge + tap with dnsmasq (bty's tag rules); bty's seeding
+   * sequence, then every serial marker through `bty: flash complete;
+   * rebooting`. KVM when it works, else TCG (budgets scaled). Fails with a
+   * debug bundle (markers seen and when, serial, dnsmasq, server logs, QEMU
+   * command line).
+   */
+  @func()
+  async testPxe(
+    /** bios (SeaBIOS; the NIC's iPXE, stock undionly.kpxe on TFTP) or uefi (OVMF fetching bty's custom ipxe.efi). */
+    firmware: string = "bios",
+    /** bty's netboot-pc vmlinuz, initrd and squashfs for this checkout's version (default: build-netboot-pc). */
+    trio?: Directory,
+    /** bty's custom iPXE for uefi: a directory with bty-ipxe-x86_64-v<version>.efi (default: build-ipxe). */
+    ipxe?: Directory,
+  ): Promise<void> {
+    checkFirmware(firmware);
+    const { version } = await readProject(this.source);
+    // A given trio is checked before any build; the builds this test needs run at once.
+    if (trio) checkTrio(await trio.entries(), version);
+    const fw: Firmware = firmware;
+    const [media, ipxeDir, wheelDir] = await Promise.all([
+      trio ?? this.buildNetbootPc(),
+      fw === "uefi" ? (ipxe ?? this.buildIpxe()) : undefined,
+      this.buildWheel(),
+    ]);
+    if (!trio) checkTrio(await media.entries(), version);
+    const efi = ipxeDir?.file(`bty-ipxe-x86_64-v${version}.efi`);
+    const wheel = wheelDir.file(`bty_lab-${version}-py3-none-any.whl`);
+    const server = pxeServer(this.inputs, wheel, version, fw, efi);
+    await runPxeChain(pxeClient(this.inputs, server, media, fw, version, efi), fw);
+  }
+
+  /**
    * Every check and build at once, without stopping at the first failure.
    * Reports each job's status, duration, artifacts (size, sha256) and a
    * failure's last log lines, and fails if any failed.
@@ -437,6 +474,8 @@ export class BtyCi {
         [checkName("testUsbGrow")]: async () => this.testUsbGrow(await this.usbbootIso(usbbootPc())),
         [checkName("testUsbVentoy")]: async () =>
           this.testUsbVentoy(await this.usbbootIso(usbbootPc()), ventoy, ventoySha256),
+        [checkName("testPxe", "bios")]: () => this.testPxe("bios"),
+        [checkName("testPxe", "uefi")]: () => this.testPxe("uefi"),
       },
       { wrap: inCheckSpan },
     );

@@ -100,7 +100,7 @@ call() { dagger --progress plain -m "$module" call --source "$bty" "$@"; }
 
 step "dagger functions"
 functions=$(dagger -m "$module" functions)
-for fn in version lint test typecheck flash-integration build-wheel build-ipxe docs all-checks plan workflow test-usb-grow test-usb-ventoy; do
+for fn in version lint test typecheck flash-integration build-wheel build-ipxe docs all-checks plan workflow test-pxe test-usb-grow test-usb-ventoy; do
   grep -qE "^${fn}[[:space:]]" <<<"$functions" || fail "function $fn is not registered"
 done
 
@@ -147,6 +147,12 @@ if out=$(call build-ipxe --ipxe-source "$work/empty" 2>&1); then
   fail "build-ipxe with a non-iPXE --ipxe-source succeeded"
 fi
 grep -q "pass the iPXE source tree root (containing src/Makefile)" <<<"$out" || fail "unexpected error: $out"
+
+step "test-pxe refuses an unknown firmware before any container"
+if out=$(call test-pxe --firmware coreboot 2>&1); then
+  fail "test-pxe with --firmware coreboot succeeded"
+fi
+grep -q 'unknown firmware "coreboot": use bios (SeaBIOS) or uefi' <<<"$out" || fail "unexpected error: $out"
 
 if ! $quick; then
   step "installed as a toolchain of the bty checkout"

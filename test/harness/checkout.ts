@@ -15,3 +15,20 @@ export function checkoutContents(pyproject: string = PYPROJECT) {
   return ({ chain }: { chain: Call[] }): string =>
     chain.some((c) => c.field === "file" && c.args.path === ".pre-commit-config.yaml") ? PRE_COMMIT_CONFIG : pyproject;
 }
+
+/** What `entries` of netboot-pc's build lists (test-pxe checks the trio before booting it). */
+export const NETBOOT_TRIO = [
+  "bty-netboot-pc-x86_64-v0.77.2.vmlinuz",
+  "bty-netboot-pc-x86_64-v0.77.2.initrd",
+  "bty-netboot-pc-x86_64-v0.77.2.squashfs",
+];
+
+/** all-checks' arguments for a run where every check can pass: an unpacked Ventoy release. */
+export const ALL_CHECKS_ARGS = { ventoy: "Directory:ventoy" };
+
+/** Every check all-checks runs, as the CLI names them. */
+export const ALL_CHECK_NAMES = [
+  "lint", "test:py-311", "test:py-312", "test:py-313", "test:py-314", "typecheck", "flash-integration",
+  "build-wheel", "docs", "build-ipxe", "build-netboot-pc", "build-ramboot-init", "build-usbboot-pc",
+  "test-usb-grow", "test-usb-ventoy", "test-pxe:bios", "test-pxe:uefi",
+];

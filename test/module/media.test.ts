@@ -23,6 +23,8 @@ afterAll(() => engine.stop());
 beforeEach(() => {
   engine.reset();
   engine.answer("exists", true);
+  // test-pxe lists the netboot-pc build's files (a real build has these).
+  engine.answer("entries", ["bty-netboot-pc-x86_64-v0.77.2.vmlinuz", "bty-netboot-pc-x86_64-v0.77.2.initrd", "bty-netboot-pc-x86_64-v0.77.2.squashfs"]);
   // lint reads bty's hook set too (main's lint); an empty one starts no git fetch.
   engine.answer("contents", ({ chain }: { chain: Call[] }) =>
     chain.some((c) => c.field === "file" && c.args.path === ".pre-commit-config.yaml") ? "repos: []\n" : PYPROJECT,

@@ -73,6 +73,7 @@ describe("bty-ci registration", () => {
         "buildUsbbootPc",
         "testUsbGrow",
         "testUsbVentoy",
+        "testPxe",
       ].sort(),
     );
     const shape = (name: string) => {
@@ -87,6 +88,7 @@ describe("bty-ci registration", () => {
     expect(shape("docs")).toEqual({ returns: "Directory", check: false, args: 0 });
     expect(shape("buildIpxe")).toEqual({ returns: "Directory", check: false, args: 1 });
     expect(shape("allChecks")).toEqual({ returns: "string", check: false, args: 4 });
+    expect(shape("testPxe")).toEqual({ returns: "void", check: false, args: 3 });
     expect(shape("version")).toEqual({ returns: "string", check: false, args: 0 });
     for (const media of ["buildNetbootPc", "buildRambootInit", "buildUsbbootPc"]) {
       expect(shape(media)).toEqual({ returns: "Directory", check: false, args: 3 });

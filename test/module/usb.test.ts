@@ -10,6 +10,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 
 import { type Call, type RecordingEngine, startRecordingEngine } from "../harness/engine.js";
+import { NETBOOT_TRIO } from "../harness/checkout.js";
 import { invokeFunction } from "../harness/invoke.js";
 import { type DaggerFunction, getFunction, getObject, scanModule } from "../harness/scan.js";
 import { MODULE_FILES as files } from "./module-files.js";
@@ -132,10 +133,11 @@ describe("defaults and all-checks", () => {
         ? "repos: []\n"
         : '[project]\nname = "bty-lab"\nversion = "0.77.2"\n',
     );
+    engine.answer("entries", NETBOOT_TRIO);
     const text = String(await invokeFunction({ files, fnName: "allChecks", args: { failOnError: false }, parentState: state }));
     expect(text).toMatch(/^test-usb-grow\s+pass/m);
     expect(text).toMatch(/^test-usb-ventoy\s+FAIL\s+\S+\s+test-usb-ventoy needs Ventoy 1\.1\.05/m);
-    expect(text).toMatch(/1 of 15 checks failed/);
+    expect(text).toMatch(/1 of 17 checks failed/);
   });
 });
 

@@ -24,6 +24,8 @@ afterAll(() => engine.stop());
 beforeEach(() => {
   engine.reset();
   engine.answer("exists", true);
+  // test-pxe lists the netboot-pc build's files (a real build has these).
+  engine.answer("entries", ["bty-netboot-pc-x86_64-v0.77.2.vmlinuz", "bty-netboot-pc-x86_64-v0.77.2.initrd", "bty-netboot-pc-x86_64-v0.77.2.squashfs"]);
   engine.answer("contents", checkoutFile);
 });
 
@@ -116,7 +118,7 @@ describe("allChecks report formats", () => {
   it("markdown without failing: every job, the failure's last lines and the failed marker", async () => {
     failLeg();
     const md = (await call("allChecks", { format: "markdown", failOnError: false, ventoy: "Directory:ventoy" })) as string;
-    expect(md.split("\n")[0]).toBe("**all-checks: 1 of 15 failed**");
+    expect(md.split("\n")[0]).toBe("**all-checks: 1 of 17 failed**");
     expect(md).toMatch(/^\| test:py-314 \| ❌ failed \| [\d.]+ s \| `uv run --no-sync pytest` exited 1: == 1 failed == \|$/m);
     expect(md).toMatch(/^\| lint \| ✅ passed \|/m);
     expect(md).toContain("```text\ncollected 3\nE assert 1 == 2\n== 1 failed ==\n```");

@@ -13,6 +13,16 @@ const HOST = [
 // made of busybox and dropbear, packed with xorriso/isolinux.
 const USB_MIMIC = ["busybox-static", "dropbear-bin", "xorriso", "isolinux", "syslinux-common", "dosfstools", "cpio", "openssl"];
 
+// build-ipxe's payload compiles iPXE (IPXE.apt) and PXE-boots it: QEMU with
+// OVMF, dnsmasq on a bridge + tap (iproute2), unshare for a private netns.
+// test-pxe's payload adds SeaBIOS and Debian's stock undionly.kpxe (ipxe),
+// qemu-img, and busybox-static + cpio + squashfs-tools for its stand-in trio
+// (setpriv: util-linux).
+const PXE = [
+  "qemu-system-x86", "ovmf", "dnsmasq-base", "iproute2", "util-linux",
+  "seabios", "ipxe", "qemu-utils", "busybox-static", "cpio", "squashfs-tools",
+];
+
 // Media payload (test/payload/media.test.ts): live-build's helpers, the
 // verifiers' tools, a synthetic hybrid ISO, QEMU for the boot. live-build
 // and debootstrap themselves come from trixie: .ci/run runs
@@ -21,10 +31,6 @@ const MEDIA_HOST = [
   "squashfs-tools", "xorriso", "isolinux", "dosfstools", "exfatprogs", "cpio", "zstd", "xz-utils",
   "qemu-system-x86", "distro-info", "debian-archive-keyring",
 ];
-
-// build-ipxe's payload compiles iPXE (IPXE.apt) and PXE-boots it: QEMU with
-// OVMF, dnsmasq on a bridge + tap (iproute2), unshare for a private netns.
-const PXE = ["qemu-system-x86", "ovmf", "dnsmasq-base", "iproute2", "util-linux"];
 
 // Container images (test/payload/images.test.ts): Docker Engine (the test
 // starts dockerd), a local OCI registry, mmdebstrap for the base-image stand-ins.

@@ -1,0 +1,113 @@
+/**
+ * test-pxe (spec §3.12, §8) on the engine: the server service (bty-web from
+ * bty's docker/Dockerfile with the wheel staged, withcache beside it) and a
+ * privileged QEMU container that binds it and runs ci/pxe/chain-test.py.
+ */
+import { type Container, type Directory, type File, ReturnType, type Service, dag } from "@dagger.io/dagger";
+
+import { PATHS, PRIMARY_LEG, PXE, PYTHON_MATRIX } from "../config.js";
+import { type JobInputs, withAptPackages, withCiScripts } from "../containers.js";
+import { pythonImageRef } from "../images.js";
+import { IMAGE_RECIPES, wheelName } from "../release/image-plan.js";
+import { chainArgv, type Firmware, PASSWORD_ENV, serverArgv } from "./plan.js";
+
+/** The server service's hostname inside the QEMU container. */
+export const SERVER_HOST = "pxe-server";
+/** Where things are in the QEMU container. */
+const WORK = "/pxe/work";
+const TRIO = "/pxe/trio";
+const EFI_NBP = "/pxe/ipxe.efi";
+/** bty's BIOS path: Debian's stock undionly.kpxe (the ipxe package), as bty's test seeds it. */
+const STOCK_UNDI = "/usr/lib/ipxe/undionly.kpxe";
+
+const withPasswords = (ctr: Container) =>
+  ctr.withEnvVariable(PASSWORD_ENV.bty, PXE.btyPassword).withEnvVariable(PASSWORD_ENV.withcache, PXE.withcachePassword);
+
+/**
+ * bty-web as bty builds it (docker/Dockerfile, the wheel staged under dist/;
+ * for uefi bty's ipxe.efi as the boot seed), with withcache from the
+ * package index and iproute2 added, running ci/pxe/server.sh: both servers
+ * on all addresses and the segment's server address on lo, so the URLs they
+ * hand each other (bty-web → withcache, withcache → bty-web's /boot) resolve
+ * inside the service as they do for the client through the QEMU container.
+ */
+export function pxeServer(inputs: JobInputs, wheel: File, version: string, firmware: Firmware, ipxeSeed?: File): Service {
+  // bty-web's build context exactly as the image release stages it (IMAGE_RECIPES.web):
+  // the recipe's checkout directories, the wheel, and for uefi the seed.
+  const recipe = IMAGE_RECIPES.web;
+  let context = dag.directory();
+  for (const [from, to] of Object.entries(recipe.context)) context = context.withDirectory(to, inputs.source.directory(from));
+  context = context.withFile(`${recipe.wheelDir}/${wheelName(version)}`, wheel);
+  if (ipxeSeed) context = context.withFile(recipe.seed.path, ipxeSeed);
+  const image = context
+    .dockerBuild({ dockerfile: recipe.dockerfile, buildArgs: [{ name: "BTY_VERSION", value: version }] })
+    .withUser("root");
+  const ctr = withAptPackages(image.with(withCiScripts), inputs, ["iproute2"])
+    .withExec(["pip", "install", "--no-cache-dir", `withcache==${PXE.withcacheVersion}`])
+    // One service definition per firmware, so the two tests never share a server.
+    .withEnvVariable("BTY_CI_PXE_FIRMWARE", firmware)
+    .with(withPasswords)
+    .withExposedPort(PXE.btyPort)
+    .withExposedPort(PXE.withcachePort)
+    .withExposedPort(PXE.logPort);
+  const args = serverArgv(
+    {
+      ciDir: PATHS.ciScripts, btyWeb: "bty-web", withcache: "withcache-server", logs: "/var/log/bty-ci",
+      state: "/var/lib/bty-ci", host: "0.0.0.0", btyPort: PXE.btyPort, withcachePort: PXE.withcachePort,
+      alias: true, serveLogs: true,
+    },
+    PXE,
+  );
+  return ctr.asService({ args, insecureRootCapabilities: true });
+}
+
+/** The QEMU container: the 3.12 leg's bookworm image, QEMU/dnsmasq/OVMF/SeaBIOS/ipxe, the trio and the server bound. */
+export function pxeClient(inputs: JobInputs, server: Service, trio: Directory, firmware: Firmware, version: string, efi?: File): Container {
+  let ctr = withAptPackages(
+    dag.container().from(pythonImageRef(inputs.pythonImage, PYTHON_MATRIX[PRIMARY_LEG])).with(withCiScripts),
+    inputs,
+    PXE.apt,
+  )
+    .withDirectory(TRIO, trio)
+    .with(withPasswords)
+    .withServiceBinding(SERVER_HOST, server);
+  if (efi) ctr = ctr.withFile(EFI_NBP, efi);
+  const argv = chainArgv(
+    {
+      ciDir: PATHS.ciScripts, python: "python3", workdir: WORK, trio: TRIO,
+      nbp: firmware === "uefi" ? EFI_NBP : STOCK_UNDI,
+      btyWeb: `${SERVER_HOST}:${PXE.btyPort}`, withcache: `${SERVER_HOST}:${PXE.withcachePort}`,
+      serviceLogs: {
+        "bty-web": `http://${SERVER_HOST}:${PXE.logPort}/bty-web.log`,
+        withcache: `http://${SERVER_HOST}:${PXE.logPort}/withcache.log`,
+      },
+    },
+    PXE,
+    firmware,
+    version,
+  );
+  // Bounded like bty's job (timeout-minutes: 30); TERM lets the driver clean up and write its bundle.
+  return ctr.withExec(["timeout", "--signal=TERM", String(PXE.timeoutSeconds), ...argv], {
+    insecureRootCapabilities: true,
+    expect: ReturnType.Any,
+  });
+}
+
+/** Files of the debug bundle shown in a failure, in this order. */
+const BUNDLE_SHOWN = ["FAILURE.txt", "markers.txt", "seeding.log", "qemu-cmdline.txt", "accel.txt", "dnsmasq.log", "serial.log", "bty-web.log", "withcache.log"];
+const TAIL_LINES = 60;
+
+/** Runs the chain; on failure throws with the debug bundle's contents (tails of the long logs). */
+export async function runPxeChain(client: Container, firmware: Firmware): Promise<void> {
+  const code = await client.exitCode();
+  if (code === 0) return;
+  const out = `${await client.stdout()}${await client.stderr()}`;
+  const bundle = client.directory(`${WORK}/bundle`);
+  const present = (await client.directory(WORK).exists("bundle")) ? await bundle.entries() : [];
+  const parts = [`test-pxe:${firmware} failed (chain-test.py exited ${code})`, out.trim()];
+  for (const name of BUNDLE_SHOWN.filter((n) => present.includes(n))) {
+    const text = await bundle.file(name).contents();
+    parts.push(`---- ${name} (last ${TAIL_LINES} lines) ----\n${text.split("\n").slice(-TAIL_LINES).join("\n")}`);
+  }
+  throw new Error(parts.join("\n"));
+}
