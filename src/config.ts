@@ -108,3 +108,56 @@ export const APT = {
     "make",
   ],
 } as const;
+
+// ---------------------------------------------------------------------------
+// iPXE (build-ipxe, spec §3.8 and §6)
+
+/**
+ * bty's custom iPXE: upstream source pinned to one commit (bty builds
+ * `master` unpinned), the target bty builds, and the bounds its output is
+ * checked against. The build runs in the 3.12 leg's Python image (bookworm,
+ * like every job; its Python runs the verifier).
+ */
+export const IPXE = {
+  gitUrl: "https://github.com/ipxe/ipxe.git",
+  commit: "0ab2277c40f1de56c736b9e7db7ee23d52509ec5",
+  /** make target inside the iPXE tree's src/, as bty_ipxe_build.py builds it. */
+  target: "bin-x86_64-efi/ipxe.efi",
+  /** bty's build-ipxe apt set, minus git (the engine fetches the source). */
+  apt: ["build-essential", "liblzma-dev", "mtools", "perl"],
+  /** Where the iPXE tree and the output live in the build container. */
+  sourceDir: "/ipxe",
+  outDir: "/out",
+  /**
+   * Accepted size of ipxe.efi: "~1 MB", close to Debian's stock 996 KB
+   * (spec §6); 1,146,368 bytes at the pinned commit with bty's trims.
+   */
+  minBytes: 768 * 1024,
+  maxBytes: 1536 * 1024,
+  /** Parallel make jobs (bty uses 4). */
+  makeJobs: 4,
+  /** The compile is stopped after this long and fails with its last log lines. */
+  buildTimeoutSeconds: 1800,
+} as const;
+
+// ---------------------------------------------------------------------------
+// Container images (spec §11, §3.19–3.20): bty-web and bty-tftp.
+
+/**
+ * Where each image is published by default (bty's ghcr.io namespace).
+ * Plain literals: the introspector reads them as the CLI defaults.
+ */
+export const WEB_IMAGE_REPOSITORY = "ghcr.io/safl/bty-web";
+export const TFTP_IMAGE_REPOSITORY = "ghcr.io/safl/bty-tftp";
+
+/** Platforms every image is built for, as bty's workflow does. */
+export const IMAGE_PLATFORMS = ["linux/amd64", "linux/arm64"] as const;
+
+/** The `org.opencontainers.image.source` label: bty's repository. */
+export const IMAGE_SOURCE_URL = "https://github.com/safl/bty";
+
+/**
+ * Pushes that fail with a transient registry error are tried again after
+ * these pauses (bty's workflow tries twice, without a pause).
+ */
+export const PUBLISH_RETRY_DELAYS_MS = [5_000, 20_000, 60_000] as const;

@@ -58,11 +58,16 @@ function pythonBase(inputs: JobInputs, leg: PythonLeg): Container {
     .withMountedCache(PATHS.pipCache, dag.cacheVolume(CACHE.pip))
     .withMountedCache(PATHS.uvCache, dag.cacheVolume(CACHE.uv))
     .withExec(["pip", "install", `uv==${TOOLS.uv}`])
-    .withDirectory(PATHS.ciScripts, dag.currentModule().source().directory("ci"));
+    .with(withCiScripts);
 }
 
-/** Install Debian packages through ci/apt-install.sh with cached archives. */
-function withAptPackages(ctr: Container, inputs: JobInputs, packages: readonly string[]): Container {
+/** bty-ci's own `ci/` programs at PATHS.ciScripts. */
+export function withCiScripts(ctr: Container): Container {
+  return ctr.withDirectory(PATHS.ciScripts, dag.currentModule().source().directory("ci"));
+}
+
+/** Install Debian packages through ci/apt-install.sh (needs withCiScripts first) with cached archives. */
+export function withAptPackages(ctr: Container, inputs: JobInputs, packages: readonly string[]): Container {
   const mirror = inputs.debianMirror ? ["--mirror", inputs.debianMirror] : [];
   // apt takes an exclusive lock in both directories: jobs running at once
   // (all-checks) would fail on it, so the engine serializes their use.
@@ -74,7 +79,7 @@ function withAptPackages(ctr: Container, inputs: JobInputs, packages: readonly s
 }
 
 /** Append one exec per step; only privileged jobs get root capabilities. */
-function runSteps(ctr: Container, steps: Step[], opts: { privileged?: boolean } = {}): Container {
+export function runSteps(ctr: Container, steps: Step[], opts: { privileged?: boolean } = {}): Container {
   return steps.reduce((acc, step) => {
     let c = acc.withWorkdir(step.cwd ? `${PATHS.source}/${step.cwd}` : PATHS.source);
     for (const [name, value] of Object.entries(step.env ?? {})) c = c.withEnvVariable(name, value);

@@ -3,11 +3,20 @@
  * engine registers; each job lives in its domain file (python, docs) and
  * every pinned input in config.ts.
  */
-import { argument, check, type Directory, func, object } from "@dagger.io/dagger";
+import { argument, check, type Directory, type File, func, object, type Secret } from "@dagger.io/dagger";
 
-import { PYTHON_IMAGE, type PythonLeg, SOURCE_IGNORE } from "./config.js";
+import {
+  IMAGE_SOURCE_URL,
+  PYTHON_IMAGE,
+  type PythonLeg,
+  SOURCE_IGNORE,
+  TFTP_IMAGE_REPOSITORY,
+  WEB_IMAGE_REPOSITORY,
+} from "./config.js";
 import type { JobInputs } from "./containers.js";
 import { docsDirectory } from "./docs.js";
+import { checkIpxeSources, ipxeDirectory, pinnedIpxeSource } from "./ipxe/build.js";
+import { ipxeArtifactName } from "./ipxe/plan.js";
 import {
   buildWheelDirectory,
   flashIntegrationContainer,
@@ -15,6 +24,7 @@ import {
   testContainer,
   typecheckContainer,
 } from "./python.js";
+import { publishRelease } from "./release/images.js";
 import { runChecks, summarize } from "./report.js";
 import { readProject } from "./source.js";
 import { inCheckSpan } from "./tracing.js";
@@ -155,6 +165,117 @@ export class BtyCi {
     return docsDirectory(this.inputs).sync();
   }
 
+  // --- container images (spec §3.19–3.20, §11) -------------------------------
+
+  /**
+   * Build bty-web (docker/Dockerfile with bty's wheel, the custom iPXE seed and
+   * BTY_VERSION) for linux/amd64 and linux/arm64 and publish it as
+   * <image>:<version> and, for a final release, <image>:latest, with OCI labels
+   * source, revision, version and created. Returns the refs with digests.
+   */
+  @func({ cache: "never" })
+  async publishDocker(
+    /** The release tag, v<[project] version> (e.g. v0.77.2; GITHUB_REF_NAME). */
+    tag: string,
+    /** Commit the tag points at, for the revision label (e.g. GITHUB_SHA). */
+    revision: string,
+    /** Registry user (in GitHub Actions: GITHUB_ACTOR). */
+    registryUser: string = "",
+    /** Registry token or password (e.g. env:GITHUB_TOKEN). */
+    registryToken?: Secret,
+    /** bty's custom iPXE binary (bty-ipxe-x86_64-v<version>.efi), baked in as ipxe.efi; default: build-ipxe's. */
+    ipxeSeed?: File,
+    /** Directory with bty's wheel (build-wheel's output); default: built here. */
+    dist?: Directory,
+    /** Build time for the created label, RFC 3339; default: now. */
+    created: string = "",
+    /** Image repository, without tag. */
+    image: string = WEB_IMAGE_REPOSITORY,
+    /** The source label: bty's repository URL. */
+    sourceUrl: string = IMAGE_SOURCE_URL,
+  ): Promise<string[]> {
+    const { version } = await readProject(this.source);
+    return publishRelease({
+      kind: "web",
+      source: this.source,
+      version,
+      tag,
+      revision,
+      created,
+      repository: image,
+      sourceUrl,
+      // Built only once every other input has been checked (publishRelease).
+      ipxeSeed: ipxeSeed ?? (() => this.ipxeSeed(version)),
+      dist: dist ?? buildWheelDirectory(this.inputs),
+      registryUser,
+      registryToken,
+    });
+  }
+
+  /**
+   * Build bty-tftp (deploy/tftp/Containerfile with the custom iPXE seed) for
+   * linux/amd64 and linux/arm64 and publish it as <image>:<version> and, for a
+   * final release, <image>:latest, with OCI labels source, revision, version and
+   * created. Returns the refs with digests.
+   */
+  @func({ cache: "never" })
+  async publishTftp(
+    /** The release tag, v<[project] version> (e.g. v0.77.2; GITHUB_REF_NAME). */
+    tag: string,
+    /** Commit the tag points at, for the revision label (e.g. GITHUB_SHA). */
+    revision: string,
+    /** Registry user (in GitHub Actions: GITHUB_ACTOR). */
+    registryUser: string = "",
+    /** Registry token or password (e.g. env:GITHUB_TOKEN). */
+    registryToken?: Secret,
+    /** bty's custom iPXE binary (bty-ipxe-x86_64-v<version>.efi), baked in as ipxe.efi; default: build-ipxe's. */
+    ipxeSeed?: File,
+    /** Build time for the created label, RFC 3339; default: now. */
+    created: string = "",
+    /** Image repository, without tag. */
+    image: string = TFTP_IMAGE_REPOSITORY,
+    /** The source label: bty's repository URL. */
+    sourceUrl: string = IMAGE_SOURCE_URL,
+  ): Promise<string[]> {
+    const { version } = await readProject(this.source);
+    return publishRelease({
+      kind: "tftp",
+      source: this.source,
+      version,
+      tag,
+      revision,
+      created,
+      repository: image,
+      sourceUrl,
+      ipxeSeed: ipxeSeed ?? (() => this.ipxeSeed(version)),
+      registryUser,
+      registryToken,
+    });
+  }
+
+  /** build-ipxe's binary, the seed both images bake in (as bty's workflow stages it). */
+  private async ipxeSeed(version: string): Promise<File> {
+    return (await this.buildIpxe()).file(ipxeArtifactName(version));
+  }
+
+  // --- end container images ----------------------------------------------------
+
+  /**
+   * bty's custom iPXE (x86_64 EFI) with bty's embedded chain script and
+   * general.h trims: `bty-ipxe-x86_64-v<version>.efi` and its `.sha256`,
+   * verified (PE32+ x86-64 EFI application, size near 1 MiB, bty's chain line
+   * in the binary). iPXE is fetched at a pinned commit unless given.
+   */
+  @func()
+  async buildIpxe(
+    /** An iPXE source tree root (containing src/Makefile) to build instead of the pinned commit (air-gapped users, other commits). */
+    ipxeSource?: Directory,
+  ): Promise<Directory> {
+    const { version } = await readProject(this.source);
+    await checkIpxeSources(this.source, ipxeSource);
+    return ipxeDirectory(this.inputs, ipxeSource ?? pinnedIpxeSource(), version).sync();
+  }
+
   /**
    * Every check and build at once, without stopping at the first failure;
    * prints a table (check, status, duration, reason) and fails if any failed.
@@ -173,6 +294,7 @@ export class BtyCi {
         typecheck: () => this.typecheck(),
         "flash-integration": () => this.flashIntegration(),
         "build-wheel": () => this.buildWheel(),
+        "build-ipxe": () => this.buildIpxe(),
         docs: () => this.docs(),
       }, { wrap: inCheckSpan }),
     );

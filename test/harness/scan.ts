@@ -17,9 +17,9 @@
  * SDK's: the same code, only the program differs.
  */
 import { createHash } from "node:crypto";
-import { cpSync, existsSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
+import { dirname, join, relative, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 
 import { TypeDefKind } from "../../node_modules/dagger-sdk/dist/src/api/client.gen.js";
@@ -77,6 +77,40 @@ export function sdkClientGenTs(): string {
 }
 
 /**
+ * The module runtime makes the bare `@dagger.io/dagger` import resolvable for
+ * the introspector by mounting a synthesized package at
+ * `node_modules/@dagger.io/dagger` next to the module's sources
+ * (sdk/typescript/runtime/introspector.go at v0.21.8); without it the SDK's
+ * types are unresolved and e.g. an optional `dir?: Directory` argument comes
+ * out as `any`. Same here: the sources' directory is copied into a temporary
+ * module root whose `node_modules/@dagger.io/dagger/index.ts` re-exports the
+ * SDK copy's `client.gen.ts`. Returns the copied files' paths.
+ */
+function runtimeShapedCopy(files: string[], clientGenTs: string): string[] {
+  const parts = files.map((f) => dirname(f).split(sep));
+  const common = parts.reduce((acc, p) => acc.filter((seg, i) => p[i] === seg));
+  const srcRoot = common.join(sep) || sep;
+  // Keyed by content (like the SDK copy), so reruns reuse one copy instead of leaving many.
+  const hash = createHash("sha256").update(clientGenTs);
+  for (const f of files) hash.update(f).update(readFileSync(f));
+  const root = join(tmpdir(), `bty-ci-scan-${hash.digest("hex").slice(0, 16)}`);
+  const copied = files.map((f) => join(root, "src", relative(srcRoot, f)));
+  if (existsSync(root)) return copied;
+  const staging = mkdtempSync(`${root}.tmp-`);
+  cpSync(srcRoot, join(staging, "src"), { recursive: true });
+  const pkg = join(staging, "node_modules", "@dagger.io", "dagger");
+  mkdirSync(pkg, { recursive: true });
+  writeFileSync(join(pkg, "index.ts"), `export * from ${JSON.stringify(clientGenTs.replace(/\.ts$/, ""))};\n`);
+  try {
+    renameSync(staging, root);
+  } catch (e) {
+    rmSync(staging, { recursive: true, force: true });
+    if (!existsSync(root)) throw e;
+  }
+  return copied;
+}
+
+/**
  * Scan module source files like the runtime does at registration
  * (`scan(files, moduleName)`), without importing them.
  * Results are cached per process by file list, file mtimes and module name.
@@ -89,7 +123,8 @@ export function scanModule(files: string[], moduleName = "bty-ci"): Promise<Dagg
   const key = JSON.stringify([moduleName, absolute.map((f) => [f, statSync(f).mtimeMs])]);
   let result = scanCache.get(key);
   if (!result) {
-    result = scan([...absolute, sdkClientGenTs()], moduleName, false);
+    const clientGen = sdkClientGenTs();
+    result = scan([...runtimeShapedCopy(absolute, clientGen), clientGen], moduleName, false);
     scanCache.set(key, result);
     // A failed scan is not cached, so a fixed file can be scanned again.
     result.catch(() => scanCache.delete(key));

@@ -258,16 +258,16 @@ describe("allChecks", () => {
     const err = await call("allChecks").catch((e: Error) => e);
     expect(err).toBeInstanceOf(Error);
     const table = (err as Error).message;
-    for (const name of ["lint", "test:py311", "test:py312", "test:py313", "typecheck", "flash-integration", "build-wheel", "docs"]) {
+    for (const name of ["lint", "test:py311", "test:py312", "test:py313", "typecheck", "flash-integration", "build-wheel", "build-ipxe", "docs"]) {
       expect(table).toMatch(new RegExp(`^${name}\\s+pass`, "m"));
     }
     expect(table).toMatch(/^test:py314\s+FAIL\s+\S+\s+`uv run --no-sync pytest` exited 1: == 2 failed, 500 passed ==$/m);
-    expect(table).toMatch(/1 of 9 checks failed/);
+    expect(table).toMatch(/1 of 10 checks failed/);
     // Every job's pipeline was sent, none skipped by the failure.
     expect(new Set(pipelines().map(image)).size).toBe(Object.keys(PYTHON_MATRIX).length);
   });
 
   it("returns the table when all pass", async () => {
-    await expect(call("allChecks")).resolves.toMatch(/all 9 checks passed$/);
+    await expect(call("allChecks")).resolves.toMatch(/all 10 checks passed$/);
   });
 });

@@ -43,7 +43,19 @@ describe("bty-ci registration", () => {
   it("has one function per bty job, named as the job, with the right kinds", () => {
     const fns = byName();
     expect(Object.keys(fns).sort()).toEqual(
-      ["allChecks", "buildWheel", "docs", "flashIntegration", "lint", "test", "typecheck", "version"].sort(),
+      [
+        "allChecks",
+        "buildIpxe",
+        "buildWheel",
+        "docs",
+        "flashIntegration",
+        "lint",
+        "publishDocker",
+        "publishTftp",
+        "test",
+        "typecheck",
+        "version",
+      ].sort(),
     );
     const shape = (name: string) => {
       const f = fns[name]!;
@@ -55,6 +67,7 @@ describe("bty-ci registration", () => {
     expect(shape("test")).toEqual({ returns: "TestMatrix", check: false, args: 0 });
     expect(shape("buildWheel")).toEqual({ returns: "Directory", check: false, args: 0 });
     expect(shape("docs")).toEqual({ returns: "Directory", check: false, args: 0 });
+    expect(shape("buildIpxe")).toEqual({ returns: "Directory", check: false, args: 1 });
     expect(shape("allChecks")).toEqual({ returns: "string", check: false, args: 0 });
     expect(shape("version")).toEqual({ returns: "string", check: false, args: 0 });
   });

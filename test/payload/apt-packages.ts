@@ -6,4 +6,8 @@ import { APT } from "../../src/config.js";
 // `pip download` of bty's sdist.
 const HOST = ["bubblewrap", "git", "util-linux", "fdisk", "gzip", "python3-venv", "python3-pip"];
 
-console.log([...new Set([...HOST, ...APT.lint, ...APT.flashIntegration, ...APT.docs])].join("\n"));
+// Container images (test/payload/images.test.ts): Docker Engine (the test
+// starts dockerd), a local OCI registry, mmdebstrap for the base-image stand-ins.
+const IMAGES = ["docker.io", "docker-registry", "mmdebstrap"];
+
+console.log([...new Set([...HOST, ...IMAGES, ...APT.lint, ...APT.flashIntegration, ...APT.docs])].join("\n"));

@@ -38,3 +38,16 @@ describe("Dagger version pins", () => {
     expect(repo(".ci/run")).toMatch(/^npm test$/m);
   });
 });
+
+describe("iPXE pins", () => {
+  it("pins a full commit of upstream iPXE and a size band around bty's ~1 MB", async () => {
+    const { IPXE } = await import("../../src/config.js");
+    expect(IPXE.commit).toMatch(/^[0-9a-f]{40}$/);
+    expect(IPXE.gitUrl).toBe("https://github.com/ipxe/ipxe.git");
+    // The binary bty's files give at the pinned commit (1,146,368 bytes) and Debian's 996 KB stock one fit.
+    for (const size of [1_146_368, 996 * 1024]) {
+      expect(size).toBeGreaterThanOrEqual(IPXE.minBytes);
+      expect(size).toBeLessThanOrEqual(IPXE.maxBytes);
+    }
+  });
+});
