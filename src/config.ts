@@ -161,3 +161,52 @@ export const IMAGE_SOURCE_URL = "https://github.com/safl/bty";
  * these pauses (bty's workflow tries twice, without a pause).
  */
 export const PUBLISH_RETRY_DELAYS_MS = [5_000, 20_000, 60_000] as const;
+
+// ---- media (live-build images: netboot-pc, ramboot-init, usbboot-pc) ----
+
+/**
+ * Pins of the live-media builds (spec §3.9–3.10, §7). bty's `auto/config`
+ * needs live-build 20240208 or newer: Debian trixie's package, so the build
+ * container is trixie (bookworm's 20230502 is too old).
+ */
+export const MEDIA = {
+  /** Build container; a plain literal (the introspector reads it as a CLI default). */
+  image: "debian:trixie-20251117-slim",
+  /** Debian suite of that image (apt cache volumes are keyed by it). */
+  suite: "trixie",
+  /** Oldest live-build bty's auto/config works with. */
+  minLiveBuild: "20240208",
+  /** Seconds each live-build stage may take before it is stopped with its last log lines. */
+  stageTimeoutSeconds: 2400,
+  /** What the build container installs (live-build, its helpers, the verifiers' tools). */
+  packages: [
+    "live-build",
+    "debootstrap",
+    "debian-archive-keyring",
+    "squashfs-tools",
+    "xorriso",
+    "cpio",
+    "zstd",
+    "xz-utils",
+    "git",
+    "python3",
+    "ca-certificates",
+    "fdisk",
+    "util-linux",
+    "udev",
+    "exfatprogs",
+    "sudo",
+  ],
+  /** What bty's hooks install bty as: the squashfs must list it. */
+  btyInstallPath: "/opt/bty/venv/bin/bty",
+  /** Label of the trailing exFAT partition of the ISO (bty's usb_iso_build). */
+  imagesLabel: "BTY_IMAGES",
+} as const;
+
+/** Cache volumes of the media builds. */
+export const MEDIA_CACHE = {
+  aptArchives: `bty-ci-apt-archives-${MEDIA.suite}`,
+  aptLists: `bty-ci-apt-lists-${MEDIA.suite}`,
+  /** live-build's own cache/ (bootstrap and chroot .debs), per variant. */
+  liveBuild: "bty-ci-live-build-cache",
+} as const;

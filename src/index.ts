@@ -17,6 +17,7 @@ import type { JobInputs } from "./containers.js";
 import { docsDirectory } from "./docs.js";
 import { checkIpxeSources, ipxeDirectory, pinnedIpxeSource } from "./ipxe/build.js";
 import { ipxeArtifactName } from "./ipxe/plan.js";
+import { buildMedia } from "./media/index.js";
 import {
   buildWheelDirectory,
   flashIntegrationContainer,
@@ -276,6 +277,54 @@ export class BtyCi {
     return ipxeDirectory(this.inputs, ipxeSource ?? pinnedIpxeSource(), version).sync();
   }
 
+  // ---- media (live-build images) ----
+
+  /**
+   * bty's netboot-pc live image: vmlinuz, initrd, squashfs, their .sha256
+   * manifest and a build manifest (Debian packages, bty's pip freeze, r8125
+   * commit, live-build version), each verified.
+   */
+  @func()
+  async buildNetbootPc(
+    /** CA bundle for pip/git inside the chroot during the build (TLS-intercepting networks); not left in the image. */
+    extraCaCerts?: File,
+    /** A git repository (bare or not) bty's r8125 DKMS hook clones instead of GitHub (air-gapped builds). */
+    r8125Source?: Directory,
+    /** Seconds each live-build stage may run before it is stopped with its last log lines. */
+    timeoutSeconds: number = 2400,
+  ): Promise<Directory> {
+    return buildMedia(this.inputs, "netboot-pc", { extraCaCerts, r8125Source, timeoutSeconds });
+  }
+
+  /** bty's ramboot-init: vmlinuz, initrd, .sha256 manifest and build manifest, verified. */
+  @func()
+  async buildRambootInit(
+    /** CA bundle for pip/git inside the chroot during the build (TLS-intercepting networks); not left in the image. */
+    extraCaCerts?: File,
+    /** A git repository (bare or not) bty's r8125 DKMS hook clones instead of GitHub (air-gapped builds). */
+    r8125Source?: Directory,
+    /** Seconds each live-build stage may run before it is stopped with its last log lines. */
+    timeoutSeconds: number = 2400,
+  ): Promise<Directory> {
+    return buildMedia(this.inputs, "ramboot-init", { extraCaCerts, r8125Source, timeoutSeconds });
+  }
+
+  /**
+   * bty's usbboot-pc hybrid ISO with its trailing 32 MiB exFAT BTY_IMAGES
+   * partition (bty's own usb_iso_build steps), .iso.sha256 and build manifest.
+   */
+  @func()
+  async buildUsbbootPc(
+    /** CA bundle for pip/git inside the chroot during the build (TLS-intercepting networks); not left in the image. */
+    extraCaCerts?: File,
+    /** A git repository (bare or not) bty's r8125 DKMS hook clones instead of GitHub (air-gapped builds). */
+    r8125Source?: Directory,
+    /** Seconds each live-build stage may run before it is stopped with its last log lines. */
+    timeoutSeconds: number = 2400,
+  ): Promise<Directory> {
+    return buildMedia(this.inputs, "usbboot-pc", { extraCaCerts, r8125Source, timeoutSeconds });
+  }
+
   /**
    * Every check and build at once, without stopping at the first failure;
    * prints a table (check, status, duration, reason) and fails if any failed.
@@ -296,6 +345,9 @@ export class BtyCi {
         "build-wheel": () => this.buildWheel(),
         "build-ipxe": () => this.buildIpxe(),
         docs: () => this.docs(),
+        "build-netboot-pc": () => this.buildNetbootPc(),
+        "build-ramboot-init": () => this.buildRambootInit(),
+        "build-usbboot-pc": () => this.buildUsbbootPc(),
       }, { wrap: inCheckSpan }),
     );
   }

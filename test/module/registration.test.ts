@@ -55,6 +55,9 @@ describe("bty-ci registration", () => {
         "test",
         "typecheck",
         "version",
+        "buildNetbootPc",
+        "buildRambootInit",
+        "buildUsbbootPc",
       ].sort(),
     );
     const shape = (name: string) => {
@@ -70,6 +73,20 @@ describe("bty-ci registration", () => {
     expect(shape("buildIpxe")).toEqual({ returns: "Directory", check: false, args: 1 });
     expect(shape("allChecks")).toEqual({ returns: "string", check: false, args: 0 });
     expect(shape("version")).toEqual({ returns: "string", check: false, args: 0 });
+    for (const media of ["buildNetbootPc", "buildRambootInit", "buildUsbbootPc"]) {
+      expect(shape(media)).toEqual({ returns: "Directory", check: false, args: 3 });
+    }
+  });
+
+  it("gives the media builds an optional CA file, an optional r8125 repository and a time bound", () => {
+    for (const media of ["buildNetbootPc", "buildRambootInit", "buildUsbbootPc"]) {
+      const args = Object.fromEntries(byName()[media]!.arguments.map((a) => [a.name, a]));
+      expect(args.extraCaCerts).toMatchObject({ optional: true, kind: "OBJECT_KIND", type: "File" });
+      expect(args.r8125Source).toMatchObject({ optional: true, kind: "OBJECT_KIND", type: "Directory" });
+      // A default makes it optional for the engine (isOptional stays false in the scan).
+      expect(args.timeoutSeconds).toMatchObject({ kind: "INTEGER_KIND", defaultValue: 2400 });
+      for (const arg of Object.values(args)) expect(arg.description).not.toBe("");
+    }
   });
 
   it("models the matrix as an object of namespaced checks, test:py311 … test:py314", () => {

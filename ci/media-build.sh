@@ -1,0 +1,388 @@
+#!/usr/bin/env bash
+# bty's live-build media (netboot-pc, ramboot-init, usbboot-pc) in stages,
+# so that a change to bty's Python code alone rebuilds neither the Debian
+# root file system nor its compressed squashfs.
+#
+# bty's own steps, in bty's order (cijoe/scripts/live_build.py,
+# ramboot_init_build.py, usb_iso_build.py): copy bty-media/live-build into a
+# fresh directory, stamp __BTY_VERSION__, `lb clean --all`, `lb build`
+# (= lb config, lb bootstrap, lb chroot, lb binary), collect outputs. bty's
+# config, package lists, hooks and includes are used from the checkout; the
+# only departure is that bty's wheel-install hook (0500-bty-install, which
+# writes only /opt/bty and the /usr/local/bin/bty link) runs after the other
+# chroot hooks, against the finished chroot, and its /opt/bty is appended to
+# a squashfs made without /opt (docs/decisions.md says why that is
+# equivalent).
+set -euo pipefail
+
+# The hook that installs bty's wheel (held out of `lb chroot`).
+BTY_INSTALL_HOOK=0500-bty-install.hook.chroot
+# Files added to the chroot for the build only; `seal` removes them.
+CA_IN_CHROOT=/usr/local/share/bty-ci/extra-ca.crt
+PIP_CONF=/etc/pip.conf
+GITCONFIG=/etc/gitconfig
+# Where an r8125 repository given with --r8125-repo sits in the chroot.
+R8125_IN_CHROOT=/var/cache/bty-ci/r8125.git
+# Lines of live-build's log shown when a stage fails or runs out of time.
+LOG_TAIL_LINES=80
+# Where bty's hook installs bty: the squashfs must list it.
+BTY_INSTALL_PATH=/opt/bty/venv/bin/bty
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+
+usage() {
+  cat <<'TXT'
+usage: media-build.sh STAGE [options]
+
+Stages, run in this order (each one a separate, cacheable step):
+
+  prepare --source BTY --variant V --work DIR [--ca-cert FILE]
+          [--r8125-repo GITDIR | --r8125-url URL] [--mirror URL]
+      copy BTY/bty-media/live-build to DIR/lb, stamp bty's version, hold
+      out bty's wheel-install hook, add the build-only extras (extra CA for
+      pip/git, git url.insteadOf for the r8125 repository) to
+      includes.chroot, and run `lb clean --all` + `lb config`.
+      --r8125-repo copies a git repository (bare or not) into the chroot
+      for the build and points the r8125 hook's clone at it; --r8125-url
+      points it at a URL the chroot can reach instead
+  rootfs  --work DIR --variant V [--timeout SEC]
+      `lb bootstrap` + `lb chroot` (bty's package lists and other hooks)
+  install-bty --work DIR --wheel WHL|DIR [--timeout SEC]
+      run bty's wheel-install hook in the finished chroot; move what it
+      made to DIR/bty-layer (/opt) and DIR/bty-outside (anything else)
+  seal    --work DIR --variant V
+      remove the build-only extras from the chroot (no extra CA, pip.conf
+      or gitconfig stays in the image), put DIR/bty-outside back (and,
+      for the variants without an appended layer, /opt too)
+  binary  --work DIR --variant V [--timeout SEC]
+      `lb binary` with /opt excluded from the squashfs
+  finish  --work DIR --variant V --version VER --out OUT
+      append DIR/bty-layer to the squashfs (no recompression of the
+      base), copy the outputs to OUT under bty's release names and write
+      the .sha256 manifest and the build manifest (.build-manifest.txt:
+      Debian packages, bty's pip freeze, r8125 commit, live-build version);
+      verify each output (ci/media-verify.py) and that every package of
+      bty's package lists is installed (ISO: only the live-build ISO is
+      copied; bty's usb_iso_build then appends BTY_IMAGES)
+
+Every `lb` call runs under `timeout SEC` (default 2400); on failure or
+expiry the last lines of the stage's log are printed. Logs: DIR/logs/.
+
+exit codes: 0 ok, 1 build failed, 2 usage or input error, 124 time bound hit
+TXT
+}
+
+die() { echo "media-build.sh: $*" >&2; exit 2; }
+
+stage="${1:-}"
+[[ -n "$stage" ]] || { usage >&2; exit 2; }
+shift
+[[ "$stage" == -h || "$stage" == --help ]] && { usage; exit 0; }
+
+source_dir="" variant="" work="" ca_cert="" r8125_url="" r8125_repo="" mirror="" timeout_s=2400 wheel="" version="" out=""
+while (($#)); do
+  case "$1" in
+    --source|--variant|--work|--ca-cert|--r8125-url|--r8125-repo|--mirror|--timeout|--wheel|--version|--out)
+      [[ $# -ge 2 ]] || die "$1 needs a value"
+      case "$1" in
+        --source) source_dir="$2" ;; --variant) variant="$2" ;; --work) work="$2" ;;
+        --ca-cert) ca_cert="$2" ;; --r8125-url) r8125_url="$2" ;; --r8125-repo) r8125_repo="$2" ;;
+        --mirror) mirror="$2" ;;
+        --timeout) timeout_s="$2" ;; --wheel) wheel="$2" ;; --version) version="$2" ;;
+        --out) out="$2" ;;
+      esac
+      shift 2 ;;
+    -h|--help) usage; exit 0 ;;
+    *) die "unknown argument $1 (see --help)" ;;
+  esac
+done
+
+[[ -n "$work" ]] || die "--work DIR is required"
+[[ "$timeout_s" =~ ^[0-9]+$ ]] || die "--timeout must be seconds (got '$timeout_s')"
+lb_dir="$work/lb"
+logs="$work/logs"
+
+need_variant() {
+  case "$variant" in
+    netboot-pc|ramboot-init|usbboot-pc) ;;
+    "") die "--variant is required (netboot-pc, ramboot-init or usbboot-pc)" ;;
+    *) die "unknown variant '$variant': use netboot-pc, ramboot-init or usbboot-pc" ;;
+  esac
+}
+
+# Run one live-build command in DIR/lb under the time bound, its output in
+# DIR/logs/NAME.log; on failure print the log's tail and keep its status.
+lb_step() {
+  local name="$1"; shift
+  mkdir -p "$logs"
+  echo "media-build.sh: lb $* (time bound ${timeout_s}s, log $logs/$name.log)"
+  local rc=0
+  (cd "$lb_dir" && BTY_VARIANT="$variant" timeout --kill-after=30 "$timeout_s" lb "$@") >"$logs/$name.log" 2>&1 || rc=$?
+  if ((rc != 0)); then
+    if ((rc == 124 || rc == 137)); then
+      echo "media-build.sh: 'lb $*' hit the time bound of ${timeout_s}s; last $LOG_TAIL_LINES log lines:" >&2
+      rc=124
+    else
+      echo "media-build.sh: 'lb $*' failed (exit $rc); last $LOG_TAIL_LINES log lines:" >&2
+    fi
+    tail -n "$LOG_TAIL_LINES" "$logs/$name.log" >&2
+    exit "$rc"
+  fi
+}
+
+# Debian mirror for live-build, without a trailing slash: live-build joins
+# "$mirror/dists/..." itself, and a double slash makes the mirror answer 400
+# to the Contents download, after which no firmware is installed.
+resolve_mirror() {
+  if [[ -z "$mirror" ]]; then
+    mirror=$(awk '/^URIs:/ {print $2; exit}' /etc/apt/sources.list.d/*.sources 2>/dev/null || true)
+    [[ -n "$mirror" ]] || mirror=$(awk '/^deb / {print $2; exit}' /etc/apt/sources.list 2>/dev/null || true)
+    [[ -n "$mirror" ]] || die "no Debian mirror in this system's apt sources: pass --mirror URL"
+  fi
+  [[ "$mirror" =~ ^(https?|file)://[A-Za-z0-9._:@/%+~-]+$ ]] || die "--mirror must be a URL (got '$mirror')"
+  while [[ "$mirror" == */ ]]; do mirror="${mirror%/}"; done
+}
+
+stage_prepare() {
+  need_variant
+  [[ -n "$source_dir" ]] || die "--source BTY is required"
+  local tree="$source_dir/bty-media/live-build"
+  [[ -d "$tree" ]] || die "no bty-media/live-build in $source_dir: is --source a bty checkout (it must contain bty-media/)?"
+  [[ -f "$tree/auto/config" ]] || die "$tree has no auto/config: bty's live-build tree is incomplete"
+  [[ -f "$tree/config/hooks/normal/$BTY_INSTALL_HOOK" ]] || die "bty's hook $BTY_INSTALL_HOOK is missing from $tree"
+  [[ -f "$source_dir/pyproject.toml" ]] || die "no pyproject.toml in $source_dir"
+  [[ -z "$ca_cert" || -s "$ca_cert" ]] || die "--ca-cert $ca_cert is missing or empty"
+  [[ -z "$r8125_repo" || -z "$r8125_url" ]] || die "give --r8125-repo or --r8125-url, not both"
+  if [[ -n "$r8125_repo" ]]; then
+    git --git-dir "$r8125_repo" rev-parse --verify -q HEAD >/dev/null 2>&1 ||
+      git -C "$r8125_repo" rev-parse --verify -q HEAD >/dev/null 2>&1 ||
+      die "--r8125-repo $r8125_repo is not a git repository with a HEAD commit"
+  fi
+  local ver
+  ver=$(awk -F'"' '/^version *=/ {print $2; exit}' "$source_dir/pyproject.toml")
+  [[ -n "$ver" ]] || die "no version = \"...\" in $source_dir/pyproject.toml"
+  resolve_mirror
+
+  # live-build's cache/ may be a mounted cache volume: keep it, clear the rest.
+  mkdir -p "$lb_dir"
+  find "$lb_dir" -mindepth 1 -maxdepth 1 ! -name cache -exec rm -rf {} +
+  rm -rf "$work/held-hooks"
+  mkdir -p "$work/held-hooks" "$logs"
+  cp -a "$tree/." "$lb_dir/"
+  # bty's version stamp (live_build.py): every __BTY_VERSION__ placeholder.
+  grep -rlF __BTY_VERSION__ "$lb_dir" | xargs --no-run-if-empty sed -i "s/__BTY_VERSION__/$ver/g"
+  mv "$lb_dir/config/hooks/normal/$BTY_INSTALL_HOOK" "$work/held-hooks/"
+  # A stray wheel in the checkout's includes.chroot would make the rootfs
+  # depend on it; bty's wheel arrives only in install-bty.
+  rm -f "$lb_dir"/config/includes.chroot/opt/bty/bty_lab-*.whl
+
+  local inc="$lb_dir/config/includes.chroot"
+  if [[ -n "$ca_cert" ]]; then
+    install -D -m 0644 "$ca_cert" "$inc$CA_IN_CHROOT"
+    printf '[global]\ncert = %s\n' "$CA_IN_CHROOT" >"$inc$PIP_CONF"
+    git config --file "$inc$GITCONFIG" http.sslCAInfo "$CA_IN_CHROOT"
+  fi
+  if [[ -n "$r8125_repo" ]]; then
+    mkdir -p "$(dirname "$inc$R8125_IN_CHROOT")"
+    git clone -q --bare "$r8125_repo" "$inc$R8125_IN_CHROOT"
+    r8125_url="file://$R8125_IN_CHROOT"
+  fi
+  if [[ -n "$r8125_url" ]]; then
+    # bty's 0600-bty-r8125-dkms hook clones this URL; git rewrites it.
+    local upstream
+    upstream=$(grep -oE 'https://github\.com/[^" ]*realtek-r8125-dkms\.git' "$lb_dir/config/hooks/normal/"*r8125* | head -1)
+    [[ -n "$upstream" ]] || die "bty's r8125 hook no longer names a realtek-r8125-dkms URL: --r8125-url cannot redirect it"
+    git config --file "$inc$GITCONFIG" "url.$r8125_url.insteadOf" "$upstream"
+  fi
+  if [[ "$variant" == netboot-pc ]]; then
+    # Squashfs without /opt: bty's /opt/bty is appended in `finish`.
+    mkdir -p "$lb_dir/config/rootfs"
+    echo "opt" >>"$lb_dir/config/rootfs/excludes"
+  fi
+  printf '%s\n' "$ver" >"$work/version"
+  printf '%s\n' "$mirror" >"$work/mirror"
+
+  lb_step clean clean --all
+  lb_step config config \
+    --mirror-bootstrap "$mirror" --mirror-chroot "$mirror" --mirror-binary "$mirror" \
+    --parent-mirror-bootstrap "$mirror" --parent-mirror-chroot "$mirror" --parent-mirror-binary "$mirror"
+}
+
+stage_rootfs() {
+  need_variant
+  [[ -d "$lb_dir/config" ]] || die "$lb_dir has no config: run the prepare stage first"
+  lb_step bootstrap bootstrap
+  lb_step chroot chroot
+}
+
+# Mount what a hook needs, as live-build does around chroot hooks.
+chroot_mounts() {
+  local root="$1"
+  mount -t proc proc "$root/proc"
+  mount -t sysfs sysfs "$root/sys"
+  mount --bind /dev "$root/dev"
+  mount -t devpts devpts "$root/dev/pts" 2>/dev/null || true
+  cp -L /etc/resolv.conf "$root/etc/resolv.conf.bty-ci" 2>/dev/null || true
+  if [[ -e "$root/etc/resolv.conf.bty-ci" ]]; then
+    mv -f "$root/etc/resolv.conf" "$root/etc/resolv.conf.bty-ci-orig" 2>/dev/null || true
+    mv "$root/etc/resolv.conf.bty-ci" "$root/etc/resolv.conf"
+  fi
+}
+
+chroot_umounts() {
+  local root="$1"
+  umount "$root/dev/pts" 2>/dev/null || true
+  umount "$root/dev" "$root/sys" "$root/proc" 2>/dev/null || true
+  if [[ -e "$root/etc/resolv.conf.bty-ci-orig" || -L "$root/etc/resolv.conf.bty-ci-orig" ]]; then
+    mv -f "$root/etc/resolv.conf.bty-ci-orig" "$root/etc/resolv.conf"
+  else
+    rm -f "$root/etc/resolv.conf"
+  fi
+}
+
+stage_install_bty() {
+  local root="$lb_dir/chroot"
+  [[ -d "$root/usr" ]] || die "no chroot in $lb_dir: run the rootfs stage first"
+  if [[ -d "$wheel" ]]; then
+    # A dist directory (buildWheel's output): exactly one bty wheel, as
+    # bty's bty_wheel_stage.py requires.
+    local found=("$wheel"/bty_lab-*-py3-none-any.whl)
+    [[ ${#found[@]} -eq 1 && -f "${found[0]}" ]] ||
+      die "--wheel $wheel must hold exactly one bty_lab-*-py3-none-any.whl (found ${#found[@]})"
+    wheel="${found[0]}"
+  fi
+  [[ -n "$wheel" && -f "$wheel" ]] || die "--wheel must name bty's wheel or a directory holding it (got '${wheel}')"
+  [[ "$(basename "$wheel")" =~ ^bty_lab-.+-py3-none-any\.whl$ ]] ||
+    die "$(basename "$wheel") is not a bty_lab-*-py3-none-any.whl wheel (bty's hook installs only that)"
+  local layer="$work/bty-layer" outside="$work/bty-outside" marker="$work/install-marker"
+  rm -rf "$layer" "$outside"
+  mkdir -p "$layer" "$outside" "$logs"
+  [[ ! -e "$root/opt/bty/venv" ]] || die "the chroot already holds /opt/bty/venv: start again from the rootfs stage"
+  install -D -m 0644 "$wheel" "$root/opt/bty/$(basename "$wheel")"
+  install -m 0755 "$work/held-hooks/$BTY_INSTALL_HOOK" "$root/root/$BTY_INSTALL_HOOK"
+  touch "$marker"
+  sleep 1
+  chroot_mounts "$root"
+  local rc=0
+  echo "media-build.sh: bty's $BTY_INSTALL_HOOK in the chroot (log $logs/install-bty.log)"
+  timeout --kill-after=30 "$timeout_s" chroot "$root" /usr/bin/env -i HOME=/root \
+    PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+    "/root/$BTY_INSTALL_HOOK" >"$logs/install-bty.log" 2>&1 || rc=$?
+  chroot_umounts "$root"
+  rm -f "$root/root/$BTY_INSTALL_HOOK"
+  if ((rc != 0)); then
+    echo "media-build.sh: $BTY_INSTALL_HOOK failed (exit $rc); last $LOG_TAIL_LINES log lines:" >&2
+    tail -n "$LOG_TAIL_LINES" "$logs/install-bty.log" >&2
+    exit $((rc == 124 ? 124 : 1))
+  fi
+  "$root/opt/bty/venv/bin/python" -m pip --version >/dev/null 2>&1 ||
+    chroot "$root" /opt/bty/venv/bin/python -m pip --version >/dev/null
+  chroot "$root" /opt/bty/venv/bin/python -m pip freeze --all >"$work/pip-freeze.txt"
+  # /opt goes to the appended layer; anything else the hook made (the
+  # /usr/local/bin/bty link) back into the chroot before the base squashfs.
+  mv "$root/opt" "$layer/opt"
+  mkdir -m 0755 "$root/opt"
+  (cd "$root" && find . -xdev -newer "$marker" ! -type d \
+      ! -path './proc/*' ! -path './sys/*' ! -path './dev/*' ! -path './run/*' ! -path './tmp/*' \
+      ! -path './etc/resolv.conf' ! -path './var/log/*' -print0 |
+    cpio --null -pdm --quiet "$outside")
+  echo "media-build.sh: bty layer $(du -sh "$layer" | cut -f1); made outside /opt:"
+  (cd "$outside" && find . ! -type d | sed 's/^\./  /')
+}
+
+stage_seal() {
+  need_variant
+  local root="$lb_dir/chroot"
+  [[ -d "$root/usr" ]] || die "no chroot in $lb_dir: run the rootfs stage first"
+  [[ -d "$work/bty-outside" ]] || die "no $work/bty-outside: run the install-bty stage first"
+  local extra
+  for extra in "$CA_IN_CHROOT" "$PIP_CONF" "$GITCONFIG" "$R8125_IN_CHROOT"; do
+    rm -rf "$root$extra" "$lb_dir/config/includes.chroot$extra"
+  done
+  rmdir "$(dirname "$root$CA_IN_CHROOT")" "$(dirname "$root$R8125_IN_CHROOT")" 2>/dev/null || true
+  cp -a "$work/bty-outside/." "$root/"
+  if [[ "$variant" != netboot-pc ]]; then
+    # The ISO's squashfs (and ramboot-init's chroot) carry /opt/bty as bty
+    # builds them; only netboot-pc appends it to a cached base squashfs.
+    rm -rf "$root/opt"
+    cp -a "$work/bty-layer/opt" "$root/opt"
+  fi
+}
+
+stage_binary() {
+  need_variant
+  [[ -d "$lb_dir/chroot/usr" ]] || die "no chroot in $lb_dir: run the rootfs stage first"
+  [[ ! -e "$lb_dir/chroot$CA_IN_CHROOT" ]] || die "the chroot still holds the build-only CA: run the seal stage first"
+  lb_step binary binary
+}
+
+# The one file under DIR/lb (outside chroot/) matching a name pattern.
+find_output() {
+  local pattern="$1"
+  find "$lb_dir" -path "$lb_dir/chroot" -prune -o -type f -name "$pattern" -print | sort | head -1
+}
+
+stage_finish() {
+  need_variant
+  [[ -n "$version" ]] || die "--version is required"
+  [[ -n "$out" ]] || die "--out DIR is required"
+  mkdir -p "$out"
+  local stem
+  case "$variant" in
+    netboot-pc) stem="bty-netboot-pc-x86_64-v$version" ;;
+    ramboot-init) stem="bty-ramboot-init-x86_64-v$version" ;;
+    usbboot-pc) stem="bty-usbboot-pc-x86_64-v$version" ;;
+  esac
+  local artifacts=()
+  if [[ "$variant" == usbboot-pc ]]; then
+    local iso
+    iso=$(find_output '*.hybrid.iso')
+    [[ -n "$iso" ]] || iso=$(find_output 'live-image-*.iso')
+    [[ -n "$iso" ]] || { echo "media-build.sh: lb binary made no ISO" >&2; exit 1; }
+    cp "$iso" "$out/$stem.iso"
+    artifacts=("$stem.iso")
+  else
+    local kernel initrd squashfs
+    kernel=$(find_output 'vmlinuz*')
+    initrd=$(find_output 'initrd.img*')
+    squashfs=$(find_output 'filesystem.squashfs')
+    [[ -n "$kernel" && -n "$initrd" && -n "$squashfs" ]] ||
+      { echo "media-build.sh: lb binary left no vmlinuz/initrd.img/filesystem.squashfs outside chroot/" >&2; exit 1; }
+    cp "$kernel" "$out/$stem.vmlinuz"
+    cp "$initrd" "$out/$stem.initrd"
+    artifacts=("$stem.vmlinuz" "$stem.initrd")
+    "$HERE/media-verify.py" kernel "$out/$stem.vmlinuz" || exit 1
+    "$HERE/media-verify.py" initrd "$out/$stem.initrd" || exit 1
+    if [[ "$variant" == netboot-pc ]]; then
+      [[ -d "$work/bty-layer/opt" ]] || die "no $work/bty-layer/opt: run the install-bty stage first"
+      cp "$squashfs" "$out/$stem.squashfs"
+      # Appending keeps the base's compressed blocks as they are; only
+      # bty's layer is compressed (with the base's compressor).
+      mksquashfs "$work/bty-layer" "$out/$stem.squashfs" -no-progress -quiet >"$logs/append.log" 2>&1 ||
+        { echo "media-build.sh: mksquashfs append failed:" >&2; tail -n "$LOG_TAIL_LINES" "$logs/append.log" >&2; exit 1; }
+      "$HERE/media-verify.py" squashfs "$out/$stem.squashfs" --path "$BTY_INSTALL_PATH" || exit 1
+      artifacts+=("$stem.squashfs")
+    fi
+    # ramboot-init publishes no squashfs (bty's ramboot_init_build.py).
+    (cd "$out" && sha256sum "${artifacts[@]}" >"$stem.sha256")
+    "$HERE/media-verify.py" checksums "$out/$stem.sha256" || exit 1
+  fi
+  local pip_args=()
+  [[ ! -s "$work/pip-freeze.txt" ]] || pip_args=(--pip-freeze "$work/pip-freeze.txt")
+  "$HERE/media-manifest.py" --chroot "$lb_dir/chroot" --variant "$variant" --version "$version" \
+    --mirror "$(cat "$work/mirror")" "${pip_args[@]}" "${artifacts[@]/#/--artifact=}" \
+    --out "$out/$stem.build-manifest.txt" --dpkg-out "$work/dpkg.txt" || exit 1
+  # The Contents trap: a live-build that silently installed no firmware
+  # (or missed any other listed package) fails here, naming the packages.
+  "$HERE/media-verify.py" packages --installed "$work/dpkg.txt" \
+    $(printf -- '--list %s ' "$lb_dir"/config/package-lists/*.list.chroot) || exit 1
+}
+
+case "$stage" in
+  prepare) stage_prepare ;;
+  rootfs) stage_rootfs ;;
+  install-bty) stage_install_bty ;;
+  seal) stage_seal ;;
+  binary) stage_binary ;;
+  finish) stage_finish ;;
+  *) die "unknown stage '$stage' (prepare, rootfs, install-bty, seal, binary, finish)" ;;
+esac

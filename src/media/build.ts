@@ -1,0 +1,138 @@
+/**
+ * The Dagger side of the live-media builds: one container per stage of
+ * ci/media-build.sh, so the engine caches each on its own inputs. The
+ * Debian root file system (prepare + rootfs) sees only bty-media/ and
+ * pyproject.toml, never the wheel or bty's Python code; the compressed base
+ * squashfs (binary) sees the root file system plus what bty's wheel-install
+ * hook made outside /opt (the /usr/local/bin/bty link), which a Python-only
+ * change leaves identical. A Python-only change so reruns only install-bty
+ * and finish (a mksquashfs append of /opt/bty).
+ */
+import { CacheSharingMode, type Container, type Directory, type File, dag } from "@dagger.io/dagger";
+
+import { MEDIA, MEDIA_CACHE, PATHS } from "../config.js";
+import {
+  binaryStage,
+  finishStage,
+  installBtyStage,
+  type MediaLayout,
+  type MediaOptions,
+  type MediaStage,
+  type MediaVariant,
+  prepareStage,
+  rootfsStage,
+  sealStage,
+  usbIsoStages,
+} from "./plan.js";
+
+/** Paths inside the build container. */
+export const MEDIA_PATHS = {
+  source: "/src",
+  work: "/build/work",
+  out: "/build/out",
+  wheel: "/build/wheel",
+  caCert: "/run/bty-ci/extra-ca.crt",
+  r8125: "/run/bty-ci/r8125",
+} as const;
+
+export const MEDIA_LAYOUT: MediaLayout = {
+  ciDir: PATHS.ciScripts,
+  source: MEDIA_PATHS.source,
+  work: MEDIA_PATHS.work,
+  out: MEDIA_PATHS.out,
+};
+
+/** What one media build is made from. */
+export interface MediaInputs {
+  source: Directory;
+  /** bty's version (names the artifacts). */
+  version: string;
+  /** buildWheel's output (one bty_lab wheel inside). */
+  wheel: Directory;
+  /** Debian mirror for the container's apt and live-build; "" keeps the image's. */
+  debianMirror: string;
+  /** Extra CA certificates for pip/git inside the chroot, during the build only. */
+  extraCaCerts?: File;
+  /** A git repository served to bty's r8125 hook instead of GitHub. */
+  r8125Source?: Directory;
+  /** Seconds each live-build stage may run. */
+  timeoutSeconds: number;
+}
+
+const ci = () => dag.currentModule().source().directory("ci");
+
+/** Trixie with live-build and the verifiers' tools, apt archives in cache volumes. */
+export function mediaBase(inputs: MediaInputs): Container {
+  const mirror = inputs.debianMirror ? ["--mirror", inputs.debianMirror] : [];
+  const locked = { sharing: CacheSharingMode.Locked };
+  return dag
+    .container()
+    .from(MEDIA.image)
+    .withMountedCache("/var/cache/apt/archives", dag.cacheVolume(MEDIA_CACHE.aptArchives), locked)
+    .withMountedCache("/var/lib/apt/lists", dag.cacheVolume(MEDIA_CACHE.aptLists), locked)
+    // Only the installer, so a change to other ci/ scripts keeps this layer.
+    .withFile("/opt/bty-ci/apt-install.sh", ci().file("apt-install.sh"))
+    .withExec(["bash", "/opt/bty-ci/apt-install.sh", ...mirror, ...MEDIA.packages])
+    .withoutMount("/var/cache/apt/archives")
+    .withoutMount("/var/lib/apt/lists")
+    .withDirectory(PATHS.ciScripts, ci());
+}
+
+function options(inputs: MediaInputs): MediaOptions {
+  return {
+    caCert: inputs.extraCaCerts ? MEDIA_PATHS.caCert : undefined,
+    r8125Repo: inputs.r8125Source ? MEDIA_PATHS.r8125 : undefined,
+    mirror: inputs.debianMirror || undefined,
+    timeoutSeconds: inputs.timeoutSeconds,
+  };
+}
+
+/** Append a stage; only live-build's and the loop-device stages get root capabilities. */
+export function withStage(ctr: Container, stage: MediaStage): Container {
+  return ctr.withExec(stage.argv, stage.privileged ? { insecureRootCapabilities: true } : {});
+}
+
+/** Stages 1–2: the Debian root file system, independent of bty's wheel and Python code. */
+export function rootfsContainer(inputs: MediaInputs, variant: MediaVariant): Container {
+  const opts = options(inputs);
+  const lbCache = `${MEDIA_PATHS.work}/lb/cache`;
+  let ctr = mediaBase(inputs)
+    .withDirectory(`${MEDIA_PATHS.source}/bty-media`, inputs.source.directory("bty-media"))
+    .withFile(`${MEDIA_PATHS.source}/pyproject.toml`, inputs.source.file("pyproject.toml"));
+  if (inputs.extraCaCerts) ctr = ctr.withFile(MEDIA_PATHS.caCert, inputs.extraCaCerts);
+  if (inputs.r8125Source) ctr = ctr.withDirectory(MEDIA_PATHS.r8125, inputs.r8125Source);
+  ctr = ctr.withMountedCache(lbCache, dag.cacheVolume(`${MEDIA_CACHE.liveBuild}-${variant}`), {
+    sharing: CacheSharingMode.Locked,
+  });
+  ctr = withStage(ctr, prepareStage(MEDIA_LAYOUT, variant, opts));
+  ctr = withStage(ctr, rootfsStage(MEDIA_LAYOUT, variant, opts));
+  return ctr.withoutMount(lbCache);
+}
+
+/** Every stage of one variant; returns the directory of verified artifacts. */
+export function mediaDirectory(inputs: MediaInputs, variant: MediaVariant): Directory {
+  const opts = options(inputs);
+  const { work } = MEDIA_PATHS;
+  const rootfs = rootfsContainer(inputs, variant);
+  const installed = withStage(
+    rootfs.withDirectory(MEDIA_PATHS.wheel, inputs.wheel),
+    installBtyStage(MEDIA_LAYOUT, MEDIA_PATHS.wheel, opts),
+  );
+  let binary = rootfs.withDirectory(`${work}/bty-outside`, installed.directory(`${work}/bty-outside`));
+  // Only netboot-pc appends /opt/bty to a cached base squashfs; the ISO and
+  // ramboot-init chroots get it back before lb binary, as bty builds them.
+  if (variant !== "netboot-pc") {
+    binary = binary.withDirectory(`${work}/bty-layer`, installed.directory(`${work}/bty-layer`));
+  }
+  binary = withStage(binary, sealStage(MEDIA_LAYOUT, variant));
+  binary = withStage(binary, binaryStage(MEDIA_LAYOUT, variant, opts));
+  let finished = binary
+    .withDirectory(`${work}/bty-layer`, installed.directory(`${work}/bty-layer`))
+    .withFile(`${work}/pip-freeze.txt`, installed.file(`${work}/pip-freeze.txt`));
+  finished = withStage(finished, finishStage(MEDIA_LAYOUT, variant, inputs.version));
+  if (variant === "usbboot-pc") {
+    finished = finished.withDirectory(`${MEDIA_PATHS.source}/cijoe/scripts`, inputs.source.directory("cijoe/scripts"));
+    for (const stage of usbIsoStages(MEDIA_LAYOUT, inputs.version)) finished = withStage(finished, stage);
+  }
+  return finished.directory(MEDIA_PATHS.out);
+}

@@ -1,0 +1,206 @@
+/**
+ * The media functions through the real SDK against the recording engine:
+ * image, packages, cache volumes, stage order, which execs are privileged,
+ * the staging that keeps the root file system independent of bty's wheel,
+ * the CA / r8125 / time-bound arguments and input validation. Expectations
+ * are literals from the spec (§3.9–3.10, §7) and docs/decisions.md.
+ */
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+
+import { type Call, type RecordingEngine, startRecordingEngine } from "../harness/engine.js";
+import { invokeFunction } from "../harness/invoke.js";
+import { MODULE_FILES as files } from "./module-files.js";
+
+const PYPROJECT = '[project]\nname = "bty-lab"\nversion = "0.77.2"\n';
+const state = { source: "Directory:bty", pythonImage: "python:{version}-slim-bookworm", pythonIndex: "", debianMirror: "" };
+const SCRIPT = ["bash", "/opt/bty-ci/ci/media-build.sh"];
+
+let engine: RecordingEngine;
+beforeAll(async () => {
+  engine = await startRecordingEngine();
+});
+afterAll(() => engine.stop());
+beforeEach(() => {
+  engine.reset();
+  engine.answer("exists", true);
+  engine.answer("contents", PYPROJECT);
+});
+
+const call = (fnName: string, args: Record<string, unknown> = {}, over: Partial<typeof state> = {}) =>
+  invokeFunction({ files, fnName, parentState: { ...state, ...over }, args });
+
+const chainOf = (id: unknown): Call[] => engine.pipelineOf(String(id))!.filter((c) => c.field !== "sync");
+const execs = (chain: Call[]) =>
+  chain.filter((c) => c.field === "withExec").map((c) => c.args as { args: string[]; insecureRootCapabilities?: boolean });
+const argv = (chain: Call[]) => execs(chain).map((e) => e.args);
+const privileged = (chain: Call[]) =>
+  execs(chain).filter((e) => e.insecureRootCapabilities === true).map((e) => e.args.slice(0, 3).join(" "));
+const mounted = (chain: Call[], field: string, path: string) => chain.find((c) => c.field === field && c.args.path === path);
+const cacheKeys = (chain: Call[]) =>
+  Object.fromEntries(
+    chain
+      .filter((c) => c.field === "withMountedCache")
+      .map((c) => [c.args.path, engine.pipelineOf(String(c.args.cache))?.at(-1)?.args.key]),
+  );
+/** The pipelines that start from a container image (the jobs the call built). */
+const jobs = () => engine.chains().filter((chain) => chain.some((c) => c.field === "from"));
+
+/** The container a withDirectory/withFile source came from (its chain up to .directory/.file). */
+const sourceChain = (chain: Call[], path: string) => chainOf(mounted(chain, "withDirectory", path)?.args.source ?? mounted(chain, "withFile", path)?.args.source);
+
+describe("buildNetbootPc", () => {
+  it("builds on trixie with live-build, apt and live-build caches in volumes, stages in bty's order", async () => {
+    const out = chainOf(await call("buildNetbootPc"));
+    expect(out.find((c) => c.field === "from")?.args.address).toBe("debian:trixie-20251117-slim");
+    const apt = argv(out).find((a) => a[1] === "/opt/bty-ci/apt-install.sh")!;
+    for (const pkg of ["live-build", "debootstrap", "squashfs-tools", "xorriso", "git", "python3", "zstd", "cpio"]) {
+      expect(apt).toContain(pkg);
+    }
+    expect(cacheKeys(out)).toEqual({
+      "/var/cache/apt/archives": "bty-ci-apt-archives-trixie",
+      "/var/lib/apt/lists": "bty-ci-apt-lists-trixie",
+      "/build/work/lb/cache": "bty-ci-live-build-cache-netboot-pc",
+    });
+    expect(argv(out).filter((a) => a[1] === SCRIPT[1]).map((a) => a[2])).toEqual([
+      "prepare", "rootfs", "seal", "binary", "finish",
+    ]);
+    expect(argv(out)).toContainEqual([
+      ...SCRIPT, "prepare", "--source", "/src", "--variant", "netboot-pc", "--work", "/build/work",
+    ]);
+    expect(argv(out)).toContainEqual([...SCRIPT, "rootfs", "--work", "/build/work", "--variant", "netboot-pc", "--timeout", "2400"]);
+    expect(argv(out)).toContainEqual([...SCRIPT, "binary", "--work", "/build/work", "--variant", "netboot-pc", "--timeout", "2400"]);
+    expect(argv(out).at(-1)).toEqual([
+      ...SCRIPT, "finish", "--work", "/build/work", "--variant", "netboot-pc", "--version", "0.77.2", "--out", "/build/out",
+    ]);
+    expect(out.at(-1)).toMatchObject({ field: "directory", args: { path: "/build/out" } });
+  });
+
+  it("gives root capabilities to live-build's stages only", async () => {
+    const out = chainOf(await call("buildNetbootPc"));
+    expect(privileged(out)).toEqual([
+      "bash /opt/bty-ci/ci/media-build.sh rootfs",
+      "bash /opt/bty-ci/ci/media-build.sh binary",
+    ]);
+    const installed = sourceChain(out, "/build/work/bty-outside");
+    expect(privileged(installed).at(-1)).toBe("bash /opt/bty-ci/ci/media-build.sh install-bty");
+    // The apt install and every other exec run without them.
+    expect(execs(out).find((e) => e.args[1] === "/opt/bty-ci/apt-install.sh")?.insecureRootCapabilities ?? false).toBe(false);
+  });
+
+  it("builds the root file system from bty-media/ and pyproject.toml only, before the wheel arrives", async () => {
+    const out = chainOf(await call("buildNetbootPc"));
+    const rootfsEnd = out.findIndex((c) => c.field === "withExec" && (c.args.args as string[])[2] === "rootfs");
+    const before = out.slice(0, rootfsEnd);
+    const srcMounts = before.filter((c) => (c.field === "withDirectory" || c.field === "withFile") && String(c.args.path).startsWith("/src"));
+    expect(srcMounts.map((c) => c.args.path)).toEqual(["/src/bty-media", "/src/pyproject.toml"]);
+    expect(chainOf(srcMounts[0]!.args.source).map((c) => [c.field, c.args.path])).toContainEqual(["directory", "bty-media"]);
+    expect(before.some((c) => c.args.path === "/build/wheel")).toBe(false);
+    // The wheel is buildWheel's dist/, given to install-bty only.
+    const installed = sourceChain(out, "/build/work/bty-outside");
+    const wheel = sourceChain(installed, "/build/wheel");
+    expect(argv(wheel)).toContainEqual(expect.arrayContaining(["uv", "build"]));
+    expect(wheel.at(-1)).toMatchObject({ field: "directory", args: { path: "/src/dist" } });
+    expect(argv(installed).at(-1)).toEqual([
+      ...SCRIPT, "install-bty", "--work", "/build/work", "--wheel", "/build/wheel", "--timeout", "2400",
+    ]);
+  });
+
+  it("makes the base squashfs from the root file system plus only what bty's hook made outside /opt", async () => {
+    const out = chainOf(await call("buildNetbootPc"));
+    const binaryAt = out.findIndex((c) => c.field === "withExec" && (c.args.args as string[])[2] === "binary");
+    const inputs = out.slice(0, binaryAt).filter((c) => String(c.args.path ?? "").startsWith("/build/work/bty-"));
+    expect(inputs.map((c) => c.args.path)).toEqual(["/build/work/bty-outside"]);
+    // bty's /opt layer and pip freeze join only for the append in finish.
+    const after = out.slice(binaryAt).filter((c) => String(c.args.path ?? "").startsWith("/build/work/"));
+    expect(after.map((c) => c.args.path)).toEqual(["/build/work/bty-layer", "/build/work/pip-freeze.txt"]);
+  });
+
+  it("passes an extra CA bundle and an r8125 repository into the build, only when given", async () => {
+    const out = chainOf(await call("buildNetbootPc", { extraCaCerts: "File:ca", r8125Source: "Directory:r8125" }));
+    expect(mounted(out, "withFile", "/run/bty-ci/extra-ca.crt")?.args.source).toBe("File:ca");
+    expect(mounted(out, "withDirectory", "/run/bty-ci/r8125")?.args.source).toBe("Directory:r8125");
+    expect(argv(out)).toContainEqual([
+      ...SCRIPT, "prepare", "--source", "/src", "--variant", "netboot-pc", "--work", "/build/work",
+      "--ca-cert", "/run/bty-ci/extra-ca.crt", "--r8125-repo", "/run/bty-ci/r8125",
+    ]);
+    engine.reset();
+    engine.answer("exists", true);
+    engine.answer("contents", PYPROJECT);
+    const plain = chainOf(await call("buildNetbootPc"));
+    expect(mounted(plain, "withFile", "/run/bty-ci/extra-ca.crt")).toBeUndefined();
+    expect(argv(plain).flat()).not.toContain("--r8125-repo");
+  });
+
+  it("hands a Debian mirror to apt and live-build", async () => {
+    const out = chainOf(await call("buildNetbootPc", {}, { debianMirror: "http://mirror.internal" }));
+    expect(argv(out)).toContainEqual(expect.arrayContaining(["/opt/bty-ci/apt-install.sh", "--mirror", "http://mirror.internal"]));
+    expect(argv(out).find((a) => a[2] === "prepare")?.slice(-2)).toEqual(["--mirror", "http://mirror.internal"]);
+  });
+
+  it("bounds each live-build stage by timeoutSeconds", async () => {
+    const out = chainOf(await call("buildNetbootPc", { timeoutSeconds: 600 }));
+    for (const stage of ["rootfs", "binary"]) {
+      expect(argv(out).find((a) => a[2] === stage)?.slice(-2)).toEqual(["--timeout", "600"]);
+    }
+  });
+});
+
+describe("buildRambootInit and buildUsbbootPc", () => {
+  it("ramboot-init: its own live-build cache, bty's /opt back in the chroot before lb binary", async () => {
+    const out = chainOf(await call("buildRambootInit"));
+    expect(cacheKeys(out)["/build/work/lb/cache"]).toBe("bty-ci-live-build-cache-ramboot-init");
+    const sealAt = out.findIndex((c) => c.field === "withExec" && (c.args.args as string[])[2] === "seal");
+    const before = out.slice(0, sealAt).filter((c) => String(c.args.path ?? "").startsWith("/build/work/bty-"));
+    expect(before.map((c) => c.args.path)).toEqual(["/build/work/bty-outside", "/build/work/bty-layer"]);
+    expect(argv(out).at(-1)).toEqual([
+      ...SCRIPT, "finish", "--work", "/build/work", "--variant", "ramboot-init", "--version", "0.77.2", "--out", "/build/out",
+    ]);
+  });
+
+  it("usbboot-pc: bty's own usb_iso_build finish (privileged, loop devices), then the ISO checks", async () => {
+    const out = chainOf(await call("buildUsbbootPc"));
+    expect(mounted(out, "withDirectory", "/src/cijoe/scripts")).toBeDefined();
+    const iso = "/build/out/bty-usbboot-pc-x86_64-v0.77.2.iso";
+    expect(argv(out).slice(-3)).toEqual([
+      [
+        "bash", "/opt/bty-ci/ci/flash-env.sh", "--", "python3", "/opt/bty-ci/ci/usb-iso-finish.py",
+        "--bty-scripts", "/src/cijoe/scripts", "--build-dir", "/build/work/lb", "--iso", iso,
+      ],
+      ["python3", "/opt/bty-ci/ci/media-verify.py", "iso", iso, "--label", "BTY_IMAGES"],
+      ["python3", "/opt/bty-ci/ci/media-verify.py", "checksums", `${iso}.sha256`],
+    ]);
+    expect(privileged(out)).toEqual([
+      "bash /opt/bty-ci/ci/media-build.sh rootfs",
+      "bash /opt/bty-ci/ci/media-build.sh binary",
+      "bash /opt/bty-ci/ci/flash-env.sh --",
+    ]);
+  });
+});
+
+describe("media input validation, before any build", () => {
+  it("names the fix for a checkout without bty-media/", async () => {
+    engine.answer("exists", (ctx: { args: Record<string, unknown> }) => ctx.args.path === "pyproject.toml");
+    for (const fn of ["buildNetbootPc", "buildRambootInit", "buildUsbbootPc"]) {
+      await expect(call(fn)).rejects.toThrow(/no bty-media\/live-build\/auto\/config .*--source <path-to-bty>/);
+    }
+    expect(jobs()).toEqual([]);
+  });
+
+  it("refuses a time bound that is not a positive number of seconds", async () => {
+    await expect(call("buildNetbootPc", { timeoutSeconds: 0 })).rejects.toThrow(/positive whole number of seconds/);
+    expect(jobs()).toEqual([]);
+  });
+});
+
+describe("all-checks", () => {
+  it("runs the three media builds as build-netboot-pc, build-ramboot-init, build-usbboot-pc", async () => {
+    const summary = String(await call("allChecks"));
+    for (const name of ["build-netboot-pc", "build-ramboot-init", "build-usbboot-pc"]) expect(summary).toContain(name);
+    const finishes = engine
+      .chains()
+      .flatMap((chain) => argv(chain))
+      .filter((a) => a[2] === "finish")
+      .map((a) => a[6]);
+    expect(new Set(finishes)).toEqual(new Set(["netboot-pc", "ramboot-init", "usbboot-pc"]));
+  });
+});
