@@ -210,3 +210,15 @@ export const MEDIA_CACHE = {
   /** live-build's own cache/ (bootstrap and chroot .debs), per variant. */
   liveBuild: "bty-ci-live-build-cache",
 } as const;
+
+// ---- release and publish (issue 8; files in src/release/, ci/release/) ----
+
+/** Pinned inputs of the release programs and the GitHub/PyPI targets. */
+export const RELEASE = {
+  /** Node image the GitHub program (ci/release/release.ts) runs in; Node 24 as the module runtime. */
+  nodeImage: "node:24.11.1-bookworm-slim",
+  /** npm's download cache for the program's dependencies. */
+  npmCache: "bty-ci-npm",
+  /** Where the release program and its node_modules live in that container. */
+  programRoot: "/opt/bty-ci",
+} as const;

@@ -32,8 +32,9 @@ export function assetGroups(version: string): AssetGroup[] {
   const netboot = `bty-netboot-pc-x86_64-v${v}`;
   const ramboot = `bty-ramboot-init-x86_64-v${v}`;
   const usb = `bty-usbboot-pc-x86_64-v${v}.iso`;
+  const efi = `bty-ipxe-x86_64-v${v}.efi`;
   return [
-    { group: "bty-ipxe-x86_64", builtBy: "buildIpxe", files: [`bty-ipxe-x86_64-v${v}.efi`], sidecars: [] },
+    { group: "bty-ipxe-x86_64", builtBy: "buildIpxe", files: [`${efi}`], sidecars: [`${efi}.sha256`] },
     {
       group: "bty-netboot-pc-x86_64",
       builtBy: "buildNetbootPc",

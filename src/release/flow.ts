@@ -124,3 +124,22 @@ export function formatPlan(tag: string, extra: Partial<Record<PublishStep, strin
     ...PUBLISH_STEPS.map((s, i) => `${i + 1}. ${s.padEnd(8)} ${STEP_DESCRIPTIONS[s]}${extra[s] ? `\n   ${extra[s]}` : ""}`),
   ].join("\n");
 }
+
+/** The verdict of check-not-published on the index's answer (throws when published). */
+export function notPublishedVerdict(answer: { index: string; files: string[] | null }, version: string): string {
+  if (answer.files === null) return `${answer.index} does not know bty-lab yet: ${version} is not published`;
+  if (answer.files.length > 0) {
+    throw new ReleaseInputError(
+      `${answer.index} already has bty-lab ${version} (${answer.files.join(", ")}): ` +
+        "bump [project] version in pyproject.toml and tag again",
+    );
+  }
+  return `${answer.index} has no bty-lab ${version}: not published`;
+}
+
+/** tag-release runs on main only (bty: `if: github.ref == 'refs/heads/main'`). */
+export function assertOnMain(ref: string): void {
+  if (ref !== "refs/heads/main" && ref !== "main") {
+    throw new ReleaseInputError(`tag-release creates release tags from main only; the checkout is on "${ref}": run it on main`);
+  }
+}

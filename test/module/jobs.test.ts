@@ -262,12 +262,12 @@ describe("allChecks", () => {
       expect(table).toMatch(new RegExp(`^${name}\\s+pass`, "m"));
     }
     expect(table).toMatch(/^test:py314\s+FAIL\s+\S+\s+`uv run --no-sync pytest` exited 1: == 2 failed, 500 passed ==$/m);
-    expect(table).toMatch(/1 of 10 checks failed/);
+    expect(table).toMatch(/1 of 13 checks failed/);
     // Every job's pipeline was sent, none skipped by the failure.
     expect(new Set(pipelines().map(image)).size).toBe(Object.keys(PYTHON_MATRIX).length);
   });
 
   it("returns the table when all pass", async () => {
-    await expect(call("allChecks")).resolves.toMatch(/all 10 checks passed$/);
+    await expect(call("allChecks")).resolves.toMatch(/all 13 checks passed$/);
   });
 });

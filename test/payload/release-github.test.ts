@@ -128,7 +128,6 @@ describe("assembled assets (real files, parsed back)", () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toContain("docs-pdf/bty.pdf");
     const g2 = gatheredTree(VERSION);
-    writeFileSync(join(g2, "bty-ipxe-x86_64", `bty-ipxe-x86_64-v${VERSION}.efi`), "tampered");
     writeFileSync(join(g2, "bty-usbboot-pc-x86_64-iso", `bty-usbboot-pc-x86_64-v${VERSION}.iso`), "tampered");
     const r2 = await runProgram(assembleArgv(L, { version: VERSION, tag: TAG, gathered: g2, out: join(scratch("assets"), "out") }), {});
     expect(r2.code).toBe(2);

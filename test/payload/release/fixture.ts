@@ -50,7 +50,9 @@ export function gatheredTree(version: string): string {
   const v = version;
   const dist = dir("dist");
   for (const f of readdirSync(btyDist(v))) copyFileSync(join(btyDist(v), f), join(dist, f));
-  copyFileSync(realpathSync("/usr/lib/ipxe/ipxe.efi"), join(dir("bty-ipxe-x86_64"), `bty-ipxe-x86_64-v${v}.efi`));
+  const ipxe = dir("bty-ipxe-x86_64");
+  copyFileSync(realpathSync("/usr/lib/ipxe/ipxe.efi"), join(ipxe, `bty-ipxe-x86_64-v${v}.efi`));
+  writeFileSync(join(ipxe, `bty-ipxe-x86_64-v${v}.efi.sha256`), run(["sha256sum", `bty-ipxe-x86_64-v${v}.efi`], ipxe));
 
   const tree = join(scratch("rootfs"), "rootfs");
   mkdirSync(join(tree, "etc"), { recursive: true });
