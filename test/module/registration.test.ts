@@ -58,6 +58,11 @@ describe("bty-ci registration", () => {
         "buildNetbootPc",
         "buildRambootInit",
         "buildUsbbootPc",
+        "checkNotPublished",
+        "tagRelease",
+        "attachToRelease",
+        "publishPypi",
+        "publish",
       ].sort(),
     );
     const shape = (name: string) => {

@@ -10,4 +10,9 @@ const HOST = ["bubblewrap", "git", "util-linux", "fdisk", "gzip", "python3-venv"
 // starts dockerd), a local OCI registry, mmdebstrap for the base-image stand-ins.
 const IMAGES = ["docker.io", "docker-registry", "mmdebstrap"];
 
-console.log([...new Set([...HOST, ...IMAGES, ...APT.lint, ...APT.flashIntegration, ...APT.docs])].join("\n"));
+// Release (test/payload/release-*.test.ts): real files of each asset kind
+// (Debian's iPXE .efi/.lkrn, cpio initrds, mksquashfs, xorriso ISOs), curl
+// to wait for the local package index.
+const RELEASE_ASSETS = ["ipxe", "cpio", "squashfs-tools", "xorriso", "curl"];
+
+console.log([...new Set([...HOST, ...IMAGES, ...RELEASE_ASSETS, ...APT.lint, ...APT.flashIntegration, ...APT.docs])].join("\n"));

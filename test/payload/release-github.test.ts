@@ -8,14 +8,14 @@
  * documented API, not against GitHub.
  */
 import { spawnSync } from "node:child_process";
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { copyFileSync, cpSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
 import { parse } from "smol-toml";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 
 import { assembleArgv, githubReleaseArgv, githubTagArgv, githubTagShaArgv } from "../../src/release/program.js";
-import { scratch } from "./host.js";
+import { REPO, scratch } from "./host.js";
 import { type FakeGitHub, startFakeGitHub } from "./release/github-fake.js";
 import { gatheredTree, HOST_RELEASE_LAYOUT as L, type ProgramRun, runProgram } from "./release/fixture.js";
 
@@ -250,6 +250,28 @@ describe("GitHub release against a local server speaking GitHub's documented API
     runs.push(none, first, second, sha);
   });
 
+});
+
+describe("the program as its container runs it", () => {
+  it("installs from ci/release's lockfile alone (npm ci) and releases from the container layout", async () => {
+    // The Node container's layout: package.json + lock at the root, ci/release and src/release beside.
+    const root = scratch("program");
+    for (const f of ["package.json", "package-lock.json"]) copyFileSync(join(REPO, "ci/release", f), join(root, f));
+    cpSync(join(REPO, "ci/release"), join(root, "ci/release"), { recursive: true, filter: (p) => !p.includes("node_modules") });
+    cpSync(join(REPO, "src/release"), join(root, "src/release"), { recursive: true });
+    const npm = spawnSync("npm", ["ci", "--no-audit", "--no-fund"], { cwd: root, encoding: "utf8" });
+    expect(npm.status, npm.stderr).toBe(0);
+    await fresh();
+    const layout = { runner: ["node", "--import", "tsx"], ciDir: join(root, "ci") };
+    const argv = [...githubReleaseArgv(layout, { repo: "safl/bty", apiUrl: gh.apiUrl }, { tag: TAG, dir: assets, commit: COMMIT }), ...FAST];
+    const r = await runProgram(argv, { GITHUB_TOKEN: TOKEN }, undefined, root);
+    runs.push(r);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expectComplete();
+  }, 300_000);
+});
+
+describe("secrets", () => {
   it("no log line and no exported file of any run holds the token", () => {
     expect(runs.length).toBeGreaterThan(8);
     for (const r of runs) expect(r.stdout + r.stderr).not.toContain(TOKEN);

@@ -99,9 +99,10 @@ export function runProgram(
   argv: string[],
   env: Record<string, string>,
   onSpawn?: (kill: () => void) => void,
+  cwd: string = REPO,
 ): Promise<ProgramRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(argv[0]!, argv.slice(1), { cwd: REPO, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(argv[0]!, argv.slice(1), { cwd, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d) => (stdout += d));
