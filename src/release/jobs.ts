@@ -27,9 +27,9 @@ export const CONTAINER_RELEASE_LAYOUT: ReleaseLayout = {
   ciDir: `${RELEASE.programRoot}/ci`,
 };
 
-const GATHERED = "/work/gathered";
-const ASSETS = "/work/assets";
-const DIST = "/work/dist";
+const GATHERED = "/release/gathered";
+const ASSETS = "/release/assets";
+const DIST = "/release/dist";
 
 /** A value that differs on every call: keeps outside-effect execs out of the engine's cache. */
 function nonce(): string {

@@ -142,22 +142,22 @@ describe("attachToRelease", () => {
     expect(release.find((c) => c.field === "from")?.args.address).toBe(NODE_IMAGE);
     expect(lastExec(release)).toEqual([
       "node", "--import", "tsx", PROGRAM, "github-release", "--repo", "safl/bty", "--api-url", "https://api.github.com",
-      "--tag", "v0.77.2", "--dir", "/work/assets", "--commit", SHA,
+      "--tag", "v0.77.2", "--dir", "/release/assets", "--commit", SHA,
     ]);
     expect(secretVarsOf(release)).toEqual({ GITHUB_TOKEN: "Secret:github-token" });
     expect(execs()).toContainEqual(["npm", "ci", "--no-audit", "--no-fund"]);
     expect(lastExec(chainOf(runs("assemble")))).toEqual([
-      "node", "--import", "tsx", PROGRAM, "assemble", "--version", "0.77.2", "--tag", "v0.77.2", "--gathered", "/work/gathered", "--out", "/work/assets",
+      "node", "--import", "tsx", PROGRAM, "assemble", "--version", "0.77.2", "--tag", "v0.77.2", "--gathered", "/release/gathered", "--out", "/release/assets",
     ]);
     // Each asset group comes from its folder of the gathered tree, only the named files.
-    const assembled = chainOf(runs("assemble")).filter((c) => c.field === "withDirectory" && String(c.args.path).startsWith("/work/gathered/"));
+    const assembled = chainOf(runs("assemble")).filter((c) => c.field === "withDirectory" && String(c.args.path).startsWith("/release/gathered/"));
     expect(assembled.map((c) => c.args.path)).toEqual([
-      "/work/gathered/bty-ipxe-x86_64",
-      "/work/gathered/bty-netboot-pc-x86_64",
-      "/work/gathered/bty-ramboot-init-x86_64",
-      "/work/gathered/bty-usbboot-pc-x86_64-iso",
-      "/work/gathered/dist",
-      "/work/gathered/docs-pdf",
+      "/release/gathered/bty-ipxe-x86_64",
+      "/release/gathered/bty-netboot-pc-x86_64",
+      "/release/gathered/bty-ramboot-init-x86_64",
+      "/release/gathered/bty-usbboot-pc-x86_64-iso",
+      "/release/gathered/dist",
+      "/release/gathered/docs-pdf",
     ]);
     expect(assembled.at(-1)?.args.include).toEqual(["bty.pdf"]);
     expectSecretsOnlyAsSecretVariables(["Secret:github-token"]);
@@ -215,7 +215,7 @@ describe("publishPypi", () => {
     const chain = chainOf(runs("publish"));
     expect(lastExec(chain)).toEqual([
       "uv", "publish", "--no-progress", "--trusted-publishing", "never", "--check-url", "http://index.test/simple/",
-      "/work/dist/bty_lab-0.77.2-py3-none-any.whl", "/work/dist/bty_lab-0.77.2.tar.gz",
+      "/release/dist/bty_lab-0.77.2-py3-none-any.whl", "/release/dist/bty_lab-0.77.2.tar.gz",
     ]);
     expect(secretVarsOf(chain)).toEqual({ UV_PUBLISH_TOKEN: "Secret:pypi" });
     expect(envOf(chain).GITHUB_ACTIONS).toBeUndefined();
