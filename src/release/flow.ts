@@ -24,6 +24,7 @@ export const STEP_DESCRIPTIONS: Record<PublishStep, string> = {
 /** Credentials the caller supplied (presence only: never the values). */
 export interface CredentialPresence {
   githubToken: boolean;
+  registryUser: boolean;
   registryToken: boolean;
   pypiToken: boolean;
   /** Both ACTIONS_ID_TOKEN_REQUEST_TOKEN and _URL (PyPI trusted publishing). */
@@ -37,6 +38,7 @@ export interface CredentialPresence {
 export function assertCredentials(have: CredentialPresence): void {
   const missing: string[] = [];
   if (!have.githubToken) missing.push("release: --github-token env:GITHUB_TOKEN");
+  if (!have.registryUser) missing.push("images: --registry-user (GITHUB_ACTOR)");
   if (!have.registryToken) missing.push("images: --registry-token env:GITHUB_TOKEN (packages: write)");
   if (!have.pypiToken && !have.oidc) {
     missing.push(

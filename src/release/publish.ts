@@ -142,6 +142,7 @@ export async function publish(b: Builders, inputs: JobInputs, o: PublishOptions)
   if (!o.dryRun) {
     assertCredentials({
       githubToken: !!o.githubToken,
+      registryUser: o.registryUser !== "",
       registryToken: !!o.registryToken,
       pypiToken: !!o.pypiToken,
       oidc: !!o.oidcRequestToken && !!o.oidcRequestUrl,

@@ -308,6 +308,7 @@ describe("publish (the tag flow)", () => {
     await expect(call("publish", { ...all, registryToken: undefined, pypiToken: undefined })).rejects.toThrow(
       /missing credentials: images: --registry-token.*; pypi: --pypi-token/,
     );
+    await expect(call("publish", { ...all, registryUser: "" })).rejects.toThrow(/missing credentials: images: --registry-user/);
     await expect(call("publish", { ...all, tag: "v0.77.3" })).rejects.toThrow(/does not match/);
     expect(engine.fieldCalls("from")).toEqual([]);
   });

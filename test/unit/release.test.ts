@@ -276,12 +276,16 @@ describe("publish flow", () => {
     expect(plan).toContain("\n   would upload: a, b\n4. images");
   });
   it("credentials: every missing one is named at once; OIDC pair replaces the PyPI token", () => {
-    expect(() => assertCredentials({ githubToken: false, registryToken: false, pypiToken: false, oidc: false })).toThrow(
-      /missing credentials: release: --github-token.*; images: --registry-token.*; pypi: --pypi-token/,
+    const all = { githubToken: true, registryUser: true, registryToken: true, pypiToken: true, oidc: false };
+    expect(() => assertCredentials({ githubToken: false, registryUser: false, registryToken: false, pypiToken: false, oidc: false })).toThrow(
+      /^missing credentials: release: --github-token.*; images: --registry-user.*; images: --registry-token.*; pypi: --pypi-token/,
     );
-    expect(() => assertCredentials({ githubToken: true, registryToken: true, pypiToken: false, oidc: true })).not.toThrow();
-    expect(() => assertCredentials({ githubToken: true, registryToken: true, pypiToken: true, oidc: false })).not.toThrow();
-    expect(() => assertCredentials({ githubToken: true, registryToken: false, pypiToken: true, oidc: false })).toThrow(/^missing credentials: images:/);
+    expect(() => assertCredentials({ ...all, pypiToken: false, oidc: true })).not.toThrow();
+    expect(() => assertCredentials(all)).not.toThrow();
+    expect(() => assertCredentials({ ...all, registryToken: false })).toThrow(/^missing credentials: images: --registry-token/);
+    expect(() => assertCredentials({ ...all, registryUser: false })).toThrow(/^missing credentials: images: --registry-user \(GITHUB_ACTOR\)$/);
+    expect(() => assertCredentials({ ...all, githubToken: false })).toThrow(/^missing credentials: release: --github-token env:GITHUB_TOKEN$/);
+    expect(() => assertCredentials({ ...all, pypiToken: false })).toThrow(/^missing credentials: pypi: /);
   });
   it("index gate: absent or unknown publishes, partial finishes, complete or foreign refuses", () => {
     const files = ["bty_lab-1.0-py3-none-any.whl", "bty_lab-1.0.tar.gz"];
