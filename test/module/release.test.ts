@@ -111,6 +111,9 @@ describe("checkNotPublished", () => {
     expect(chain.find((c) => c.field === "from")?.args.address).toBe("python:3.12.11-slim-bookworm");
     expect(lastExec(chain)).toEqual(["python3", INDEX, "--project", "bty-lab", "--version", "0.77.2"]);
     expect(envOf(chain).BTY_CI_NONCE).toMatch(/^\d+-[a-z0-9]+$/);
+    expect(envOf(chain)).toMatchObject({ PIP_DISABLE_PIP_VERSION_CHECK: "1", PIP_ROOT_USER_ACTION: "ignore" });
+    expect(envOf(chain).PIP_INDEX_URL).toBeUndefined();
+    expect(chain.find((c) => c.field === "withDirectory")?.args.path).toBe("/opt/bty-ci/ci");
   });
 
   it("passes a given index; fails when the version is there; fails when the index cannot be asked", async () => {
@@ -145,6 +148,16 @@ describe("attachToRelease", () => {
       "--tag", "v0.77.2", "--dir", "/release/assets", "--commit", SHA,
     ]);
     expect(secretVarsOf(release)).toEqual({ GITHUB_TOKEN: "Secret:github-token" });
+    // The program's container: npm's cache volume, the program's own lockfile, the layout tsx resolves from.
+    expect(envOf(release)).toMatchObject({ npm_config_cache: "/cache/npm", npm_config_update_notifier: "false" });
+    const npmCache = release.find((c) => c.field === "withMountedCache");
+    expect(npmCache?.args).toMatchObject({ path: "/cache/npm", sharing: "SHARED" });
+    expect(engine.pipelineOf(String(npmCache?.args.cache))?.at(-1)?.args.key).toBe("bty-ci-npm");
+    expect(release.find((c) => c.field === "withWorkdir")?.args.path).toBe("/opt/bty-ci");
+    expect(release.filter((c) => c.field === "withFile").map((c) => c.args.path)).toEqual(["/opt/bty-ci/package.json", "/opt/bty-ci/package-lock.json"]);
+    expect(release.filter((c) => c.field === "withDirectory").map((c) => c.args.path)).toEqual([
+      "/opt/bty-ci/ci/release", "/opt/bty-ci/src/release", "/release/assets",
+    ]);
     expect(execs()).toContainEqual(["npm", "ci", "--no-audit", "--no-fund"]);
     expect(lastExec(chainOf(runs("assemble")))).toEqual([
       "node", "--import", "tsx", PROGRAM, "assemble", "--version", "0.77.2", "--tag", "v0.77.2", "--gathered", "/release/gathered", "--out", "/release/assets",
