@@ -127,6 +127,11 @@ describe("checkNotPublished", () => {
     await expect(call("checkNotPublished", { tag: "v0.77.2", index: "" })).rejects.toThrow(/could not be asked \(exit 3\): cannot ask the index/);
   });
 
+  it("--python-index becomes pip's index for the question", async () => {
+    await invokeFunction({ files, fnName: "checkNotPublished", parentState: { ...state, pythonIndex: "http://mirror.test/simple/" }, args: { tag: "v0.77.2", index: "" } });
+    expect(envOf(chainOf(runs(INDEX))).PIP_INDEX_URL).toBe("http://mirror.test/simple/");
+  });
+
   it("refuses a tag that is not v<version> before asking anything", async () => {
     await expect(call("checkNotPublished", { tag: "v0.77.3", index: "" })).rejects.toThrow(/does not match pyproject\.toml's version 0\.77\.2/);
     expect(engine.fieldCalls("from")).toEqual([]);
