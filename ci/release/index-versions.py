@@ -73,7 +73,9 @@ def index_files(index: str, project: str, timeout: float) -> list[str] | None:
     from pip._vendor.packaging.utils import canonicalize_name
 
     url = f"{index.rstrip('/')}/{canonicalize_name(project)}/"
-    request = urllib.request.Request(url, headers={"Accept": ACCEPT, "User-Agent": "bty-ci-index-versions"})
+    request = urllib.request.Request(
+        url, headers={"Accept": ACCEPT, "User-Agent": "bty-ci-index-versions"}
+    )
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
             body = response.read().decode("utf-8")
@@ -90,12 +92,26 @@ def index_files(index: str, project: str, timeout: float) -> list[str] | None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--project", required=True, help="distribution name, e.g. bty-lab")
-    parser.add_argument("--version", required=True, help="version to look for, e.g. 0.77.2")
-    parser.add_argument("--index-url", default="", help="simple index URL (default: pip's index)")
-    parser.add_argument("--timeout", type=float, default=30.0, help="seconds per request (default 30)")
-    parser.add_argument("--require-absent", action="store_true", help="exit 1 when the version has files")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--project", required=True, help="distribution name, e.g. bty-lab"
+    )
+    parser.add_argument(
+        "--version", required=True, help="version to look for, e.g. 0.77.2"
+    )
+    parser.add_argument(
+        "--index-url", default="", help="simple index URL (default: pip's index)"
+    )
+    parser.add_argument(
+        "--timeout", type=float, default=30.0, help="seconds per request (default 30)"
+    )
+    parser.add_argument(
+        "--require-absent",
+        action="store_true",
+        help="exit 1 when the version has files",
+    )
     args = parser.parse_args(argv)
 
     from pip._vendor.packaging.version import InvalidVersion, Version
@@ -103,21 +119,37 @@ def main(argv: list[str] | None = None) -> int:
     try:
         wanted = str(Version(args.version))
     except InvalidVersion:
-        print(f"index-versions: {args.version!r} is not a PEP 440 version", file=sys.stderr)
+        print(
+            f"index-versions: {args.version!r} is not a PEP 440 version",
+            file=sys.stderr,
+        )
         return 2
     index = args.index_url or default_index()
     try:
         names = index_files(index, args.project, args.timeout)
     except (urllib.error.URLError, OSError, ValueError) as err:
-        print(f"index-versions: cannot ask {index} about {args.project}: {err}; "
-              "check the network or --index-url (an unreachable index never counts as 'not published')",
-              file=sys.stderr)
+        print(
+            f"index-versions: cannot ask {index} about {args.project}: {err}; "
+            "check the network or --index-url (an unreachable index never counts as 'not published')",
+            file=sys.stderr,
+        )
         return 3
-    files = None if names is None else sorted(n for n in names if version_of(n, args.project) == wanted)
-    print(json.dumps({"project": args.project, "version": wanted, "index": index, "files": files}))
+    files = (
+        None
+        if names is None
+        else sorted(n for n in names if version_of(n, args.project) == wanted)
+    )
+    print(
+        json.dumps(
+            {"project": args.project, "version": wanted, "index": index, "files": files}
+        )
+    )
     if args.require_absent and files:
-        print(f"index-versions: {index} already has {args.project} {wanted} ({', '.join(files)}): "
-              "bump [project] version in pyproject.toml and tag again", file=sys.stderr)
+        print(
+            f"index-versions: {index} already has {args.project} {wanted} ({', '.join(files)}): "
+            "bump [project] version in pyproject.toml and tag again",
+            file=sys.stderr,
+        )
         return 1
     return 0
 

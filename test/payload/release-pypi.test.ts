@@ -17,7 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { indexGate } from "../../src/release/flow.js";
 import { indexVersionsArgv, parseIndexAnswer, uvPublishArgv } from "../../src/release/pypi.js";
 import { CACHE_DIR, CI_DIR, scratch, uvBin } from "./host.js";
-import { btyDist, type ProgramRun, runProgram } from "./release/fixture.js";
+import { btyDist, HOST_RELEASE_LAYOUT, type ProgramRun, runProgram } from "./release/fixture.js";
 
 const VERSION = "0.77.2";
 const FILES = [`bty_lab-${VERSION}-py3-none-any.whl`, `bty_lab-${VERSION}.tar.gz`];
@@ -142,5 +142,33 @@ describe("package index gate and upload against a real pypiserver", () => {
   it("no log of any run holds the token", () => {
     expect(runs.length).toBeGreaterThan(6);
     for (const r of runs) expect(r.stdout + r.stderr).not.toContain(TOKEN);
+  });
+});
+
+describe("the release programs as programs", () => {
+  // The ruff bty-ci lints its own scripts with (test/payload/ci-scripts.test.ts).
+  const RUFF = "ruff@0.15.15";
+  it("index-versions.py: --help exits 0; ruff check and format clean; usage errors exit 2", async () => {
+    const py = join(CI_DIR, "release", "index-versions.py");
+    const help = spawnSync("python3", [py, "--help"], { encoding: "utf8" });
+    expect(help.status).toBe(0);
+    expect(help.stdout).toContain("--require-absent");
+    expect(spawnSync("python3", [py], { encoding: "utf8" }).status).toBe(2);
+    expect(spawnSync("python3", [py, "--project", "bty-lab", "--version", "not a version"], { encoding: "utf8" }).status).toBe(2);
+    for (const args of [["check", py], ["format", "--check", py]]) {
+      const r = spawnSync(uv, ["tool", "run", RUFF, ...args], { encoding: "utf8", env: { ...process.env, UV_CACHE_DIR: join(CACHE_DIR, "uv-cache") } });
+      expect(r.status, r.stdout + r.stderr).toBe(0);
+    }
+  });
+
+  it("release.ts: --help exits 0, no command or an unknown one exits 2", async () => {
+    const program = [...HOST_RELEASE_LAYOUT.runner, join(CI_DIR, "release", "release.ts")];
+    const help = await runProgram([...program, "--help"], {});
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain("github-release");
+    expect((await runProgram(program, {})).code).toBe(2);
+    const bad = await runProgram([...program, "frobnicate"], {});
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('unknown command "frobnicate"');
   });
 });
