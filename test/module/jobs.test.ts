@@ -264,7 +264,7 @@ describe("allChecks", () => {
     expect(table).toMatch(/^test:py314\s+FAIL\s+\S+\s+`uv run --no-sync pytest` exited 1: == 2 failed, 500 passed ==$/m);
     expect(table).toMatch(/1 of 13 checks failed/);
     // Every job's pipeline was sent, none skipped by the failure.
-    expect(new Set(pipelines().map(image)).size).toBe(Object.keys(PYTHON_MATRIX).length);
+    expect(new Set(pipelines().map(image).filter((i) => String(i).startsWith("python:"))).size).toBe(Object.keys(PYTHON_MATRIX).length);
   });
 
   it("returns the table when all pass", async () => {
