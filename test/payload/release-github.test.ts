@@ -252,6 +252,26 @@ describe("GitHub release against a local server speaking GitHub's documented API
 
 });
 
+describe("the local server's validation is not vacuous", () => {
+  it("flags a request body, a query parameter and a response that GitHub's description rejects", async () => {
+    await fresh();
+    const headers = { authorization: `token ${TOKEN}`, "content-type": "application/json" };
+    await fetch(`${gh.apiUrl}/repos/safl/bty/releases`, { method: "POST", headers, body: JSON.stringify({ tag_name: 7, draft: "yes" }) });
+    await fetch(`${gh.apiUrl}/repos/safl/bty/releases?per_page=many&color=red`, { headers });
+    const rel = gh.seedRelease(TAG);
+    gh.seedAsset(rel, "x.bin", Buffer.from("x")).state = "broken" as never;
+    await fetch(`${gh.apiUrl}/repos/safl/bty/releases/${rel.id}/assets`, { headers });
+    await fetch(`${gh.apiUrl}/repos/safl/bty/branches`, { headers });
+    const found = gh.violations.splice(0);
+    expect(found.some((v) => v.startsWith("POST /repos/{owner}/{repo}/releases request body:") && v.includes("/tag_name must be string"))).toBe(true);
+    expect(found.some((v) => v.includes("/draft must be boolean"))).toBe(true);
+    expect(found).toContain("GET /repos/{owner}/{repo}/releases: undocumented query parameter color");
+    expect(found.some((v) => v.startsWith("GET /repos/{owner}/{repo}/releases parameter per_page:"))).toBe(true);
+    expect(found.some((v) => v.startsWith("GET /repos/{owner}/{repo}/releases/{release_id}/assets response 200:") && v.includes("/0/state must be equal to one of the allowed values"))).toBe(true);
+    expect(found).toContain("undocumented or unexpected request GET /api/repos/safl/bty/branches");
+  });
+});
+
 describe("the program as its container runs it", () => {
   it("installs from ci/release's lockfile alone (npm ci) and releases from the container layout", async () => {
     // The Node container's layout: package.json + lock at the root, ci/release and src/release beside.
