@@ -13,6 +13,7 @@
  * input (nothing was sent).
  */
 import { createHash } from "node:crypto";
+import { createReadStream } from "node:fs";
 import { copyFile, mkdir, readdir, readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -52,8 +53,11 @@ class UsageError extends Error {}
 
 const log = (msg: string) => console.log(`release: ${msg}`);
 
+/** sha256 of a file, streamed (a squashfs is most of a GiB). */
 async function sha256File(path: string): Promise<string> {
-  return createHash("sha256").update(await readFile(path)).digest("hex");
+  const hash = createHash("sha256");
+  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  return hash.digest("hex");
 }
 
 // ---------------------------------------------------------------- assemble
