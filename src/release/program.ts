@@ -49,3 +49,19 @@ export function githubTagShaArgv(l: ReleaseLayout, t: GitHubTarget, o: { tag: st
 
 /** The secret environment variable the GitHub token travels in. */
 export const GITHUB_TOKEN_ENV = "GITHUB_TOKEN";
+
+/** Refuse a malformed repository or API root before anything is built or sent. */
+export function assertGitHubTarget(t: GitHubTarget): void {
+  if (!/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/.test(t.repo)) {
+    throw new Error(`--repo "${t.repo}" is not OWNER/NAME (e.g. safl/bty)`);
+  }
+  let url: URL;
+  try {
+    url = new URL(t.apiUrl);
+  } catch {
+    throw new Error(`--api-url "${t.apiUrl}" is not a URL: use https://api.github.com or https://HOST/api/v3`);
+  }
+  if (url.protocol !== "https:" && url.protocol !== "http:") {
+    throw new Error(`--api-url "${t.apiUrl}" must be http(s): use https://api.github.com or https://HOST/api/v3`);
+  }
+}

@@ -17,7 +17,7 @@ import {
   runInOrder,
 } from "./flow.js";
 import { askIndex, assembleAssets, createTag, type PublishCredentials, publishGithubRelease, remoteTagCommit, uvPublish } from "./jobs.js";
-import type { GitHubTarget } from "./program.js";
+import { assertGitHubTarget, type GitHubTarget } from "./program.js";
 import type { JobInputs } from "../containers.js";
 import { assertTagMatchesVersion, assertTagOnCommit, ReleaseInputError, tagOf } from "./version.js";
 
@@ -43,6 +43,7 @@ export async function checkNotPublished(inputs: JobInputs, version: string, tag:
 /** bty's tag-release: on main, after every check, tag v<version> on the checked-out commit. */
 export async function tagRelease(b: Builders, version: string, token: Secret, head: GitRef, target: GitHubTarget): Promise<string> {
   const tag = tagOf(version);
+  assertGitHubTarget(target);
   assertOnMain(await head.ref());
   const commit = await head.commit();
   await b.allChecks();
@@ -81,6 +82,7 @@ export async function attachToRelease(
   o: { version: string; tag: string; token: Secret; head: GitRef; target: GitHubTarget; gathered?: Directory },
 ): Promise<string> {
   assertTagMatchesVersion(o.tag, o.version);
+  assertGitHubTarget(o.target);
   const commit = await tagOnHead(o.token, o.target, o.tag, o.head);
   const assets = assembleAssets(await gatherGroups(b, assetGroups(o.version), o.gathered), o.version, o.tag);
   return publishGithubRelease(o.token, o.target, o.tag, assets, commit);
@@ -139,6 +141,7 @@ export interface PublishOptions {
 export async function publish(b: Builders, inputs: JobInputs, o: PublishOptions): Promise<string> {
   // Refused before anything is built or sent.
   assertTagMatchesVersion(o.tag, o.version);
+  assertGitHubTarget(o.target);
   if (!o.dryRun) {
     assertCredentials({
       githubToken: !!o.githubToken,

@@ -190,8 +190,9 @@ describe("attachToRelease", () => {
     expect(queryIndex(runs("github-release"))).toBe(-1);
   });
 
-  it("refuses a tag that is not v<version> before anything", async () => {
+  it("refuses a tag that is not v<version>, or a malformed repo, before anything", async () => {
     await expect(call("attachToRelease", { ...args, tag: "0.77.2" })).rejects.toThrow(/release tag v0\.77\.2/);
+    await expect(call("attachToRelease", { ...args, repo: "bty" })).rejects.toThrow(/not OWNER\/NAME/);
     expect(engine.fieldCalls("from")).toEqual([]);
   });
 });

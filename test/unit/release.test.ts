@@ -21,7 +21,7 @@ import {
   runInOrder,
 } from "../../src/release/flow.js";
 import { buildManifest, parseReleaseToml, releasedStamp, renderReleaseToml } from "../../src/release/manifest.js";
-import { assembleArgv, githubReleaseArgv, githubTagArgv, githubTagShaArgv } from "../../src/release/program.js";
+import { assembleArgv, assertGitHubTarget, githubReleaseArgv, githubTagArgv, githubTagShaArgv } from "../../src/release/program.js";
 import { indexVersionsArgv, parseIndexAnswer, uvPublishArgv } from "../../src/release/pypi.js";
 import { manifestLast, mismatch, planUploads, verifyRelease } from "../../src/release/upload-plan.js";
 import {
@@ -316,6 +316,15 @@ describe("program command lines", () => {
     expect(githubTagArgv(L, T, { tag: "v1.0", commit: SHA }).slice(4)).toEqual(["github-tag", "--repo", "safl/bty", "--api-url", "https://api.github.com", "--tag", "v1.0", "--commit", SHA]);
     expect(githubTagShaArgv(L, T, { tag: "v1.0" }).slice(4)).toEqual(["github-tag-sha", "--repo", "safl/bty", "--api-url", "https://api.github.com", "--tag", "v1.0"]);
   });
+  it("repository and API root are checked before use", () => {
+    expect(() => assertGitHubTarget({ repo: "safl/bty", apiUrl: "https://api.github.com" })).not.toThrow();
+    expect(() => assertGitHubTarget({ repo: "safl/bty", apiUrl: "http://127.0.0.1:8080/api" })).not.toThrow();
+    expect(() => assertGitHubTarget({ repo: "safl", apiUrl: "https://api.github.com" })).toThrow('--repo "safl" is not OWNER/NAME');
+    expect(() => assertGitHubTarget({ repo: "safl/bty/x", apiUrl: "https://api.github.com" })).toThrow(/not OWNER\/NAME/);
+    expect(() => assertGitHubTarget({ repo: "safl/bty", apiUrl: "api.github.com" })).toThrow(/is not a URL/);
+    expect(() => assertGitHubTarget({ repo: "safl/bty", apiUrl: "ftp://host/api" })).toThrow(/must be http\(s\)/);
+  });
+
   it("index-versions and uv publish", () => {
     expect(indexVersionsArgv({ python: "python3", ciDir: "/c", version: "1.0", indexUrl: "", requireAbsent: false })).toEqual([
       "python3", "/c/release/index-versions.py", "--project", "bty-lab", "--version", "1.0",
