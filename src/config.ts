@@ -338,3 +338,13 @@ export const IMAGE_SOURCE_URL = "https://github.com/safl/bty";
  * these pauses (bty's workflow tries twice, without a pause).
  */
 export const PUBLISH_RETRY_DELAYS_MS = [5_000, 20_000, 60_000] as const;
+
+/** Pinned inputs of the release programs and the GitHub/PyPI targets. */
+export const RELEASE = {
+  /** Node image the GitHub program (ci/release/release.ts) runs in; Node 24 as the module runtime. */
+  nodeImage: "node:24.11.1-bookworm-slim",
+  /** npm's download cache for the program's dependencies. */
+  npmCache: "bty-ci-npm",
+  /** Where the release program and its node_modules live in that container. */
+  programRoot: "/opt/bty-ci",
+} as const;

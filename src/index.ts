@@ -3,7 +3,7 @@
  * engine registers; each job lives in its domain file (python, docs) and
  * every pinned input in config.ts.
  */
-import { argument, check, dag, Directory, type File, func, object, type Secret } from "@dagger.io/dagger";
+import { argument, check, dag, Directory, type File, func, type GitRef, object, type Secret } from "@dagger.io/dagger";
 
 import { directoryArtifacts } from "./artifacts.js";
 import {
@@ -33,6 +33,14 @@ import { publishRelease } from "./release/images.js";
 import { type Artifact, ChecksFailed, renderReport, REPORT_FORMATS, runChecks, toRunReport } from "./report.js";
 import { checkFirmware, checkTrio, type Firmware } from "./pxe/plan.js";
 import { pxeClient, pxeServer, runPxeChain } from "./pxe/test.js";
+import {
+  attachToRelease as attachToReleaseFlow,
+  checkNotPublished as checkNotPublishedFlow,
+  publish as publishFlow,
+  publishCredentials,
+  publishPypi as publishPypiFlow,
+  tagRelease as tagReleaseFlow,
+} from "./release/publish.js";
 import { readProject } from "./source.js";
 import { inCheckSpan } from "./tracing.js";
 import { checkVentoySha256 } from "./usb/plan.js";
@@ -393,6 +401,153 @@ export class BtyCi {
     await checkIpxeSources(this.source, ipxeSource);
     return ipxeDirectory(this.inputs, ipxeSource ?? pinnedIpxeSource(), version).sync();
   }
+
+  // --- release and publish (issue 8; src/release/) ---------------------------
+
+  /**
+   * Refuse to release a version the package index already has (bty's
+   * check-not-published): the tag must be v<[project] version> and the index
+   * must not have that version of bty-lab. A project the index does not know
+   * yet is fine; an index that cannot be asked is an error.
+   */
+  @func({ cache: "never" })
+  async checkNotPublished(
+    /** The release tag, v<[project] version> (e.g. v0.77.2; GITHUB_REF_NAME). */
+    tag: string,
+    /** Simple index URL to ask; empty: pip's (--python-index, else pip's default index). */
+    index: string = "",
+  ): Promise<string> {
+    const { version } = await readProject(this.source);
+    return checkNotPublishedFlow(this.inputs, version, tag, index);
+  }
+
+  /**
+   * bty's tag-release: on main, once every check passed, create tag
+   * v<version> on the checked-out commit unless the remote has it (through
+   * GitHub's API; with a PAT, the new tag starts the tag workflow).
+   */
+  @func({ cache: "never" })
+  async tagRelease(
+    /** GitHub token allowed to create refs (a PAT, so the tag triggers workflows). */
+    token: Secret,
+    /** The checked-out commit (default: the caller's git HEAD). */
+    @argument({ defaultPath: "/" })
+    head: GitRef,
+    /** GitHub repository, OWNER/NAME. */
+    repo: string = "safl/bty",
+    /** GitHub REST API root (GitHub Enterprise: https://HOST/api/v3). */
+    apiUrl: string = "https://api.github.com",
+    /** For the checks: an unpacked Ventoy 1.1.05 release (see test-usb-ventoy). */
+    ventoy?: Directory,
+    /** For the checks: sha256 of ventoy-1.1.05-linux.tar.gz from the release's sha256.txt. */
+    ventoySha256: string = "",
+  ): Promise<string> {
+    const { version } = await readProject(this.source);
+    return tagReleaseFlow(this, version, token, head, { repo, apiUrl }, { ventoy, ventoySha256 });
+  }
+
+  /**
+   * bty's attach-to-release: build every asset (wheel, sdist, iPXE, netboot
+   * trio, ramboot-init, usbboot ISO, PDF), write .sha256 sidecars and
+   * release.toml, create or complete the GitHub release of the tag (generated
+   * notes) without duplicates, then read it back and verify it.
+   */
+  @func({ cache: "never" })
+  async attachToRelease(
+    /** The release tag, v<[project] version>; must be on the checked-out commit. */
+    tag: string,
+    /** GitHub token with contents: write. */
+    token: Secret,
+    /** The checked-out commit (default: the caller's git HEAD). */
+    @argument({ defaultPath: "/" })
+    head: GitRef,
+    /** GitHub repository, OWNER/NAME. */
+    repo: string = "safl/bty",
+    /** GitHub REST API root (GitHub Enterprise: https://HOST/api/v3). */
+    apiUrl: string = "https://api.github.com",
+    /** Already built assets as <group>/<file> (bty's gathered/ layout); default: built here. */
+    gathered?: Directory,
+  ): Promise<string> {
+    const { version } = await readProject(this.source);
+    return attachToReleaseFlow(this, { version, tag, token, head, target: { repo, apiUrl }, gathered });
+  }
+
+  /**
+   * bty's publish-pypi: `uv publish` of wheel and sdist with a token or
+   * GitHub trusted publishing, skipping files the index already has.
+   */
+  @func({ cache: "never" })
+  async publishPypi(
+    /** The release tag, v<[project] version>. */
+    tag: string,
+    /** Index API token (e.g. env:PYPI_TOKEN); or use the two OIDC values. */
+    token?: Secret,
+    /** Trusted publishing: the runner's ACTIONS_ID_TOKEN_REQUEST_TOKEN. */
+    oidcRequestToken?: Secret,
+    /** Trusted publishing: the runner's ACTIONS_ID_TOKEN_REQUEST_URL. */
+    oidcRequestUrl?: Secret,
+    /** Simple index URL for the skip-existing check; empty: pip's index. */
+    index: string = "",
+    /** Upload URL; empty: uv's default (PyPI). */
+    publishUrl: string = "",
+    /** Directory with the wheel and sdist; default: built here. */
+    dist?: Directory,
+  ): Promise<string> {
+    const { version } = await readProject(this.source);
+    const creds = publishCredentials(token, oidcRequestToken, oidcRequestUrl);
+    return publishPypiFlow(this, this.inputs, { version, tag, creds, index, publishUrl, dist });
+  }
+
+  /**
+   * The whole tag flow, in an order that never publishes from a red build:
+   * gate (tag, version, tag on this commit, index), every check, the GitHub
+   * release, the container images, then PyPI last (it cannot be undone).
+   * Every step detects what is already done, so a re-run finishes a failed
+   * one. --dry-run builds and checks everything, sends nothing, and prints
+   * the plan and the manifest.
+   */
+  @func({ cache: "never" })
+  async publish(
+    /** The release tag, v<[project] version> (GITHUB_REF_NAME). */
+    tag: string,
+    /** The checked-out commit (default: the caller's git HEAD). */
+    @argument({ defaultPath: "/" })
+    head: GitRef,
+    /** GitHub token (contents: write) for the release. */
+    githubToken?: Secret,
+    /** Registry user for the images (GITHUB_ACTOR). */
+    registryUser: string = "",
+    /** Registry token for the images (packages: write). */
+    registryToken?: Secret,
+    /** Index API token; or the two OIDC values for trusted publishing. */
+    pypiToken?: Secret,
+    /** Trusted publishing: the runner's ACTIONS_ID_TOKEN_REQUEST_TOKEN. */
+    oidcRequestToken?: Secret,
+    /** Trusted publishing: the runner's ACTIONS_ID_TOKEN_REQUEST_URL. */
+    oidcRequestUrl?: Secret,
+    /** GitHub repository, OWNER/NAME. */
+    repo: string = "safl/bty",
+    /** GitHub REST API root (GitHub Enterprise: https://HOST/api/v3). */
+    apiUrl: string = "https://api.github.com",
+    /** Simple index URL the gate and skip-existing ask; empty: pip's index. */
+    index: string = "",
+    /** Upload URL; empty: uv's default (PyPI). */
+    publishUrl: string = "",
+    /** Build and check everything, send nothing; print the plan and the manifest. */
+    dryRun: boolean = false,
+    /** For the checks: an unpacked Ventoy 1.1.05 release (see test-usb-ventoy). */
+    ventoy?: Directory,
+    /** For the checks: sha256 of ventoy-1.1.05-linux.tar.gz from the release's sha256.txt. */
+    ventoySha256: string = "",
+  ): Promise<string> {
+    const { version } = await readProject(this.source);
+    return publishFlow(this, this.inputs, {
+      version, tag, head, target: { repo, apiUrl }, githubToken, registryUser, registryToken,
+      pypiToken, oidcRequestToken, oidcRequestUrl, index, publishUrl, dryRun, ventoy: { ventoy, ventoySha256 },
+    });
+  }
+
+  // --- end release and publish -------------------------------------------------
 
   /**
    * bty's PXE chain test: bty-web (bty's Dockerfile, this checkout's wheel)

@@ -74,6 +74,11 @@ describe("bty-ci registration", () => {
         "testUsbGrow",
         "testUsbVentoy",
         "testPxe",
+        "checkNotPublished",
+        "tagRelease",
+        "attachToRelease",
+        "publishPypi",
+        "publish",
       ].sort(),
     );
     const shape = (name: string) => {

@@ -36,6 +36,11 @@ const MEDIA_HOST = [
 // starts dockerd), a local OCI registry, mmdebstrap for the base-image stand-ins.
 const IMAGES = ["docker.io", "docker-registry", "mmdebstrap"];
 
+// Release (test/payload/release-*.test.ts): real files of each asset kind
+// (Debian's iPXE .efi/.lkrn, cpio initrds, mksquashfs, xorriso ISOs), curl
+// to wait for the local package index.
+const RELEASE_ASSETS = ["ipxe", "cpio", "squashfs-tools", "xorriso", "curl"];
+
 console.log(
-  [...new Set([...HOST, ...IMAGES, ...MEDIA_HOST, ...APT.lint, ...APT.flashIntegration, ...APT.docs, ...IPXE.apt, ...PXE, ...USB.apt, ...USB_MIMIC])].join("\n"),
+  [...new Set([...HOST, ...IMAGES, ...MEDIA_HOST, ...APT.lint, ...APT.flashIntegration, ...APT.docs, ...IPXE.apt, ...PXE, ...USB.apt, ...USB_MIMIC, ...RELEASE_ASSETS])].join("\n"),
 );

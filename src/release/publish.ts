@@ -1,0 +1,219 @@
+/**
+ * The release functions' bodies, over the facade's own build functions (so
+ * the release gathers exactly what the checks built). The facade validates
+ * nothing here twice: each body checks its input before any build or send.
+ */
+import type { Directory, File, GitRef, Secret } from "@dagger.io/dagger";
+
+import { type AssetGroup, assetGroups, RELEASE_TOML } from "./assets.js";
+import {
+  assertCredentials,
+  assertOnMain,
+  formatOutcomes,
+  formatPlan,
+  indexGate,
+  notPublishedVerdict,
+  type PublishStep,
+  runInOrder,
+} from "./flow.js";
+import { askIndex, assembleAssets, createTag, type PublishCredentials, publishGithubRelease, remoteTagCommit, uvPublish } from "./jobs.js";
+import { assertGitHubTarget, type GitHubTarget } from "./program.js";
+import type { JobInputs } from "../containers.js";
+import { assertTagMatchesVersion, assertTagOnCommit, ReleaseInputError, tagOf } from "./version.js";
+
+/** test-usb-ventoy's Ventoy release: unpacked, or the tarball's checksum (all-checks runs it). */
+export interface VentoyInput {
+  ventoy?: Directory;
+  ventoySha256: string;
+}
+
+/** What the release needs from the facade: its build functions and image publishers. */
+export interface Builders {
+  allChecks(format?: string, failOnError?: boolean, ventoy?: Directory, ventoySha256?: string): Promise<string>;
+  buildWheel(): Promise<Directory>;
+  docs(): Promise<Directory>;
+  buildIpxe(): Promise<Directory>;
+  buildNetbootPc(): Promise<Directory>;
+  buildRambootInit(): Promise<Directory>;
+  buildUsbbootPc(): Promise<Directory>;
+  publishDocker(tag: string, revision: string, registryUser?: string, registryToken?: Secret, ipxeSeed?: File, dist?: Directory): Promise<string[]>;
+  publishTftp(tag: string, revision: string, registryUser?: string, registryToken?: Secret, ipxeSeed?: File): Promise<string[]>;
+}
+
+/** bty's check-not-published: the tag is v<version> and the index does not have it. */
+export async function checkNotPublished(inputs: JobInputs, version: string, tag: string, index: string): Promise<string> {
+  assertTagMatchesVersion(tag, version);
+  return notPublishedVerdict(await askIndex(inputs, version, index), version);
+}
+
+/** bty's tag-release: on main, after every check, tag v<version> on the checked-out commit. */
+export async function tagRelease(
+  b: Builders,
+  version: string,
+  token: Secret,
+  head: GitRef,
+  target: GitHubTarget,
+  ventoy: VentoyInput,
+): Promise<string> {
+  const tag = tagOf(version);
+  assertGitHubTarget(target);
+  assertOnMain(await head.ref());
+  const commit = await head.commit();
+  await b.allChecks("text", true, ventoy.ventoy, ventoy.ventoySha256);
+  return createTag(token, target, tag, commit);
+}
+
+/** Each asset group's Directory: from `gathered/<group>/` when given, else built by its function. */
+async function gatherGroups(b: Builders, groups: AssetGroup[], gathered?: Directory): Promise<{ group: AssetGroup; dir: Directory }[]> {
+  const build: Record<string, () => Promise<Directory>> = {
+    buildIpxe: () => b.buildIpxe(),
+    buildNetbootPc: () => b.buildNetbootPc(),
+    buildRambootInit: () => b.buildRambootInit(),
+    buildUsbbootPc: () => b.buildUsbbootPc(),
+    buildWheel: () => b.buildWheel(),
+    docs: () => b.docs(),
+  };
+  return Promise.all(
+    groups.map(async (group) => {
+      const builder = build[group.builtBy];
+      if (!builder) throw new Error(`no build function ${group.builtBy} for ${group.group}`);
+      return { group, dir: gathered ? gathered.directory(group.group) : await builder() };
+    }),
+  );
+}
+
+/** Check the tag is on the checked-out commit; returns the commit. */
+async function tagOnHead(token: Secret, target: GitHubTarget, tag: string, head: GitRef): Promise<string> {
+  const commit = await head.commit();
+  assertTagOnCommit(tag, await remoteTagCommit(token, target, tag), commit);
+  return commit;
+}
+
+/** bty's attach-to-release: every asset, sidecars and release.toml, uploaded resumably and verified. */
+export async function attachToRelease(
+  b: Builders,
+  o: { version: string; tag: string; token: Secret; head: GitRef; target: GitHubTarget; gathered?: Directory },
+): Promise<string> {
+  assertTagMatchesVersion(o.tag, o.version);
+  assertGitHubTarget(o.target);
+  const commit = await tagOnHead(o.token, o.target, o.tag, o.head);
+  const assets = assembleAssets(await gatherGroups(b, assetGroups(o.version), o.gathered), o.version, o.tag);
+  return publishGithubRelease(o.token, o.target, o.tag, assets, commit);
+}
+
+/** The wheel and sdist of a version, as the dist group names them. */
+function distFiles(version: string): string[] {
+  return assetGroups(version).find((g) => g.group === "dist")!.files;
+}
+
+/** Token, or both OIDC request values; refuses anything else. */
+export function publishCredentials(token?: Secret, oidcRequestToken?: Secret, oidcRequestUrl?: Secret): PublishCredentials {
+  if (token) return { kind: "token", token };
+  if (oidcRequestToken && oidcRequestUrl) return { kind: "trusted-publishing", requestToken: oidcRequestToken, requestUrl: oidcRequestUrl };
+  throw new ReleaseInputError(
+    "publish-pypi needs --token env:PYPI_TOKEN, or for trusted publishing both --oidc-request-token " +
+      "env:ACTIONS_ID_TOKEN_REQUEST_TOKEN and --oidc-request-url env:ACTIONS_ID_TOKEN_REQUEST_URL",
+  );
+}
+
+/** bty's publish-pypi: wheel + sdist, skip-existing against the index the gate asks. */
+export async function publishPypi(
+  b: Builders,
+  inputs: JobInputs,
+  o: { version: string; tag: string; creds: PublishCredentials; index: string; publishUrl: string; dist?: Directory },
+): Promise<string> {
+  assertTagMatchesVersion(o.tag, o.version);
+  const answer = await askIndex(inputs, o.version, o.index);
+  const files = distFiles(o.version);
+  await uvPublish(inputs, o.dist ?? (await b.buildWheel()), files, answer.index, o.publishUrl, o.creds);
+  return `published ${files.join(", ")} to the index behind ${answer.index} (files it already had were skipped)`;
+}
+
+/** Everything `publish` takes. */
+export interface PublishOptions {
+  version: string;
+  tag: string;
+  head: GitRef;
+  target: GitHubTarget;
+  githubToken?: Secret;
+  registryUser: string;
+  registryToken?: Secret;
+  pypiToken?: Secret;
+  oidcRequestToken?: Secret;
+  oidcRequestUrl?: Secret;
+  index: string;
+  publishUrl: string;
+  dryRun: boolean;
+  /** test-usb-ventoy's Ventoy release, for the checks the flow runs. */
+  ventoy: VentoyInput;
+}
+
+/**
+ * The whole tag flow: gate, every check, release, images, PyPI last. A dry
+ * run builds and checks everything and sends nothing: it returns the plan
+ * and the manifest. A failure reports which steps completed.
+ */
+export async function publish(b: Builders, inputs: JobInputs, o: PublishOptions): Promise<string> {
+  // Refused before anything is built or sent.
+  assertTagMatchesVersion(o.tag, o.version);
+  assertGitHubTarget(o.target);
+  if (!o.dryRun) {
+    assertCredentials({
+      githubToken: !!o.githubToken,
+      registryUser: o.registryUser !== "",
+      registryToken: !!o.registryToken,
+      pypiToken: !!o.pypiToken,
+      oidc: !!o.oidcRequestToken && !!o.oidcRequestUrl,
+    });
+  }
+  const creds = o.dryRun ? undefined : publishCredentials(o.pypiToken, o.oidcRequestToken, o.oidcRequestUrl);
+  const files = distFiles(o.version);
+  let commit = "";
+  let pypiMode: "publish" | "finish" = "publish";
+  let assets: Directory | undefined;
+  const groups = assetGroups(o.version);
+  const notes: Partial<Record<PublishStep, string>> = {};
+
+  const steps: Record<PublishStep, () => Promise<string>> = {
+    gate: async () => {
+      commit = await o.head.commit();
+      if (o.githubToken) assertTagOnCommit(o.tag, await remoteTagCommit(o.githubToken, o.target, o.tag), commit);
+      else notes.gate = "tag-on-commit not checked: no --github-token";
+      pypiMode = indexGate((await askIndex(inputs, o.version, o.index)).files, files, o.version);
+      return `${o.tag} = v${o.version} on ${commit}; index: ${pypiMode === "publish" ? "not published" : "partly published (finishing)"}`;
+    },
+    checks: async () => (await b.allChecks("text", true, o.ventoy.ventoy, o.ventoy.ventoySha256)).trim().split("\n").at(-1) ?? "all checks passed",
+    release: async () => {
+      const gathered = await gatherGroups(b, groups);
+      assets = assembleAssets(gathered, o.version, o.tag);
+      if (o.dryRun) {
+        notes.release = `would upload: ${(await assets.entries()).sort().join(", ")}\n\n${await assets.file(RELEASE_TOML).contents()}`;
+        return "assets built and assembled (dry run: not uploaded)";
+      }
+      await publishGithubRelease(o.githubToken!, o.target, o.tag, assets, commit);
+      return `GitHub release ${o.tag} complete and verified against ${RELEASE_TOML}`;
+    },
+    images: async () => {
+      const dist = await b.buildWheel();
+      const seed = (await b.buildIpxe()).file(groups.find((g) => g.group === "bty-ipxe-x86_64")!.files[0]!);
+      if (o.dryRun) {
+        notes.images = `would publish bty-web and bty-tftp ${o.version} (+ latest for a final release) with revision ${commit}`;
+        return "images not built (dry run)";
+      }
+      const web = await b.publishDocker(o.tag, commit, o.registryUser, o.registryToken, seed, dist);
+      const tftp = await b.publishTftp(o.tag, commit, o.registryUser, o.registryToken, seed);
+      return [...web, ...tftp].join(", ");
+    },
+    pypi: async () => {
+      if (o.dryRun) {
+        notes.pypi = `would ${pypiMode} ${files.join(", ")} with uv publish (skip-existing)`;
+        return "not published (dry run)";
+      }
+      return publishPypi(b, inputs, { version: o.version, tag: o.tag, creds: creds!, index: o.index, publishUrl: o.publishUrl, dist: await b.buildWheel() });
+    },
+  };
+  const { ok, outcomes } = await runInOrder(steps);
+  const report = formatOutcomes(o.tag, outcomes);
+  if (!ok) throw new Error(report);
+  return o.dryRun ? `${formatPlan(o.tag, notes)}\n\n${report}` : report;
+}

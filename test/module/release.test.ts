@@ -1,0 +1,357 @@
+/**
+ * The release functions through the real SDK against the recording engine:
+ * registration (cache policy, Secret arguments, the contextual git HEAD),
+ * what each function asks the engine to run (images, programs, argv), that
+ * tokens travel only as secret IDs into secret variables, that bad input is
+ * refused before anything is built or sent, and the order and gating of the
+ * publish flow. Expectations are literals from bty's workflow (spec §3.1,
+ * §3.16–3.18) and bty-ci's decisions.
+ */
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+
+import { type Call, execError, type RecordingEngine, startRecordingEngine } from "../harness/engine.js";
+import { ALL_CHECKS_ARGS, checkoutContents, NETBOOT_TRIO } from "../harness/checkout.js";
+import { invokeFunction } from "../harness/invoke.js";
+import { findArgument, listFunctions, scanModule } from "../harness/scan.js";
+import { MODULE_FILES as files } from "./module-files.js";
+
+const SHA = "f3cab0c3012fbb4dc6f0b2ed30d506bc9c2506bd";
+const OTHER = "0123456789abcdef0123456789abcdef01234567";
+const pyproject = (version: string) => `[project]\nname = "bty-lab"\nversion = "${version}"\n`;
+const state = { source: "Directory:bty", pythonImage: "python:{version}-slim-bookworm", pythonIndex: "", debianMirror: "" };
+const NODE_IMAGE = "node:24.11.1-bookworm-slim";
+const PROGRAM = "/opt/bty-ci/ci/release/release.ts";
+const INDEX = "/opt/bty-ci/ci/release/index-versions.py";
+
+let engine: RecordingEngine;
+let tagCommit: string | null;
+let indexFiles: string[] | null;
+
+beforeAll(async () => {
+  engine = await startRecordingEngine();
+});
+afterAll(() => engine.stop());
+beforeEach(() => {
+  engine.reset();
+  tagCommit = SHA;
+  indexFiles = null;
+  engine.answer("exists", true);
+  engine.answer("contents", checkoutContents(pyproject("0.77.2")));
+  engine.answer("commit", SHA);
+  engine.answer("ref", "refs/heads/main");
+  engine.answer("exitCode", 0);
+  engine.answer("entries", releaseEntries);
+  engine.answer("stdout", (ctx: { chain: Call[] }) => {
+    const argv = lastExec(ctx.chain);
+    if (argv.includes("github-tag-sha")) return tagCommit ?? "none";
+    if (argv.includes(INDEX)) return JSON.stringify({ project: "bty-lab", version: "0.77.2", index: "http://index.test/simple/", files: indexFiles });
+    return undefined;
+  });
+});
+
+/** The netboot-pc build's trio (test-pxe checks it before booting it); the gathered release files otherwise. */
+const releaseEntries = (ctx: { chain: Call[] }): string[] =>
+  JSON.stringify(ctx.chain).includes('"netboot-pc"') ? NETBOOT_TRIO : ["bty.pdf", "release.toml"];
+const lastExec = (chain: Call[]): string[] => (chain.filter((c) => c.field === "withExec").at(-1)?.args.args as string[] | undefined) ?? [];
+const call = (fnName: string, args: Record<string, unknown>) => invokeFunction({ files, fnName, parentState: state, args });
+const execs = () => engine.execs().map((e) => e.args);
+/** Index of the first recorded query whose chains run an exec matching `pred` (-1: none). */
+const queryIndex = (pred: (argv: string[]) => boolean) =>
+  engine.queries().findIndex((q) => q.expanded.some((chain) => chain.some((c) => c.field === "withExec" && pred(c.args.args as string[]))));
+const runs = (word: string) => (argv: string[]) => argv.includes(word);
+/** The expanded chain that ran an exec matching `pred`. */
+const chainOf = (pred: (argv: string[]) => boolean) =>
+  engine.chains().find((chain) => chain.some((c) => c.field === "withExec" && pred(c.args.args as string[])))!;
+const envOf = (chain: Call[]) => Object.fromEntries(chain.filter((c) => c.field === "withEnvVariable").map((c) => [c.args.name, c.args.value]));
+const secretVarsOf = (chain: Call[]) => Object.fromEntries(chain.filter((c) => c.field === "withSecretVariable").map((c) => [c.args.name, c.args.secret]));
+
+/** Secret IDs appear only as the `secret` of withSecretVariable; never in argv, env values or anything else. */
+function expectSecretsOnlyAsSecretVariables(ids: string[]): void {
+  for (const c of engine.calls().filter((call) => call.field !== "node")) {
+    const text = JSON.stringify(c.args);
+    for (const id of ids) {
+      if (!text.includes(id)) continue;
+      expect([c.field, c.field === "withSecretVariable" ? "secret" : text]).toEqual(["withSecretVariable", "secret"]);
+      expect(c.args.secret).toBe(id);
+    }
+  }
+  for (const q of engine.queries()) expect(q.query).not.toMatch(/plaintext|setSecret/);
+  for (const argv of execs()) expect(argv.join(" ")).not.toMatch(/token|Secret:/i);
+}
+
+describe("registration", async () => {
+  const mod = await scanModule(files);
+  const fns = Object.fromEntries(listFunctions(mod).map((f) => [f.name, f]));
+
+  it.each(["checkNotPublished", "tagRelease", "attachToRelease", "publishPypi", "publish"])("%s has an outside effect: never cached", (name) => {
+    expect(fns[name]).toMatchObject({ cache: "never", isCheck: false, returnType: "string" });
+    for (const a of fns[name]!.arguments) expect(a.description, `${name} ${a.name}`).not.toBe("");
+  });
+
+  it("tokens are Secrets; the checked-out commit is the caller's git HEAD", () => {
+    expect(findArgument(mod, "tagRelease", "token")).toMatchObject({ type: "Secret", optional: false });
+    expect(findArgument(mod, "attachToRelease", "token")).toMatchObject({ type: "Secret", optional: false });
+    for (const fn of ["tagRelease", "attachToRelease", "publish"]) {
+      expect(findArgument(mod, fn, "head")).toMatchObject({ type: "GitRef", defaultPath: "/" });
+    }
+    for (const name of ["token", "oidcRequestToken", "oidcRequestUrl"]) {
+      expect(findArgument(mod, "publishPypi", name)).toMatchObject({ type: "Secret", optional: true });
+    }
+    for (const name of ["githubToken", "registryToken", "pypiToken", "oidcRequestToken", "oidcRequestUrl"]) {
+      expect(findArgument(mod, "publish", name)).toMatchObject({ type: "Secret", optional: true });
+    }
+    expect(findArgument(mod, "publish", "dryRun")).toMatchObject({ type: "boolean", defaultValue: false });
+    expect(findArgument(mod, "attachToRelease", "repo")).toMatchObject({ defaultValue: "safl/bty" });
+    expect(findArgument(mod, "attachToRelease", "apiUrl")).toMatchObject({ defaultValue: "https://api.github.com" });
+  });
+});
+
+describe("checkNotPublished", () => {
+  it("asks the index through ci/release/index-versions.py in the pinned Python image, uncached", async () => {
+    await expect(call("checkNotPublished", { tag: "v0.77.2", index: "" })).resolves.toBe(
+      "http://index.test/simple/ does not know bty-lab yet: 0.77.2 is not published",
+    );
+    const chain = chainOf(runs(INDEX));
+    expect(chain.find((c) => c.field === "from")?.args.address).toBe("python:3.12.14-slim-bookworm");
+    expect(lastExec(chain)).toEqual(["python3", INDEX, "--project", "bty-lab", "--version", "0.77.2"]);
+    expect(envOf(chain).BTY_CI_NONCE).toMatch(/^\d+-[a-z0-9]+$/);
+    expect(envOf(chain)).toMatchObject({ PIP_DISABLE_PIP_VERSION_CHECK: "1", PIP_ROOT_USER_ACTION: "ignore" });
+    expect(envOf(chain).PIP_INDEX_URL).toBeUndefined();
+    expect(chain.find((c) => c.field === "withDirectory")?.args.path).toBe("/opt/bty-ci/ci");
+  });
+
+  it("passes a given index; fails when the version is there; fails when the index cannot be asked", async () => {
+    indexFiles = ["bty_lab-0.77.2.tar.gz"];
+    await expect(call("checkNotPublished", { tag: "v0.77.2", index: "http://mirror/simple/" })).rejects.toThrow(
+      "already has bty-lab 0.77.2 (bty_lab-0.77.2.tar.gz): bump [project] version",
+    );
+    expect(lastExec(chainOf(runs(INDEX))).slice(6)).toEqual(["--index-url", "http://mirror/simple/"]);
+    engine.answer("exitCode", 3);
+    engine.answer("stderr", "cannot ask the index");
+    await expect(call("checkNotPublished", { tag: "v0.77.2", index: "" })).rejects.toThrow(/could not be asked \(exit 3\): cannot ask the index/);
+  });
+
+  it("--python-index becomes pip's index for the question", async () => {
+    await invokeFunction({ files, fnName: "checkNotPublished", parentState: { ...state, pythonIndex: "http://mirror.test/simple/" }, args: { tag: "v0.77.2", index: "" } });
+    expect(envOf(chainOf(runs(INDEX))).PIP_INDEX_URL).toBe("http://mirror.test/simple/");
+  });
+
+  it("refuses a tag that is not v<version> before asking anything", async () => {
+    await expect(call("checkNotPublished", { tag: "v0.77.3", index: "" })).rejects.toThrow(/does not match pyproject\.toml's version 0\.77\.2/);
+    expect(engine.fieldCalls("from")).toEqual([]);
+  });
+});
+
+describe("attachToRelease", () => {
+  const args = { tag: "v0.77.2", token: "Secret:github-token", head: "GitRef:head", repo: "safl/bty", apiUrl: "https://api.github.com", gathered: "Directory:gathered" };
+
+  it("checks the tag's commit, assembles, then creates/completes the release; token only as a secret variable", async () => {
+    await call("attachToRelease", args);
+    const order = [runs("github-tag-sha"), runs("assemble"), runs("github-release")].map(queryIndex);
+    expect(order.every((i) => i >= 0)).toBe(true);
+    expect([...order].sort((a, b) => a - b)).toEqual(order);
+    const release = chainOf(runs("github-release"));
+    expect(release.find((c) => c.field === "from")?.args.address).toBe(NODE_IMAGE);
+    expect(lastExec(release)).toEqual([
+      "node", "--import", "tsx", PROGRAM, "github-release", "--repo", "safl/bty", "--api-url", "https://api.github.com",
+      "--tag", "v0.77.2", "--dir", "/release/assets", "--commit", SHA,
+    ]);
+    expect(secretVarsOf(release)).toEqual({ GITHUB_TOKEN: "Secret:github-token" });
+    // The program's container: npm's cache volume, the program's own lockfile, the layout tsx resolves from.
+    expect(envOf(release)).toMatchObject({ npm_config_cache: "/cache/npm", npm_config_update_notifier: "false" });
+    const npmCache = release.find((c) => c.field === "withMountedCache");
+    expect(npmCache?.args).toMatchObject({ path: "/cache/npm", sharing: "SHARED" });
+    expect(engine.pipelineOf(String(npmCache?.args.cache))?.at(-1)?.args.key).toBe("bty-ci-npm");
+    expect(release.find((c) => c.field === "withWorkdir")?.args.path).toBe("/opt/bty-ci");
+    expect(release.filter((c) => c.field === "withFile").map((c) => c.args.path)).toEqual(["/opt/bty-ci/package.json", "/opt/bty-ci/package-lock.json"]);
+    expect(release.filter((c) => c.field === "withDirectory").map((c) => c.args.path)).toEqual([
+      "/opt/bty-ci/ci/release", "/opt/bty-ci/src/release", "/release/assets",
+    ]);
+    expect(execs()).toContainEqual(["npm", "ci", "--no-audit", "--no-fund"]);
+    expect(lastExec(chainOf(runs("assemble")))).toEqual([
+      "node", "--import", "tsx", PROGRAM, "assemble", "--version", "0.77.2", "--tag", "v0.77.2", "--gathered", "/release/gathered", "--out", "/release/assets",
+    ]);
+    // Each asset group comes from its folder of the gathered tree, only the named files.
+    const assembled = chainOf(runs("assemble")).filter((c) => c.field === "withDirectory" && String(c.args.path).startsWith("/release/gathered/"));
+    expect(assembled.map((c) => c.args.path)).toEqual([
+      "/release/gathered/bty-ipxe-x86_64",
+      "/release/gathered/bty-netboot-pc-x86_64",
+      "/release/gathered/bty-ramboot-init-x86_64",
+      "/release/gathered/bty-usbboot-pc-x86_64-iso",
+      "/release/gathered/dist",
+      "/release/gathered/docs-pdf",
+    ]);
+    expect(assembled.at(-1)?.args.include).toEqual(["bty.pdf"]);
+    expectSecretsOnlyAsSecretVariables(["Secret:github-token"]);
+  });
+
+  it("refuses a tag on another commit, or no tag, before building or sending", async () => {
+    tagCommit = OTHER;
+    await expect(call("attachToRelease", args)).rejects.toThrow(`tag v0.77.2 points at ${OTHER}, not at the checked-out commit ${SHA}`);
+    tagCommit = null;
+    await expect(call("attachToRelease", args)).rejects.toThrow(/does not exist on the remote: run tag-release/);
+    expect(queryIndex(runs("assemble"))).toBe(-1);
+    expect(queryIndex(runs("github-release"))).toBe(-1);
+  });
+
+  it("refuses a tag that is not v<version>, or a malformed repo, before anything", async () => {
+    await expect(call("attachToRelease", { ...args, tag: "0.77.2" })).rejects.toThrow(/release tag v0\.77\.2/);
+    await expect(call("attachToRelease", { ...args, repo: "bty" })).rejects.toThrow(/not OWNER\/NAME/);
+    expect(engine.fieldCalls("from")).toEqual([]);
+  });
+});
+
+describe("tagRelease", () => {
+  const args = { token: "Secret:pat", head: "GitRef:head", repo: "safl/bty", apiUrl: "https://api.github.com", ...ALL_CHECKS_ARGS };
+
+  it("on main: every check first, then the tag on the checked-out commit", async () => {
+    await call("tagRelease", args);
+    const tagAt = queryIndex(runs("github-tag"));
+    expect(tagAt).toBeGreaterThan(queryIndex(runs("pytest")));
+    expect(lastExec(chainOf(runs("github-tag"))).slice(4)).toEqual([
+      "github-tag", "--repo", "safl/bty", "--api-url", "https://api.github.com", "--tag", "v0.77.2", "--commit", SHA,
+    ]);
+    expectSecretsOnlyAsSecretVariables(["Secret:pat"]);
+  });
+
+  it("a failing check means no tag", async () => {
+    engine.answer("sync", (ctx: { chain: Call[] }) => {
+      if (ctx.chain.some((c) => c.field === "from" && String(c.args.address).includes("3.11"))) {
+        throw execError({ cmd: ["uv", "run", "--no-sync", "pytest"], exitCode: 1, stderr: "== 1 failed ==\n" });
+      }
+      return undefined;
+    });
+    await expect(call("tagRelease", args)).rejects.toThrow(/checks failed/);
+    expect(queryIndex(runs("github-tag"))).toBe(-1);
+  });
+
+  it("refuses any branch but main before running anything", async () => {
+    engine.answer("ref", "refs/heads/feature");
+    await expect(call("tagRelease", args)).rejects.toThrow(/from main only/);
+    expect(engine.fieldCalls("from")).toEqual([]);
+  });
+});
+
+describe("publishPypi", () => {
+  it("token: uv publish with UV_PUBLISH_TOKEN as a secret variable and skip-existing against the index asked", async () => {
+    await call("publishPypi", { tag: "v0.77.2", token: "Secret:pypi", index: "", publishUrl: "", dist: "Directory:dist" });
+    const chain = chainOf(runs("publish"));
+    expect(lastExec(chain)).toEqual([
+      "uv", "publish", "--no-progress", "--trusted-publishing", "never", "--check-url", "http://index.test/simple/",
+      "/release/dist/bty_lab-0.77.2-py3-none-any.whl", "/release/dist/bty_lab-0.77.2.tar.gz",
+    ]);
+    expect(secretVarsOf(chain)).toEqual({ UV_PUBLISH_TOKEN: "Secret:pypi" });
+    expect(envOf(chain).GITHUB_ACTIONS).toBeUndefined();
+    expect(execs()).toContainEqual(["pip", "install", "uv==0.13.9"]);
+    expectSecretsOnlyAsSecretVariables(["Secret:pypi"]);
+  });
+
+  it("trusted publishing: GitHub's OIDC request pair as secret variables, GITHUB_ACTIONS=true", async () => {
+    await call("publishPypi", {
+      tag: "v0.77.2", oidcRequestToken: "Secret:oidc-token", oidcRequestUrl: "Secret:oidc-url", index: "", publishUrl: "https://upload.test/legacy/", dist: "Directory:dist",
+    });
+    const chain = chainOf(runs("publish"));
+    expect(lastExec(chain).slice(3, 9)).toEqual(["--trusted-publishing", "always", "--check-url", "http://index.test/simple/", "--publish-url", "https://upload.test/legacy/"]);
+    expect(secretVarsOf(chain)).toEqual({ ACTIONS_ID_TOKEN_REQUEST_TOKEN: "Secret:oidc-token", ACTIONS_ID_TOKEN_REQUEST_URL: "Secret:oidc-url" });
+    expect(envOf(chain).GITHUB_ACTIONS).toBe("true");
+    expectSecretsOnlyAsSecretVariables(["Secret:oidc-token", "Secret:oidc-url"]);
+  });
+
+  it("no credentials, or half an OIDC pair: refused before anything", async () => {
+    await expect(call("publishPypi", { tag: "v0.77.2", index: "", publishUrl: "" })).rejects.toThrow(/publish-pypi needs --token/);
+    await expect(call("publishPypi", { tag: "v0.77.2", oidcRequestToken: "Secret:t", index: "", publishUrl: "" })).rejects.toThrow(/publish-pypi needs/);
+    expect(engine.fieldCalls("from")).toEqual([]);
+  });
+});
+
+describe("publish (the tag flow)", () => {
+  const all = {
+    tag: "v0.77.2", head: "GitRef:head", githubToken: "Secret:github-token", registryUser: "safl", registryToken: "Secret:ghcr",
+    pypiToken: "Secret:pypi", repo: "safl/bty", apiUrl: "https://api.github.com", index: "", publishUrl: "", dryRun: false,
+    ...ALL_CHECKS_ARGS,
+  };
+  const steps = () => ({
+    gate: queryIndex(runs(INDEX)),
+    checks: queryIndex(runs("pytest")),
+    release: queryIndex(runs("github-release")),
+    pypi: queryIndex((a) => a[1] === "publish"),
+  });
+
+  it("gate, checks, release, images, then PyPI last; every secret only as a secret", async () => {
+    engine.answer("publish", (ctx: { args: Record<string, unknown> }) => `${String(ctx.args.address)}@sha256:${"ab".repeat(32)}`);
+    const report = String(await call("publish", all));
+    expect(report).toMatch(/^gate +done +v0\.77\.2 = v0\.77\.2 on f3cab0c/m);
+    expect(report).toMatch(/publish v0\.77\.2: every step completed$/);
+    const s = steps();
+    expect(Object.values(s).every((i) => i >= 0)).toBe(true);
+    expect(s.gate).toBeLessThan(s.checks);
+    expect(s.checks).toBeLessThan(s.release);
+    const imagesAt = engine.queries().findIndex((q) => q.expanded.some((ch) => ch.some((c) => c.field === "publish")));
+    expect(s.release).toBeLessThan(imagesAt);
+    expect(imagesAt).toBeLessThan(s.pypi);
+    expectSecretsOnlyAsSecretVariables(["Secret:github-token", "Secret:pypi"]);
+  });
+
+  it("a red check stops the flow before anything leaves, and says what completed", async () => {
+    engine.answer("sync", (ctx: { chain: Call[] }) => {
+      if (ctx.chain.some((c) => c.field === "from" && String(c.args.address).includes("3.13"))) {
+        throw execError({ cmd: ["uv", "run", "--no-sync", "pytest"], exitCode: 1, stderr: "== 1 failed ==\n" });
+      }
+      return undefined;
+    });
+    const err = (await call("publish", all).catch((e: Error) => e)) as Error;
+    expect(err.message).toContain('publish v0.77.2 stopped at "checks"; completed: gate.');
+    expect(err.message).toMatch(/^release +not run/m);
+    expect(queryIndex(runs("github-release"))).toBe(-1);
+    expect(queryIndex((a) => a[1] === "publish")).toBe(-1);
+    expect(engine.fieldCalls("publish")).toEqual([]);
+  });
+
+  it("a version the index already has is refused at the gate; a partial one is finished", async () => {
+    indexFiles = ["bty_lab-0.77.2-py3-none-any.whl", "bty_lab-0.77.2.tar.gz"];
+    const err = (await call("publish", all).catch((e: Error) => e)) as Error;
+    expect(err.message).toMatch(/^gate +failed +.*already has bty-lab 0\.77\.2/m);
+    expect(queryIndex(runs("pytest"))).toBe(-1);
+    engine.reset();
+    indexFiles = ["bty_lab-0.77.2-py3-none-any.whl"];
+    engine.answer("exists", true);
+    engine.answer("contents", checkoutContents(pyproject("0.77.2")));
+    engine.answer("entries", releaseEntries);
+    engine.answer("commit", SHA);
+    engine.answer("exitCode", 0);
+    engine.answer("stdout", (ctx: { chain: Call[] }) => {
+      const argv = lastExec(ctx.chain);
+      if (argv.includes("github-tag-sha")) return SHA;
+      if (argv.includes(INDEX)) return JSON.stringify({ project: "bty-lab", version: "0.77.2", index: "http://index.test/simple/", files: indexFiles });
+      return undefined;
+    });
+    engine.answer("publish", (ctx: { args: Record<string, unknown> }) => `${String(ctx.args.address)}@sha256:${"ab".repeat(32)}`);
+    await expect(call("publish", all)).resolves.toMatch(/index: partly published \(finishing\)/);
+  });
+
+  it("missing credentials, a bad tag: refused before anything is built", async () => {
+    await expect(call("publish", { ...all, registryToken: undefined, pypiToken: undefined })).rejects.toThrow(
+      /missing credentials: images: --registry-token.*; pypi: --pypi-token/,
+    );
+    await expect(call("publish", { ...all, registryUser: "" })).rejects.toThrow(/missing credentials: images: --registry-user/);
+    await expect(call("publish", { ...all, tag: "v0.77.3" })).rejects.toThrow(/does not match/);
+    expect(engine.fieldCalls("from")).toEqual([]);
+  });
+
+  it("dry run: builds and checks, sends nothing, prints the plan and the manifest", async () => {
+    engine.answer("contents", (ctx: { chain: Call[] }) =>
+      ctx.chain.some((c) => c.field === "file" && c.args.path === "release.toml") ? 'version = "0.77.2"\ntag = "v0.77.2"\n' : checkoutContents(pyproject("0.77.2"))(ctx),
+    );
+    const out = String(await call("publish", { tag: "v0.77.2", head: "GitRef:head", repo: "safl/bty", apiUrl: "https://api.github.com", index: "", publishUrl: "", registryUser: "", dryRun: true, ...ALL_CHECKS_ARGS }));
+    expect(out.split("\n")[0]).toBe("publish v0.77.2 (dry run: nothing is sent)");
+    expect(out).toContain('version = "0.77.2"\ntag = "v0.77.2"');
+    expect(out).toContain("would upload: bty.pdf, release.toml");
+    expect(out).toContain("tag-on-commit not checked: no --github-token");
+    expect(out).toMatch(/would publish bty_lab-0\.77\.2-py3-none-any\.whl, bty_lab-0\.77\.2\.tar\.gz with uv publish/);
+    expect(queryIndex(runs("assemble"))).toBeGreaterThan(queryIndex(runs("pytest")));
+    for (const word of ["github-release", "github-tag", "github-tag-sha"]) expect(queryIndex(runs(word))).toBe(-1);
+    expect(queryIndex((a) => a[1] === "publish")).toBe(-1);
+    expect(engine.fieldCalls("publish")).toEqual([]);
+    expect(engine.fieldCalls("withSecretVariable")).toEqual([]);
+  });
+});
