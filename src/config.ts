@@ -199,7 +199,7 @@ export const USB = {
    * The Ventoy release bty's test-usb-ventoy downloads. No sha256 of this
    * tarball could be confirmed from a source bty-ci trusts, so none is
    * pinned: callers pass the checksum from the release's sha256.txt
-   * (`--ventoy-sha256`) or an unpacked release (`--ventoy`); see decisions.
+   * (`--ventoy-checksum`) or an unpacked release (`--ventoy`); see decisions.
    */
   ventoy: {
     version: "1.1.05",

@@ -261,7 +261,7 @@ export class BtyCi {
    * local image and a catalog; booted under QEMU, the Ventoy contract (no
    * BTY_IMAGES device, bty-images-discover active, images mounted), the
    * wizard's local image and catalog entry and the wizard on tty1 checked.
-   * Ventoy 1.1.05 is fetched and checked against --ventoy-sha256, or given
+   * Ventoy 1.1.05 is fetched and checked against --ventoy-checksum, or given
    * unpacked with --ventoy. Returns the debug bundle; a failure prints it.
    */
   @func({ cache: "never" })
@@ -271,16 +271,16 @@ export class BtyCi {
     /** An unpacked Ventoy release for Linux (the directory holding Ventoy2Disk.sh); replaces the download (air-gapped users). */
     ventoy?: Directory,
     /** sha256 of ventoy-1.1.05-linux.tar.gz from the release's sha256.txt; needed when --ventoy is not given. */
-    ventoySha256: string = "",
+    ventoyChecksum: string = "",
   ): Promise<Directory> {
     // The Ventoy input is checked before the ISO is built.
-    if (!ventoy && ventoySha256 === "") {
+    if (!ventoy && ventoyChecksum === "") {
       throw new Error(
         "test-usb-ventoy needs Ventoy 1.1.05: bty-ci pins no checksum for it (none could be confirmed); " +
-          "pass --ventoy-sha256 <hex from the release's sha256.txt> to fetch and verify it, or --ventoy <unpacked release>",
+          "pass --ventoy-checksum <hex from the release's sha256.txt> to fetch and verify it, or --ventoy <unpacked release>",
       );
     }
-    const release = ventoy ?? { sha256: checkVentoySha256(ventoySha256) };
+    const release = ventoy ?? { sha256: checkVentoySha256(ventoyChecksum) };
     const image = iso ?? (await this.usbbootIso(this.buildUsbbootPc()));
     return usbVentoyBundle(this.inputs, image, release).sync();
   }
@@ -440,10 +440,10 @@ export class BtyCi {
     /** For the checks: an unpacked Ventoy 1.1.05 release (see test-usb-ventoy). */
     ventoy?: Directory,
     /** For the checks: sha256 of ventoy-1.1.05-linux.tar.gz from the release's sha256.txt. */
-    ventoySha256: string = "",
+    ventoyChecksum: string = "",
   ): Promise<string> {
     const { version } = await readProject(this.source);
-    return tagReleaseFlow(this, version, token, head, { repo, apiUrl }, { ventoy, ventoySha256 });
+    return tagReleaseFlow(this, version, token, head, { repo, apiUrl }, { ventoy, ventoyChecksum });
   }
 
   /**
@@ -538,12 +538,12 @@ export class BtyCi {
     /** For the checks: an unpacked Ventoy 1.1.05 release (see test-usb-ventoy). */
     ventoy?: Directory,
     /** For the checks: sha256 of ventoy-1.1.05-linux.tar.gz from the release's sha256.txt. */
-    ventoySha256: string = "",
+    ventoyChecksum: string = "",
   ): Promise<string> {
     const { version } = await readProject(this.source);
     return publishFlow(this, this.inputs, {
       version, tag, head, target: { repo, apiUrl }, githubToken, registryUser, registryToken,
-      pypiToken, oidcRequestToken, oidcRequestUrl, index, publishUrl, dryRun, ventoy: { ventoy, ventoySha256 },
+      pypiToken, oidcRequestToken, oidcRequestUrl, index, publishUrl, dryRun, ventoy: { ventoy, ventoyChecksum },
     });
   }
 
@@ -598,7 +598,7 @@ export class BtyCi {
     /** For test-usb-ventoy: an unpacked Ventoy 1.1.05 release (see test-usb-ventoy). */
     ventoy?: Directory,
     /** For test-usb-ventoy: sha256 of ventoy-1.1.05-linux.tar.gz from the release's sha256.txt. */
-    ventoySha256: string = "",
+    ventoyChecksum: string = "",
   ): Promise<string> {
     if (!(REPORT_FORMATS as readonly string[]).includes(format)) {
       throw new Error(`unknown --format "${format}": use one of ${REPORT_FORMATS.join(", ")}`);
@@ -628,7 +628,7 @@ export class BtyCi {
         // Each USB test waits only for the ISO it boots.
         [checkName("testUsbGrow")]: async () => this.testUsbGrow(await this.usbbootIso(usbbootPc())),
         [checkName("testUsbVentoy")]: async () =>
-          this.testUsbVentoy(await this.usbbootIso(usbbootPc()), ventoy, ventoySha256),
+          this.testUsbVentoy(await this.usbbootIso(usbbootPc()), ventoy, ventoyChecksum),
         [checkName("testPxe", "bios")]: () => this.testPxe("bios"),
         [checkName("testPxe", "uefi")]: () => this.testPxe("uefi"),
       },

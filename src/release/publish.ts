@@ -24,12 +24,12 @@ import { assertTagMatchesVersion, assertTagOnCommit, ReleaseInputError, tagOf } 
 /** test-usb-ventoy's Ventoy release: unpacked, or the tarball's checksum (all-checks runs it). */
 export interface VentoyInput {
   ventoy?: Directory;
-  ventoySha256: string;
+  ventoyChecksum: string;
 }
 
 /** What the release needs from the facade: its build functions and image publishers. */
 export interface Builders {
-  allChecks(format?: string, failOnError?: boolean, ventoy?: Directory, ventoySha256?: string): Promise<string>;
+  allChecks(format?: string, failOnError?: boolean, ventoy?: Directory, ventoyChecksum?: string): Promise<string>;
   buildWheel(): Promise<Directory>;
   docs(): Promise<Directory>;
   buildIpxe(): Promise<Directory>;
@@ -59,7 +59,7 @@ export async function tagRelease(
   assertGitHubTarget(target);
   assertOnMain(await head.ref());
   const commit = await head.commit();
-  await b.allChecks("text", true, ventoy.ventoy, ventoy.ventoySha256);
+  await b.allChecks("text", true, ventoy.ventoy, ventoy.ventoyChecksum);
   return createTag(token, target, tag, commit);
 }
 
@@ -182,7 +182,7 @@ export async function publish(b: Builders, inputs: JobInputs, o: PublishOptions)
       pypiMode = indexGate((await askIndex(inputs, o.version, o.index)).files, files, o.version);
       return `${o.tag} = v${o.version} on ${commit}; index: ${pypiMode === "publish" ? "not published" : "partly published (finishing)"}`;
     },
-    checks: async () => (await b.allChecks("text", true, o.ventoy.ventoy, o.ventoy.ventoySha256)).trim().split("\n").at(-1) ?? "all checks passed",
+    checks: async () => (await b.allChecks("text", true, o.ventoy.ventoy, o.ventoy.ventoyChecksum)).trim().split("\n").at(-1) ?? "all checks passed",
     release: async () => {
       const gathered = await gatherGroups(b, groups);
       assets = assembleAssets(gathered, o.version, o.tag);

@@ -100,7 +100,7 @@ export function checkVentoySha256(sha: string): string {
   const s = sha.trim().toLowerCase();
   if (!/^[0-9a-f]{64}$/.test(s)) {
     throw new Error(
-      `--ventoy-sha256 "${sha}" is not a sha256: give the 64 hex digits listed for ventoy-${USB.ventoy.version}-linux.tar.gz in the release's sha256.txt`,
+      `--ventoy-checksum "${sha}" is not a sha256: give the 64 hex digits listed for ventoy-${USB.ventoy.version}-linux.tar.gz in the release's sha256.txt`,
     );
   }
   return s;

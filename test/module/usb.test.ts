@@ -86,7 +86,7 @@ describe("testUsbVentoy", () => {
   });
 
   it("fetches the pinned 1.1.05 release and checks the given sha256 before unpacking it", async () => {
-    const chain = resultOf(await call("testUsbVentoy", { iso: "File:iso", ventoySha256: SHA.toUpperCase() }));
+    const chain = resultOf(await call("testUsbVentoy", { iso: "File:iso", ventoyChecksum: SHA.toUpperCase() }));
     expectUsbContainer(chain);
     const tarball = `${WORK}/ventoy-1.1.05-linux.tar.gz`;
     const file = chain.find((c) => c.field === "withFile" && c.args.path === tarball);
@@ -104,14 +104,14 @@ describe("testUsbVentoy", () => {
 
   it("without a Ventoy directory or checksum names both fixes, before any container work", async () => {
     await expect(call("testUsbVentoy", { iso: "File:iso" })).rejects.toThrow(
-      /pass --ventoy-sha256 <hex from the release's sha256.txt> to fetch and verify it, or --ventoy <unpacked release>/,
+      /pass --ventoy-checksum <hex from the release's sha256.txt> to fetch and verify it, or --ventoy <unpacked release>/,
     );
     expect(engine.chains().filter((c) => c.some((x) => x.field === "from"))).toEqual([]);
   });
 
   it("rejects a checksum that is not 64 hex digits, before any container work", async () => {
-    await expect(call("testUsbVentoy", { iso: "File:iso", ventoySha256: "1234" })).rejects.toThrow(
-      /--ventoy-sha256 "1234" is not a sha256: give the 64 hex digits listed for ventoy-1.1.05-linux.tar.gz/,
+    await expect(call("testUsbVentoy", { iso: "File:iso", ventoyChecksum: "1234" })).rejects.toThrow(
+      /--ventoy-checksum "1234" is not a sha256: give the 64 hex digits listed for ventoy-1.1.05-linux.tar.gz/,
     );
     expect(engine.chains().filter((c) => c.some((x) => x.field === "from"))).toEqual([]);
   });
@@ -155,7 +155,7 @@ describe("registration", () => {
     expect(Object.values(ventoy.arguments).map((a) => [a.name, a.defaultValue])).toEqual([
       ["iso", undefined],
       ["ventoy", undefined],
-      ["ventoySha256", ""],
+      ["ventoyChecksum", ""],
     ]);
   });
 });

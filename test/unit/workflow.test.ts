@@ -255,7 +255,7 @@ describe("the drop-in's event-to-call mapping agrees with plan", async () => {
     const t = await load("ci-cd.yml", workflowYaml(workflowOptions("")));
     const s = SCENARIOS.find((x) => x.event === "push" && x.ref === "refs/heads/main" && !x.changedPaths.length)!;
     expect(simulate(t, s).calls.map((c) => c.name).sort()).toEqual([...ALL_CHECKS, "tag-release"].sort());
-    expect(workflowYaml(workflowOptions(""))).toContain("dagger --progress=plain call bty-ci all-checks --format markdown");
+    expect(workflowYaml(workflowOptions(""))).toContain('dagger --progress=plain call bty-ci all-checks --ventoy-checksum "$VENTOY_CHECKSUM" --format markdown');
   });
 });
 
@@ -338,9 +338,17 @@ describe("the drop-in's contents", () => {
     for (const j of Object.values(jobs)) {
       expect((j.env as Record<string, string>).DAGGER_CLOUD_TOKEN).toBe("${{ secrets.DAGGER_CLOUD_TOKEN }}");
     }
-    expect(runs("tag-release")).toMatch(/tag-release --token env:RELEASE_PAT$/);
+    expect(runs("tag-release")).toMatch(/tag-release --token env:RELEASE_PAT --ventoy-checksum "\$VENTOY_CHECKSUM"$/);
     expect(jobs["tag-release"]!.steps.at(-1)!.env).toEqual({ RELEASE_PAT: "${{ secrets.RELEASE_PAT }}" });
-    expect(runs("release")).toContain("publish --tag \"$TAG\" --token env:GITHUB_TOKEN");
+    expect(runs("release")).toContain(
+      'publish --tag "$TAG" --github-token env:GITHUB_TOKEN --registry-user "$GITHUB_ACTOR" --registry-token env:GITHUB_TOKEN ' +
+        "--oidc-request-token env:ACTIONS_ID_TOKEN_REQUEST_TOKEN --oidc-request-url env:ACTIONS_ID_TOKEN_REQUEST_URL " +
+        '--ventoy-checksum "$VENTOY_CHECKSUM" > "$RUNNER_TEMP/publish.md"',
+    );
+    // test-usb-ventoy's checksum is a repository variable, read by every job that runs the checks.
+    for (const id of ["checks", "tag-release", "release"]) {
+      expect((jobs[id]!.env as Record<string, string>).VENTOY_CHECKSUM, id).toBe("${{ vars.VENTOY_CHECKSUM }}");
+    }
     expect((jobs.release!.env as Record<string, string>).TAG).toBe("${{ github.ref_name }}");
     // No expression is expanded inside a script (no injection through ref names).
     for (const id of Object.keys(jobs)) expect(runs(id), id).not.toContain("${{");
@@ -349,7 +357,7 @@ describe("the drop-in's contents", () => {
   it("writes the run report to the job summary and fails unless it passed", () => {
     for (const id of ["checks", "release"]) {
       expect(runs(id)).toContain(
-        `all-checks --format markdown --fail-on-error=false > "$report"\ncat "$report" >> "$GITHUB_STEP_SUMMARY"\nif ! grep -qxF '<!-- bty-ci-report: passed -->' "$report"; then`,
+        `all-checks --ventoy-checksum "$VENTOY_CHECKSUM" --format markdown --fail-on-error=false > "$report"\ncat "$report" >> "$GITHUB_STEP_SUMMARY"\nif ! grep -qxF '<!-- bty-ci-report: passed -->' "$report"; then`,
       );
     }
     expect(runs("release")).toContain(`cat "$RUNNER_TEMP/publish.md" >> "$GITHUB_STEP_SUMMARY"`);
@@ -377,7 +385,7 @@ describe("the drop-in's text", () => {
 
   it("is plain YAML a reviewer can read: no anchors, no folded lines, an empty workflow_dispatch", () => {
     expect(text).not.toMatch(/[&*]a\d/);
-    expect(text).toContain(`\n          dagger --progress=plain -m ${MODULE} call --source . all-checks --format markdown --fail-on-error=false > "$report"\n`);
+    expect(text).toContain(`\n          dagger --progress=plain -m ${MODULE} call --source . all-checks --ventoy-checksum "$VENTOY_CHECKSUM" --format markdown --fail-on-error=false > "$report"\n`);
     expect(text).toMatch(/^  workflow_dispatch:$/m);
     expect(text).not.toContain("null");
   });
