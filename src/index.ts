@@ -535,6 +535,10 @@ export class BtyCi {
     publishUrl: string = "",
     /** Build and check everything, send nothing; print the plan and the manifest. */
     dryRun: boolean = false,
+    /** Report format: text, markdown (for $GITHUB_STEP_SUMMARY) or json. */
+    format: string = "text",
+    /** Fail the call when a step failed; false returns the report anyway (its last line says whether all passed). */
+    failOnError: boolean = true,
     /** For the checks: an unpacked Ventoy 1.1.05 release (see test-usb-ventoy). */
     ventoy?: Directory,
     /** For the checks: sha256 of ventoy-1.1.05-linux.tar.gz from the release's sha256.txt. */
@@ -543,7 +547,8 @@ export class BtyCi {
     const { version } = await readProject(this.source);
     return publishFlow(this, this.inputs, {
       version, tag, head, target: { repo, apiUrl }, githubToken, registryUser, registryToken,
-      pypiToken, oidcRequestToken, oidcRequestUrl, index, publishUrl, dryRun, ventoy: { ventoy, ventoyChecksum },
+      pypiToken, oidcRequestToken, oidcRequestUrl, index, publishUrl, dryRun, format, failOnError,
+      ventoy: { ventoy, ventoyChecksum },
     });
   }
 

@@ -153,19 +153,18 @@ export function workflowObject(opts: WorkflowOptions): Record<string, unknown> {
         // Checks and publish share this runner's engine: what publish ships
         // is what all-checks just built and tested.
         reportStep("all-checks", dagger, `all-checks ${VENTOY_ARG}`, "all-checks.md"),
+        // Release with the job token, images to ghcr.io as the actor, PyPI
+        // by trusted publishing (the runner's OIDC request values).
         {
-          name: "publish",
-          env: { GITHUB_TOKEN: "${{ secrets.GITHUB_TOKEN }}" },
-          run: [
-            "set -euo pipefail",
-            // Release with the job token, images to ghcr.io as the actor,
-            // PyPI by trusted publishing (the runner's OIDC request values).
-            `${dagger} publish --tag "$TAG" --github-token env:GITHUB_TOKEN ` +
-              '--registry-user "$GITHUB_ACTOR" --registry-token env:GITHUB_TOKEN ' +
+          ...reportStep(
+            "publish",
+            dagger,
+            'publish --tag "$TAG" --github-token env:GITHUB_TOKEN --registry-user "$GITHUB_ACTOR" --registry-token env:GITHUB_TOKEN ' +
               "--oidc-request-token env:ACTIONS_ID_TOKEN_REQUEST_TOKEN --oidc-request-url env:ACTIONS_ID_TOKEN_REQUEST_URL " +
-              `${VENTOY_ARG} > "$RUNNER_TEMP/publish.md"`,
-            `cat "$RUNNER_TEMP/publish.md" >> "$GITHUB_STEP_SUMMARY"`,
-          ].join("\n"),
+              VENTOY_ARG,
+            "publish.md",
+          ),
+          env: { GITHUB_TOKEN: "${{ secrets.GITHUB_TOKEN }}" },
         },
       ],
     },

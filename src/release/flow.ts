@@ -8,6 +8,7 @@
  * flow again finishes whatever a failure left.
  */
 import { ReleaseInputError } from "./version.js";
+import type { CheckResult } from "../report.js";
 
 export const PUBLISH_STEPS = ["gate", "checks", "release", "images", "pypi"] as const;
 export type PublishStep = (typeof PUBLISH_STEPS)[number];
@@ -76,15 +77,16 @@ export function indexGate(state: IndexState, distFiles: string[], version: strin
   return "finish";
 }
 
-/** How each step of one run ended. */
+/** How each step of one run ended (seconds: how long it ran). */
 export type StepOutcome =
-  | { step: PublishStep; status: "done"; detail: string }
-  | { step: PublishStep; status: "failed"; detail: string }
+  | { step: PublishStep; status: "done"; detail: string; seconds?: number }
+  | { step: PublishStep; status: "failed"; detail: string; seconds?: number }
   | { step: PublishStep; status: "not run" };
 
 /** Run the steps in order; stop at the first failure, reporting the rest as not run. */
 export async function runInOrder(
   steps: Record<PublishStep, () => Promise<string>>,
+  clock: () => number = () => performance.now(),
 ): Promise<{ ok: boolean; outcomes: StepOutcome[] }> {
   const outcomes: StepOutcome[] = [];
   let failed = false;
@@ -93,14 +95,36 @@ export async function runInOrder(
       outcomes.push({ step, status: "not run" });
       continue;
     }
+    const start = clock();
+    const seconds = () => (clock() - start) / 1000;
     try {
-      outcomes.push({ step, status: "done", detail: await steps[step]() });
+      const detail = await steps[step]();
+      outcomes.push({ step, status: "done", detail, seconds: seconds() });
     } catch (err) {
       failed = true;
-      outcomes.push({ step, status: "failed", detail: err instanceof Error ? err.message : String(err) });
+      outcomes.push({ step, status: "failed", detail: err instanceof Error ? err.message : String(err), seconds: seconds() });
     }
   }
   return { ok: !failed, outcomes };
+}
+
+/**
+ * The steps as check results, for the run report's Markdown and JSON: a step
+ * that did not run is reported failed with that reason, its failure's last
+ * lines as the tail.
+ */
+export function outcomesAsResults(outcomes: StepOutcome[]): CheckResult[] {
+  return outcomes.map((o) => {
+    if (o.status === "not run") return { name: o.step, ok: false, seconds: 0, reason: "not run: an earlier step failed", tail: [] };
+    const lines = o.detail.split("\n");
+    return {
+      name: o.step,
+      ok: o.status === "done",
+      seconds: o.seconds ?? 0,
+      reason: lines[0] ?? "",
+      tail: o.status === "failed" ? lines.slice(-40) : [],
+    };
+  });
 }
 
 /** The report of a run: one line per step; on failure, how to finish. */

@@ -14,11 +14,14 @@ import {
   indexGate,
   notPublishedVerdict,
   type PublishStep,
+  outcomesAsResults,
   runInOrder,
+  type StepOutcome,
 } from "./flow.js";
 import { askIndex, assembleAssets, createTag, type PublishCredentials, publishGithubRelease, remoteTagCommit, uvPublish } from "./jobs.js";
 import { assertGitHubTarget, type GitHubTarget } from "./program.js";
 import type { JobInputs } from "../containers.js";
+import { renderReport, REPORT_FORMATS, toRunReport } from "../report.js";
 import { assertTagMatchesVersion, assertTagOnCommit, ReleaseInputError, tagOf } from "./version.js";
 
 /** test-usb-ventoy's Ventoy release: unpacked, or the tarball's checksum (all-checks runs it). */
@@ -144,8 +147,26 @@ export interface PublishOptions {
   index: string;
   publishUrl: string;
   dryRun: boolean;
+  /** Report format: text, markdown (for $GITHUB_STEP_SUMMARY) or json. */
+  format: string;
+  /** Fail when a step failed; false returns the report anyway (its status says so). */
+  failOnError: boolean;
   /** test-usb-ventoy's Ventoy release, for the checks the flow runs. */
   ventoy: VentoyInput;
+}
+
+/**
+ * The publish report in `format`: text is the step lines (after the dry-run
+ * plan); markdown and json are the run report of all-checks' shape, one job
+ * per step (the dry-run plan as a fenced block before it, or a `plan` field).
+ */
+export function renderPublishReport(tag: string, outcomes: StepOutcome[], text: string, plan: string | undefined, format: string): string {
+  if (format === "text") return plan ? `${plan}\n\n${text}` : text;
+  const report = toRunReport(`publish ${tag}`, outcomesAsResults(outcomes));
+  const rendered = renderReport(report, format);
+  if (!plan) return rendered;
+  if (format === "json") return JSON.stringify({ ...JSON.parse(rendered), plan }, null, 2);
+  return `\`\`\`text\n${plan}\n\`\`\`\n\n${rendered}`;
 }
 
 /**
@@ -155,6 +176,9 @@ export interface PublishOptions {
  */
 export async function publish(b: Builders, inputs: JobInputs, o: PublishOptions): Promise<string> {
   // Refused before anything is built or sent.
+  if (!(REPORT_FORMATS as readonly string[]).includes(o.format)) {
+    throw new ReleaseInputError(`unknown --format "${o.format}": use one of ${REPORT_FORMATS.join(", ")}`);
+  }
   assertTagMatchesVersion(o.tag, o.version);
   assertGitHubTarget(o.target);
   if (!o.dryRun) {
@@ -213,7 +237,9 @@ export async function publish(b: Builders, inputs: JobInputs, o: PublishOptions)
     },
   };
   const { ok, outcomes } = await runInOrder(steps);
-  const report = formatOutcomes(o.tag, outcomes);
-  if (!ok) throw new Error(report);
-  return o.dryRun ? `${formatPlan(o.tag, notes)}\n\n${report}` : report;
+  const text = formatOutcomes(o.tag, outcomes);
+  const plan = o.dryRun ? formatPlan(o.tag, notes) : undefined;
+  const report = renderPublishReport(o.tag, outcomes, text, plan, o.format);
+  if (!ok && o.failOnError) throw new Error(o.format === "text" ? text : `${text}\n\n${report}`);
+  return report;
 }

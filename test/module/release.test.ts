@@ -329,6 +329,19 @@ describe("publish (the tag flow)", () => {
     await expect(call("publish", all)).resolves.toMatch(/index: partly published \(finishing\)/);
   });
 
+  it("markdown without failing: the steps as the job summary's table, the last line its status", async () => {
+    engine.answer("publish", (ctx: { args: Record<string, unknown> }) => `${String(ctx.args.address)}@sha256:${"ab".repeat(32)}`);
+    const md = String(await call("publish", { ...all, format: "markdown", failOnError: false }));
+    expect(md.split("\n")[0]).toBe("**publish v0.77.2: all 5 passed**");
+    for (const step of ["gate", "checks", "release", "images", "pypi"]) expect(md).toMatch(new RegExp(`^\\| ${step} \\| ✅ passed \\|`, "m"));
+    expect(md.split("\n").at(-1)).toBe("<!-- bty-ci-report: passed -->");
+  });
+
+  it("an unknown report format is refused before anything is built", async () => {
+    await expect(call("publish", { ...all, format: "html" })).rejects.toThrow('unknown --format "html": use one of text, markdown, json');
+    expect(engine.fieldCalls("from")).toEqual([]);
+  });
+
   it("missing credentials, a bad tag: refused before anything is built", async () => {
     await expect(call("publish", { ...all, registryToken: undefined, pypiToken: undefined })).rejects.toThrow(
       /missing credentials: images: --registry-token.*; pypi: --pypi-token/,

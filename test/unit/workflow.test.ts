@@ -343,7 +343,7 @@ describe("the drop-in's contents", () => {
     expect(runs("release")).toContain(
       'publish --tag "$TAG" --github-token env:GITHUB_TOKEN --registry-user "$GITHUB_ACTOR" --registry-token env:GITHUB_TOKEN ' +
         "--oidc-request-token env:ACTIONS_ID_TOKEN_REQUEST_TOKEN --oidc-request-url env:ACTIONS_ID_TOKEN_REQUEST_URL " +
-        '--ventoy-checksum "$VENTOY_CHECKSUM" > "$RUNNER_TEMP/publish.md"',
+        '--ventoy-checksum "$VENTOY_CHECKSUM" --format markdown --fail-on-error=false > "$report"',
     );
     // test-usb-ventoy's checksum is a repository variable, read by every job that runs the checks.
     for (const id of ["checks", "tag-release", "release"]) {
@@ -360,7 +360,11 @@ describe("the drop-in's contents", () => {
         `all-checks --ventoy-checksum "$VENTOY_CHECKSUM" --format markdown --fail-on-error=false > "$report"\ncat "$report" >> "$GITHUB_STEP_SUMMARY"\nif ! grep -qxF '<!-- bty-ci-report: passed -->' "$report"; then`,
       );
     }
-    expect(runs("release")).toContain(`cat "$RUNNER_TEMP/publish.md" >> "$GITHUB_STEP_SUMMARY"`);
+    // publish's report too: its steps in the summary, the job failing unless every step completed.
+    expect(runs("release")).toContain(
+      `--ventoy-checksum "$VENTOY_CHECKSUM" --format markdown --fail-on-error=false > "$report"\ncat "$report" >> "$GITHUB_STEP_SUMMARY"\nif ! grep -qxF '<!-- bty-ci-report: passed -->' "$report"; then\n  echo "::error::publish: a job failed`,
+    );
+    expect(runs("release")).toContain('report="$RUNNER_TEMP/publish.md"');
   });
 
   it("starts with a comment saying how it was made", () => {
