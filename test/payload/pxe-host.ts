@@ -7,7 +7,7 @@
  * netboot-pc build is not at hand.
  */
 import { spawn, spawnSync } from "node:child_process";
-import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 
 import { IPXE, PXE } from "../../src/config.js";
@@ -58,6 +58,15 @@ export function venvBin(name: string, spec: string): string {
   const dir = cached(name, (staging) => {
     must(["python3", "-m", "venv", staging], "python3 -m venv");
     must([join(staging, "bin/pip"), "install", "-q", spec], `pip install ${spec}`);
+    // A venv's scripts name its path in their shebang: point them at where
+    // the staging directory is renamed to, or they cannot start.
+    const bin = join(staging, "bin");
+    for (const entry of readdirSync(bin)) {
+      const file = join(bin, entry);
+      if (!lstatSync(file).isFile()) continue;
+      const text = readFileSync(file, "latin1");
+      if (text.includes(staging)) writeFileSync(file, text.split(staging).join(join(CACHE_DIR, name)), "latin1");
+    }
   }) as string;
   return join(dir, "bin");
 }
