@@ -194,7 +194,7 @@ export const USB = {
   growTimeouts: { login: 180, ssh: 240, wizard: 60, poweroff: 60 },
   ventoyTimeouts: { ssh: 480, wizard: 60, poweroff: 60 },
   /** Where the test container keeps the ISO, the disk and the debug bundle. */
-  workDir: "/work/usb",
+  workDir: "/var/lib/bty-ci/usb",
   /**
    * The Ventoy release bty's test-usb-ventoy downloads. No sha256 of this
    * tarball could be confirmed from a source bty-ci trusts, so none is

@@ -17,7 +17,7 @@ import { MODULE_FILES as files } from "./module-files.js";
 
 const state = { source: "Directory:bty", pythonImage: "python:{version}-slim-bookworm", pythonIndex: "", debianMirror: "" };
 const CI = "/opt/bty-ci/ci";
-const WORK = "/work/usb";
+const WORK = "/var/lib/bty-ci/usb";
 const SHA = "ab".repeat(32);
 
 let engine: RecordingEngine;
