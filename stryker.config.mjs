@@ -22,6 +22,9 @@ export default {
   clearTextReporter: { allowColor: false, logTests: false, reportScoreTable: true, reportMutants: true },
   jsonReporter: { fileName: "reports/mutation/mutation.json" },
   htmlReporter: { fileName: "reports/mutation/index.html" },
+  // The payload tier's caches (venvs with symlinks, bty's checkout, built
+  // images) are not needed by unit + module and cannot be copied into a sandbox.
+  ignorePatterns: [".cache", "reports"],
   tempDirName: ".stryker-tmp",
   cleanTempDir: true,
   // Added to 1.5 x a mutant's tests' own time. A worker restarted after a
