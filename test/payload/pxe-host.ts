@@ -26,6 +26,19 @@ export const STOCK_UNDI = "/usr/lib/ipxe/undionly.kpxe";
 const VENDOR = process.env.BTY_CI_VENDOR_DIR ?? resolve(REPO, "../shared/vendor");
 export const IPXE_TARBALL = join(VENDOR, "ipxe/ipxe-0ab2277c40f1.tar.gz");
 
+const has = (cmd: string, args = ["--version"]) => spawnSync(cmd, args, { stdio: "ignore" }).status === 0;
+/** Why a PXE chain cannot run on this machine, or undefined when it can. */
+export const PXE_SKIP =
+  process.getuid?.() === 0 &&
+  has("unshare", ["--net", "--pid", "--fork", "--mount-proc", "true"]) &&
+  has("qemu-system-x86_64") &&
+  has("dnsmasq") &&
+  has("setpriv") &&
+  existsSync("/usr/share/OVMF/OVMF_CODE_4M.fd") &&
+  existsSync(STOCK_UNDI)
+    ? undefined
+    : "needs root, unshare (net+pid), qemu, dnsmasq, setpriv, OVMF, Debian's ipxe";
+
 function must(argv: string[], what: string, opts: { cwd?: string } = {}): string {
   const r = spawnSync(argv[0]!, argv.slice(1), { encoding: "utf8", cwd: opts.cwd, maxBuffer: 64 << 20 });
   if (r.status !== 0) throw new Error(`${what} failed (${argv.join(" ")}):\n${r.stdout}${r.stderr}`);

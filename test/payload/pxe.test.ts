@@ -5,9 +5,10 @@
  * private network namespace, runs dnsmasq with bty's tag rules on it, does
  * bty's seeding sequence and PXE-boots QEMU (TCG here): SeaBIOS through the
  * NIC's iPXE ROM, OVMF through bty's ipxe.efi compiled from the pinned iPXE.
- * The trio is a stand-in (Debian's kernel + a busybox initramfs named as
- * netboot-pc's): the chain runs through bty-web's per-MAC script to the trio's
- * kernel booting; the flash itself needs the netboot-pc build (not here).
+ * The trio here is a stand-in (Debian's kernel + a busybox initramfs named
+ * as netboot-pc's): the chain runs through bty-web's per-MAC script to the
+ * trio's kernel booting. The full chain through bty's flash runs on the real
+ * netboot-pc trio right after its build, in test/payload/media.test.ts.
  *
  * The namespace is also a PID namespace whose init is the driver, so a killed
  * driver takes every process (and with them the segment) along, as a killed
@@ -22,19 +23,9 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { CHAIN_MARKERS, type Firmware, type Marker } from "../../src/pxe/plan.js";
 import { btyCheckout, CI_DIR, scratch } from "./host.js";
 import {
-  btyWebBin, chainCommand as command, customIpxe, IPXE_TARBALL, type PxeInputs, type Run, runChain as chain, STANDIN_MARKER,
+  btyWebBin, chainCommand as command, customIpxe, IPXE_TARBALL, PXE_SKIP, type PxeInputs, type Run, runChain as chain, STANDIN_MARKER,
   standinTrio, STOCK_UNDI, withcacheBin,
 } from "./pxe-host.js";
-
-const has = (cmd: string, args = ["--version"]) => spawnSync(cmd, args, { stdio: "ignore" }).status === 0;
-const canBoot =
-  process.getuid?.() === 0 &&
-  has("unshare", ["--net", "--pid", "--fork", "--mount-proc", "true"]) &&
-  has("qemu-system-x86_64") &&
-  has("dnsmasq") &&
-  has("setpriv") &&
-  existsSync("/usr/share/OVMF/OVMF_CODE_4M.fd") &&
-  existsSync("/usr/lib/ipxe/undionly.kpxe");
 
 /** bty's markers up to the trio's kernel, then the stand-in's /init. */
 const STANDIN_MARKERS: Marker[] = [
@@ -108,8 +99,7 @@ function expectBootedTheTrio(run: Run) {
   expect(seenAt(run.out, "kernel-booting")).toBeLessThanOrEqual(60);
 }
 
-const SKIP_BOOT = "needs root, unshare (net+pid), qemu, dnsmasq, setpriv, OVMF, Debian's ipxe";
-describe.skipIf(!canBoot)(`PXE chain to a real bty-web and withcache (stand-in trio)${canBoot ? "" : ` — skipped: ${SKIP_BOOT}`}`, () => {
+describe.skipIf(PXE_SKIP !== undefined)(`PXE chain to a real bty-web and withcache (stand-in trio)${PXE_SKIP ? ` — skipped: ${PXE_SKIP}` : ""}`, () => {
   beforeAll(async () => {
     const checkout = btyCheckout();
     const version = /^version = "(.+)"$/m.exec(readFileSync(join(checkout, "pyproject.toml"), "utf8"))![1]!;
