@@ -65,6 +65,8 @@ export interface MediaBench {
   pythonOnly: Record<string, number>;
   baseReused: boolean;
   sizes: Record<string, number>;
+  /** The cold build's ISO (usbboot-pc), kept for the USB grow bench. */
+  iso?: string;
 }
 
 export async function benchMedia(variant: MediaVariant): Promise<MediaBench> {
@@ -116,7 +118,8 @@ export async function benchMedia(variant: MediaVariant): Promise<MediaBench> {
   }
   pythonOnly.total = (performance.now() - pyStart) / 1000;
   run(["rm", "-rf", rootfsCopy], log);
-  return { variant, cold, pythonOnly, baseReused, sizes };
+  const iso = readdirSync(layout.out).find((f) => f.endsWith(".iso"));
+  return { variant, cold, pythonOnly, baseReused, sizes, iso: iso && join(layout.out, iso) };
 }
 
 export function printMediaBench(b: MediaBench): void {
