@@ -7,6 +7,9 @@ export default {
   mutate: ["src/**/*.ts"],
   // Run for each mutant only the tests that execute its code.
   coverageAnalysis: "perTest",
+  // Default values of the module's arguments stay literal (see the plugin).
+  plugins: ["@stryker-mutator/*", "./test/mutation/registered-defaults.mjs"],
+  ignorers: ["registered-defaults"],
   // Static mutants (module-level constants: config.ts's pins, cache names and
   // package lists) only take effect in a fresh test process: the vitest runner
   // restarts its worker and reruns every test for each one, about a minute per
