@@ -25,10 +25,10 @@ export default defineConfig({
       // unit and module: the test files of a worker share one process and module
       // graph (isolate: false; docs/decisions.md D43). A fresh process per file
       // paid vitest's start, the SDK's import and (module) the SDK's scan of
-      // src/ for each file: 50-75 s for both tiers on the 2-core machine, under
-      // 25 s shared. Spies are restored before every test so none reaches the
-      // next file; setup.ts fails a module file that leaves an engine running
-      // or the SDK's session variables changed.
+      // src/ for each file: 75-95 s wall for both tiers on the busy 2-core
+      // machine, 19-28 s shared. Spies are restored before every test so none
+      // reaches the next file; setup.ts fails a module file that leaves an
+      // engine running or the SDK's session variables changed.
       {
         extends: true,
         test: { name: "unit", include: ["test/unit/**/*.test.ts"], isolate: false, restoreMocks: true },
