@@ -22,16 +22,30 @@ export default defineConfig({
       },
     },
     projects: [
-      { extends: true, test: { name: "unit", include: ["test/unit/**/*.test.ts"] } },
+      // unit and module: the test files of a worker share one process and module
+      // graph (isolate: false; docs/decisions.md D43). A fresh process per file
+      // paid vitest's start, the SDK's import and (module) the SDK's scan of
+      // src/ for each file: 75-95 s wall for both tiers on the busy 2-core
+      // machine, 19-28 s shared. Spies are restored before every test so none
+      // reaches the next file; setup.ts fails a module file that leaves an
+      // engine running or the SDK's session variables changed.
+      {
+        extends: true,
+        test: { name: "unit", include: ["test/unit/**/*.test.ts"], isolate: false, restoreMocks: true },
+      },
       {
         extends: true,
         test: {
           name: "module",
           include: ["test/module/**/*.test.ts"],
           setupFiles: ["test/harness/setup.ts"],
+          isolate: false,
+          restoreMocks: true,
           // A module test takes under 2 s on a contended 2-core machine (all-checks
-          // the longest); the SDK's scan of the module, up to about 7 s there, runs
-          // once per file in beforeAll. The limits flag a hang without flaking.
+          // the longest). The SDK's scan of the module, up to about 7 s there, runs
+          // once per worker, in the beforeAll of useRecordingEngine (or at a file's
+          // collection) of the first file that needs it. The limits flag a hang
+          // without flaking.
           testTimeout: 10_000,
           hookTimeout: 30_000,
         },

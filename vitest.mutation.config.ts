@@ -10,8 +10,14 @@ import base from "./vitest.config.js";
 
 const MUTATION_PROJECTS = ["unit", "module"];
 
-// Test files share one context per worker (isolate: false), so the SDK's scan
-// of the module (seconds) is made once per worker, not once per mutant.
+// The test files of a run share one worker (isolate: false), so the SDK's
+// scan of the module (seconds) is made once per run, not once per test file.
+// vitest.config.ts sets the same for both projects (D43); it is stated here
+// too so a mutation run keeps it whatever the base config says. Static
+// mutants still take effect: vitest reuses a worker only for files queued in
+// the same run and starts a fresh one (fresh module graph and globalThis) for
+// every run, and StrykerJS makes one run per mutant, so module-level constants
+// are evaluated with that run's mutant active.
 const projects = (base.test?.projects ?? [])
   .filter((p) => typeof p === "object" && "test" in p && MUTATION_PROJECTS.includes(String(p.test?.name)))
   .map((p) => (typeof p === "object" && "test" in p ? { ...p, test: { ...p.test, isolate: false } } : p));

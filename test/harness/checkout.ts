@@ -3,7 +3,7 @@
  * work (pyproject.toml for the version, .pre-commit-config.yaml for lint's
  * hook manifests), as an answer for the recording engine's `contents`.
  */
-import type { Call } from "./engine.js";
+import type { Call, RecordingEngine } from "./engine.js";
 
 export const PYPROJECT = '[project]\nname = "bty-lab"\nversion = "0.77.2"\n';
 
@@ -22,6 +22,17 @@ export const NETBOOT_TRIO = [
   "bty-netboot-pc-x86_64-v0.77.2.initrd",
   "bty-netboot-pc-x86_64-v0.77.2.squashfs",
 ];
+
+/**
+ * The answers of a checkout every check can run on: every file exists,
+ * `contents` as {@link checkoutContents}, and `entries` netboot-pc's trio.
+ * A `useRecordingEngine` answers function (test/harness/use-engine.ts).
+ */
+export function answerCheckout(engine: RecordingEngine): void {
+  engine.answer("exists", true);
+  engine.answer("contents", checkoutContents());
+  engine.answer("entries", NETBOOT_TRIO);
+}
 
 /** all-checks' arguments for a run where every check can pass: an unpacked Ventoy release. */
 export const ALL_CHECKS_ARGS = { ventoy: "Directory:ventoy" };

@@ -158,7 +158,8 @@ export interface RecordingEngine {
 /** The core API of the engine version dagger.json pins (test/fixtures/dagger, with provenance). */
 export const SCHEMA_FILE = resolve(dirname(fileURLToPath(import.meta.url)), "../fixtures/dagger/schema-v0.21.8.graphqls");
 
-// Parsed once per process: vitest re-evaluates this module for every test file of a worker.
+// Parsed once per process: kept on globalThis, so a fresh evaluation of this module in the same
+// worker finds it.
 const SCHEMA_KEY = Symbol.for("bty-ci.test.harness.schema");
 /** The engine's GraphQL schema, built with graphql-js from {@link SCHEMA_FILE}. */
 export function engineSchema(): GraphQLSchema {
@@ -235,7 +236,11 @@ function readBody(req: IncomingMessage): Promise<string> {
   });
 }
 
-/** Engines started and not yet stopped in this test file (see {@link runningEngines}). */
+/**
+ * Engines started and not yet stopped. The module project's test files share
+ * this module in a worker; its setup (setup.ts) fails a file that leaves one
+ * running, so these are the current file's.
+ */
 const ENGINES = new Set<RecordingEngine>();
 
 /** The engines of the current test file, for the setup's check for refused queries. */

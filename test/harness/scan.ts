@@ -42,8 +42,10 @@ export const SDK_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../../
 const CLIENT_GEN = join("dist", "src", "api", "client.gen");
 
 /**
- * Scan results, cached per process. Kept on globalThis because vitest re-evaluates
- * this module for every test file run in the same worker.
+ * Scan results, cached per process. The module project shares one module graph
+ * among the test files of a worker (isolate: false), so the scan runs once per
+ * worker; kept on globalThis, so a fresh evaluation of this module in the same
+ * worker finds it too.
  */
 const CACHE_KEY = Symbol.for("bty-ci.test.harness.scan");
 const scanCache = ((globalThis as Record<symbol, unknown>)[CACHE_KEY] ??= new Map()) as Map<string, Promise<DaggerModule>>;

@@ -1,10 +1,19 @@
 /**
- * Setup of the module project (vitest.config.ts): after every test, no
- * recording engine may hold a query the real engine would have refused. The
- * SDK raises on such a query, but a caller can catch that (allChecks turns
- * every failure into a table row); this makes the test fail regardless.
+ * Setup of the module project (vitest.config.ts), run before each test file.
+ *
+ * After every test, no recording engine may hold a query the real engine
+ * would have refused. The SDK raises on such a query, but a caller can catch
+ * that (allChecks turns every failure into a table row); this makes the test
+ * fail regardless.
+ *
+ * The project's test files share one process and module graph per worker
+ * (`isolate: false`), and the SDK's client takes its engine from
+ * DAGGER_SESSION_PORT/TOKEN: after a file's own afterAll hooks (vitest runs
+ * `after` hooks in reverse order, so this one last), no engine of the file may
+ * still run and the session variables must be as the file found them, or
+ * the next file would send its queries to this file's engine.
  */
-import { afterEach } from "vitest";
+import { afterAll, afterEach } from "vitest";
 
 import { runningEngines } from "./engine.js";
 
@@ -13,4 +22,24 @@ afterEach(() => {
   if (refused.length === 0) return;
   const lines = refused.map((r) => `${r.errors.map((e) => e.message).join("; ")}\n  in: ${r.query.trim()}`);
   throw new Error(`the engine would refuse ${refused.length} quer${refused.length === 1 ? "y" : "ies"} sent by this test:\n${lines.join("\n")}`);
+});
+
+const SESSION_VARIABLES = ["DAGGER_SESSION_PORT", "DAGGER_SESSION_TOKEN"] as const;
+const atStart = SESSION_VARIABLES.map((name) => process.env[name]);
+
+afterAll(async () => {
+  const left = runningEngines();
+  // Stopping restores the variables each engine found, newest first.
+  for (const engine of left.reverse()) await engine.stop();
+  const changed = SESSION_VARIABLES.filter((name, i) => process.env[name] !== atStart[i]);
+  SESSION_VARIABLES.forEach((name, i) => {
+    const value = atStart[i];
+    if (value === undefined) delete process.env[name];
+    else process.env[name] = value;
+  });
+  const problems = [
+    ...(left.length ? [`${left.length} recording engine(s) still running (stop each in afterAll, as useRecordingEngine does)`] : []),
+    ...(changed.length ? [`${changed.join(" and ")} changed and not restored`] : []),
+  ];
+  if (problems.length) throw new Error(`this file left state for the next file of its worker: ${problems.join("; ")}`);
 });

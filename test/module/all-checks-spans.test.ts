@@ -7,26 +7,17 @@ import { trace } from "@opentelemetry/api";
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-base";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
-import { type RecordingEngine, startRecordingEngine } from "../harness/engine.js";
-import { ALL_CHECK_NAMES, ALL_CHECKS_ARGS, checkoutContents, NETBOOT_TRIO } from "../harness/checkout.js";
+import { ALL_CHECK_NAMES, ALL_CHECKS_ARGS, answerCheckout } from "../harness/checkout.js";
 import { invokeFunction } from "../harness/invoke.js";
-import { scanModule } from "../harness/scan.js";
+import { useRecordingEngine } from "../harness/use-engine.js";
 import { MODULE_FILES as files } from "./module-files.js";
 
 const exporter = new InMemorySpanExporter();
-let engine: RecordingEngine;
-beforeAll(async () => {
+useRecordingEngine({ scan: files, answers: answerCheckout });
+beforeAll(() => {
   trace.setGlobalTracerProvider(new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] }));
-  engine = await startRecordingEngine();
-  engine.answer("exists", true);
-  engine.answer("contents", checkoutContents());
-  engine.answer("entries", NETBOOT_TRIO);
-  await scanModule(files);
 });
-afterAll(async () => {
-  trace.disable();
-  await engine.stop();
-});
+afterAll(() => trace.disable());
 
 describe("allChecks tracing", () => {
   it("runs each check in a span named after it", async () => {

@@ -5,12 +5,13 @@
  * directories, privileges and the literal commands. all-checks sends every
  * one of those pipelines.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 
-import { type Call, execError, startRecordingEngine, type RecordingEngine } from "../harness/engine.js";
-import { ALL_CHECK_NAMES, ALL_CHECKS_ARGS, checkoutContents, NETBOOT_TRIO } from "../harness/checkout.js";
+import { type Call, execError } from "../harness/engine.js";
+import { ALL_CHECK_NAMES, ALL_CHECKS_ARGS, answerCheckout, checkoutContents } from "../harness/checkout.js";
 import { invokeFunction } from "../harness/invoke.js";
 import { type ContainerRun, readContainerRun } from "../harness/pipeline.js";
+import { useRecordingEngine } from "../harness/use-engine.js";
 import { ALL_CHECKS } from "./contracts/all-checks.js";
 import { BUILD_WHEEL } from "./contracts/build-wheel.js";
 import { CI_SCRIPTS, type JobContract, SRC } from "./contracts/contract.js";
@@ -18,25 +19,12 @@ import { DOCS } from "./contracts/docs.js";
 import { FLASH_INTEGRATION } from "./contracts/flash-integration.js";
 import { TEST_LEGS } from "./contracts/test.js";
 import { TYPECHECK } from "./contracts/typecheck.js";
-import { scanModule } from "../harness/scan.js";
 import { MODULE_FILES as files } from "./module-files.js";
 
 const SOURCE_ID = "Directory:bty";
 const state = { source: SOURCE_ID, pythonImage: "python:{version}-slim-bookworm", pythonIndex: "", debianMirror: "" };
 
-let engine: RecordingEngine;
-beforeAll(async () => {
-  engine = await startRecordingEngine();
-  // The one slow step (a TypeScript program over the SDK), once per file.
-  await scanModule(files);
-});
-afterAll(() => engine.stop());
-beforeEach(() => {
-  engine.reset();
-  engine.answer("exists", true);
-  engine.answer("contents", checkoutContents());
-  engine.answer("entries", NETBOOT_TRIO);
-});
+const engine = useRecordingEngine({ scan: files, answers: answerCheckout });
 
 /** Distinct expanded chains that build a container from an image. */
 function containerChains(): Call[][] {

@@ -7,17 +7,13 @@
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 
 import { createGQLClient } from "../../node_modules/dagger-sdk/dist/src/common/graphql/client.js";
-import { checkQuery, SCHEMA_FILE, startRecordingEngine, type RecordingEngine } from "../harness/engine.js";
+import { checkQuery, SCHEMA_FILE } from "../harness/engine.js";
+import { useRecordingEngine } from "../harness/use-engine.js";
 
-let engine: RecordingEngine;
-beforeAll(async () => {
-  engine = await startRecordingEngine();
-});
-afterAll(() => engine.stop());
-beforeEach(() => engine.reset());
+const engine = useRecordingEngine();
 
 /** POST a raw query the way the SDK does; the HTTP status and JSON body. */
 async function post(query: string, variables?: Record<string, unknown>): Promise<{ status: number; body: { data?: unknown; errors?: { message: string; extensions?: { code?: string } }[] } }> {

@@ -5,11 +5,12 @@
  */
 import { fileURLToPath } from "node:url";
 
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 
-import { execError, startRecordingEngine, type RecordingEngine } from "../harness/engine.js";
+import { execError } from "../harness/engine.js";
 import { callFunction, invokeFunction } from "../harness/invoke.js";
 import { findArgument, listFunctions, scanModule } from "../harness/scan.js";
+import { useRecordingEngine } from "../harness/use-engine.js";
 
 const files = [fileURLToPath(new URL("../harness/sample-module/src/index.ts", import.meta.url))];
 
@@ -44,12 +45,7 @@ describe("scan", () => {
 });
 
 describe("invoke against the recording engine", () => {
-  let engine: RecordingEngine;
-  beforeAll(async () => {
-    engine = await startRecordingEngine();
-  });
-  afterAll(() => engine.stop());
-  beforeEach(() => engine.reset());
+  const engine = useRecordingEngine({ scan: files });
 
   it("constructs the object: core-object state is encoded as IDs", async () => {
     const state = await invokeFunction({ files, fnName: "", args: { source: "Directory:source" } });

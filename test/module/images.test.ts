@@ -6,15 +6,16 @@
  * no build at all. Expectations are literals from bty's workflow (spec
  * §3.19–3.20, §11) and bty-ci's design.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 
 import { connection, dag, type Secret } from "@dagger.io/dagger";
 
 import { imagePlan } from "../../src/release/image-plan.js";
 import { imageVariants, publishImage } from "../../src/release/images.js";
-import { type Call, EngineError, type RecordingEngine, startRecordingEngine } from "../harness/engine.js";
+import { type Call, EngineError } from "../harness/engine.js";
 import { invokeFunction } from "../harness/invoke.js";
 import { findArgument, listFunctions, scanModule } from "../harness/scan.js";
+import { useRecordingEngine } from "../harness/use-engine.js";
 import { MODULE_FILES as files } from "./module-files.js";
 
 const SHA = "f3cab0c3012fbb4dc6f0b2ed30d506bc9c2506bd";
@@ -39,16 +40,13 @@ const LABELS = {
   "org.opencontainers.image.created": "2026-07-12T09:00:00Z",
 };
 
-let engine: RecordingEngine;
-beforeAll(async () => {
-  engine = await startRecordingEngine();
-});
-afterAll(() => engine.stop());
-beforeEach(() => {
-  engine.reset();
-  engine.answer("exists", true);
-  engine.answer("contents", pyproject("0.77.2"));
-  engine.answer("publish", (ctx: { args: Record<string, unknown> }) => `${String(ctx.args.address)}@${DIGEST}`);
+const engine = useRecordingEngine({
+  scan: files,
+  answers: (engine) => {
+    engine.answer("exists", true);
+    engine.answer("contents", pyproject("0.77.2"));
+    engine.answer("publish", (ctx: { args: Record<string, unknown> }) => `${String(ctx.args.address)}@${DIGEST}`);
+  },
 });
 
 const call = (fnName: string, args: Record<string, unknown>) =>

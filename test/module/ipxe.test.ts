@@ -5,11 +5,12 @@
  * container work. Expectations are literals from bty's job (spec §3.8, §6)
  * and bty-ci's design, not values imported from src/.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 
-import { type Call, execError, type RecordingEngine, startRecordingEngine } from "../harness/engine.js";
+import { type Call, execError } from "../harness/engine.js";
 import { invokeFunction } from "../harness/invoke.js";
 import { findArgument, scanModule } from "../harness/scan.js";
+import { useRecordingEngine } from "../harness/use-engine.js";
 import { MODULE_FILES as files } from "./module-files.js";
 
 const PYPROJECT = '[project]\nname = "bty-lab"\nversion = "0.77.2"\n';
@@ -24,19 +25,16 @@ const EMBED = "/src/bty-media/auxiliary/ipxe-embed.ipxe";
 const GENERAL_H = "/src/bty-media/auxiliary/ipxe-local-general.h";
 const EFI = "/out/bty-ipxe-x86_64-v0.77.2.efi";
 
-let engine: RecordingEngine;
 /** Paths (relative to their directory) that `exists` answers false for. */
 let absent: Set<string>;
 
-beforeAll(async () => {
-  engine = await startRecordingEngine();
-});
-afterAll(() => engine.stop());
-beforeEach(() => {
-  engine.reset();
-  absent = new Set();
-  engine.answer("exists", (ctx: { args: { path: string } }) => !absent.has(ctx.args.path));
-  engine.answer("contents", PYPROJECT);
+const engine = useRecordingEngine({
+  scan: files,
+  answers: (engine) => {
+    absent = new Set();
+    engine.answer("exists", (ctx: { args: { path: string } }) => !absent.has(ctx.args.path));
+    engine.answer("contents", PYPROJECT);
+  },
 });
 
 const buildIpxe = (args: Record<string, unknown> = {}, over: Partial<typeof state> = {}) =>

@@ -4,20 +4,19 @@
  * is held to its contract in contracts.test.ts. Asserts meaning, not query
  * snapshots.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 
 import { containerLayout } from "../../src/containers.js";
 import { pythonImageRef } from "../../src/images.js";
 import { MISSING_PYPROJECT } from "../../src/project.js";
-import { type Call, type RecordingEngine, startRecordingEngine } from "../harness/engine.js";
+import type { Call } from "../harness/engine.js";
+import { answerCheckout } from "../harness/checkout.js";
 import { invokeFunction } from "../harness/invoke.js";
 import { readContainerRun } from "../harness/pipeline.js";
-import { scanModule } from "../harness/scan.js";
+import { useRecordingEngine } from "../harness/use-engine.js";
 import { MODULE_FILES as files } from "./module-files.js";
 
 // lint reads the hook set (its own tests: lint.test.ts); no remote repository, no git fetch.
-const PRE_COMMIT_CONFIG = "repos: []\n";
-const PYPROJECT = '[project]\nname = "bty-lab"\nversion = "0.77.2"\n';
 const state = {
   source: "Directory:bty",
   pythonImage: "python:{version}-slim-bookworm",
@@ -26,23 +25,8 @@ const state = {
 };
 const layout = containerLayout({ ...state, source: undefined as never });
 
-let engine: RecordingEngine;
-
-beforeAll(async () => {
-  engine = await startRecordingEngine();
-  // The one slow step (a TypeScript program over the SDK), once per file.
-  await scanModule(files);
-});
-afterAll(() => engine.stop());
-beforeEach(() => {
-  engine.reset();
-  engine.answer("exists", true);
-  // test-pxe lists the netboot-pc build's files (a real build has these).
-  engine.answer("entries", ["bty-netboot-pc-x86_64-v0.77.2.vmlinuz", "bty-netboot-pc-x86_64-v0.77.2.initrd", "bty-netboot-pc-x86_64-v0.77.2.squashfs"]);
-  engine.answer("contents", ({ chain }: { chain: Call[] }) =>
-    chain.some((c) => c.field === "file" && c.args.path === ".pre-commit-config.yaml") ? PRE_COMMIT_CONFIG : PYPROJECT,
-  );
-});
+// test-pxe lists the netboot-pc build's files (a real build has these); lint reads an empty hook set.
+const engine = useRecordingEngine({ scan: files, answers: answerCheckout });
 
 const call = (fnName: string, over: Partial<typeof state> = {}, parentName?: string, args?: Record<string, string>) =>
   invokeFunction({ files, fnName, parentName, parentState: { ...state, ...over }, args });

@@ -5,11 +5,12 @@
  * caller's directory, never both). Expectations are literals from the spec and
  * D1, not values imported from src/.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 
-import { type Call, type RecordingEngine, startRecordingEngine } from "../harness/engine.js";
+import type { Call } from "../harness/engine.js";
 import { invokeFunction } from "../harness/invoke.js";
 import { findArgument, listFunctions, scanModule } from "../harness/scan.js";
+import { useRecordingEngine } from "../harness/use-engine.js";
 import { MODULE_FILES as files } from "./module-files.js";
 
 const PYPROJECT = '[project]\nname = "bty-lab"\nversion = "0.77.2"\n';
@@ -66,28 +67,25 @@ const state = {
   debianMirror: "",
 };
 
-let engine: RecordingEngine;
 let config: string;
 let missingFile: string | undefined;
 let manifestEntries: string[];
 
-beforeAll(async () => {
-  engine = await startRecordingEngine();
-});
-afterAll(() => engine.stop());
-beforeEach(() => {
-  engine.reset();
-  config = btyConfig();
-  missingFile = undefined;
-  manifestEntries = [...BTY_MANIFESTS, "README.md"];
-  engine.answer("exists", ({ args }: Call) => args.path !== missingFile);
-  engine.answer("contents", ({ chain }: { chain: Call[] }) => {
-    const path = [...chain].reverse().find((c) => c.field === "file")?.args.path;
-    return path === ".pre-commit-config.yaml" ? config : PYPROJECT;
-  });
-  engine.answer("entries", ({ chain }: { chain: Call[] }) =>
-    chain[0]?.args.id === "Directory:manifests" ? manifestEntries : [],
-  );
+const engine = useRecordingEngine({
+  scan: files,
+  answers: (engine) => {
+    config = btyConfig();
+    missingFile = undefined;
+    manifestEntries = [...BTY_MANIFESTS, "README.md"];
+    engine.answer("exists", ({ args }: Call) => args.path !== missingFile);
+    engine.answer("contents", ({ chain }: { chain: Call[] }) => {
+      const path = [...chain].reverse().find((c) => c.field === "file")?.args.path;
+      return path === ".pre-commit-config.yaml" ? config : PYPROJECT;
+    });
+    engine.answer("entries", ({ chain }: { chain: Call[] }) =>
+      chain[0]?.args.id === "Directory:manifests" ? manifestEntries : [],
+    );
+  },
 });
 
 const lint = (over: Record<string, unknown> = {}) =>

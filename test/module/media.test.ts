@@ -5,31 +5,20 @@
  * the CA / r8125 / time-bound arguments and input validation. Expectations
  * are literals from the spec (§3.9–3.10, §7) and docs/decisions.md.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 
-import { type Call, type RecordingEngine, startRecordingEngine } from "../harness/engine.js";
+import type { Call } from "../harness/engine.js";
+import { answerCheckout, PYPROJECT } from "../harness/checkout.js";
 import { invokeFunction } from "../harness/invoke.js";
+import { useRecordingEngine } from "../harness/use-engine.js";
 import { MODULE_FILES as files } from "./module-files.js";
 
-const PYPROJECT = '[project]\nname = "bty-lab"\nversion = "0.77.2"\n';
 const state = { source: "Directory:bty", pythonImage: "python:{version}-slim-bookworm", pythonIndex: "", debianMirror: "" };
 const SCRIPT = ["bash", "/opt/bty-ci/ci/media-build.sh"];
 
-let engine: RecordingEngine;
-beforeAll(async () => {
-  engine = await startRecordingEngine();
-});
-afterAll(() => engine.stop());
-beforeEach(() => {
-  engine.reset();
-  engine.answer("exists", true);
-  // test-pxe lists the netboot-pc build's files (a real build has these).
-  engine.answer("entries", ["bty-netboot-pc-x86_64-v0.77.2.vmlinuz", "bty-netboot-pc-x86_64-v0.77.2.initrd", "bty-netboot-pc-x86_64-v0.77.2.squashfs"]);
-  // lint reads bty's hook set too (main's lint); an empty one starts no git fetch.
-  engine.answer("contents", ({ chain }: { chain: Call[] }) =>
-    chain.some((c) => c.field === "file" && c.args.path === ".pre-commit-config.yaml") ? "repos: []\n" : PYPROJECT,
-  );
-});
+// test-pxe lists the netboot-pc build's files (a real build has these); lint
+// reads bty's hook set too (main's lint), and an empty one starts no git fetch.
+const engine = useRecordingEngine({ scan: files, answers: answerCheckout });
 
 const call = (fnName: string, args: Record<string, unknown> = {}, over: Partial<typeof state> = {}) =>
   invokeFunction({ files, fnName, parentState: { ...state, ...over }, args });

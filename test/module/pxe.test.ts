@@ -7,27 +7,25 @@
  * debug bundle on failure, and validation before any VM starts.
  * Expectations are literals from bty's test (spec §8) and bty-ci's design.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 
-import { type Call, type RecordingEngine, startRecordingEngine } from "../harness/engine.js";
+import type { Call } from "../harness/engine.js";
 import { invokeFunction } from "../harness/invoke.js";
 import { findArgument, scanModule } from "../harness/scan.js";
+import { useRecordingEngine } from "../harness/use-engine.js";
 import { MODULE_FILES as files } from "./module-files.js";
 
 const PYPROJECT = '[project]\nname = "bty-lab"\nversion = "0.77.2"\n';
 const TRIO = ["bty-netboot-pc-x86_64-v0.77.2.vmlinuz", "bty-netboot-pc-x86_64-v0.77.2.initrd", "bty-netboot-pc-x86_64-v0.77.2.squashfs"];
 const state = { source: "Directory:bty", pythonImage: "python:{version}-slim-bookworm", pythonIndex: "", debianMirror: "" };
 
-let engine: RecordingEngine;
-beforeAll(async () => {
-  engine = await startRecordingEngine();
-});
-afterAll(() => engine.stop());
-beforeEach(() => {
-  engine.reset();
-  engine.answer("exists", true);
-  engine.answer("contents", PYPROJECT);
-  engine.answer("entries", TRIO);
+const engine = useRecordingEngine({
+  scan: files,
+  answers: (engine) => {
+    engine.answer("exists", true);
+    engine.answer("contents", PYPROJECT);
+    engine.answer("entries", TRIO);
+  },
 });
 
 const testPxe = (args: Record<string, unknown>) => invokeFunction({ files, fnName: "testPxe", parentState: state, args });

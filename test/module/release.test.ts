@@ -7,12 +7,13 @@
  * publish flow. Expectations are literals from bty's workflow (spec §3.1,
  * §3.16–3.18) and bty-ci's decisions.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 
-import { type Call, execError, type RecordingEngine, startRecordingEngine } from "../harness/engine.js";
+import { type Call, execError } from "../harness/engine.js";
 import { ALL_CHECKS_ARGS, checkoutContents, NETBOOT_TRIO } from "../harness/checkout.js";
 import { invokeFunction } from "../harness/invoke.js";
 import { findArgument, listFunctions, scanModule } from "../harness/scan.js";
+import { useRecordingEngine } from "../harness/use-engine.js";
 import { MODULE_FILES as files } from "./module-files.js";
 
 const SHA = "f3cab0c3012fbb4dc6f0b2ed30d506bc9c2506bd";
@@ -23,30 +24,27 @@ const NODE_IMAGE = "node:24.11.1-bookworm-slim";
 const PROGRAM = "/opt/bty-ci/ci/release/release.ts";
 const INDEX = "/opt/bty-ci/ci/release/index-versions.py";
 
-let engine: RecordingEngine;
 let tagCommit: string | null;
 let indexFiles: string[] | null;
 
-beforeAll(async () => {
-  engine = await startRecordingEngine();
-});
-afterAll(() => engine.stop());
-beforeEach(() => {
-  engine.reset();
-  tagCommit = SHA;
-  indexFiles = null;
-  engine.answer("exists", true);
-  engine.answer("contents", checkoutContents(pyproject("0.77.2")));
-  engine.answer("commit", SHA);
-  engine.answer("ref", "refs/heads/main");
-  engine.answer("exitCode", 0);
-  engine.answer("entries", releaseEntries);
-  engine.answer("stdout", (ctx: { chain: Call[] }) => {
-    const argv = lastExec(ctx.chain);
-    if (argv.includes("github-tag-sha")) return tagCommit ?? "none";
-    if (argv.includes(INDEX)) return JSON.stringify({ project: "bty-lab", version: "0.77.2", index: "http://index.test/simple/", files: indexFiles });
-    return undefined;
-  });
+const engine = useRecordingEngine({
+  scan: files,
+  answers: (engine) => {
+    tagCommit = SHA;
+    indexFiles = null;
+    engine.answer("exists", true);
+    engine.answer("contents", checkoutContents(pyproject("0.77.2")));
+    engine.answer("commit", SHA);
+    engine.answer("ref", "refs/heads/main");
+    engine.answer("exitCode", 0);
+    engine.answer("entries", releaseEntries);
+    engine.answer("stdout", (ctx: { chain: Call[] }) => {
+      const argv = lastExec(ctx.chain);
+      if (argv.includes("github-tag-sha")) return tagCommit ?? "none";
+      if (argv.includes(INDEX)) return JSON.stringify({ project: "bty-lab", version: "0.77.2", index: "http://index.test/simple/", files: indexFiles });
+      return undefined;
+    });
+  },
 });
 
 /** The netboot-pc build's trio (test-pxe checks it before booting it); the gathered release files otherwise. */

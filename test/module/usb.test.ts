@@ -7,12 +7,13 @@
  * Expected values are literals from bty's cijoe tasks/configs (spec §9) or
  * bty-ci's decisions, not imported from src/.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 
-import { type Call, type RecordingEngine, startRecordingEngine } from "../harness/engine.js";
+import type { Call } from "../harness/engine.js";
 import { NETBOOT_TRIO } from "../harness/checkout.js";
 import { invokeFunction } from "../harness/invoke.js";
 import { type DaggerFunction, getFunction, getObject, scanModule } from "../harness/scan.js";
+import { useRecordingEngine } from "../harness/use-engine.js";
 import { MODULE_FILES as files } from "./module-files.js";
 
 const state = { source: "Directory:bty", pythonImage: "python:{version}-slim-bookworm", pythonIndex: "", debianMirror: "" };
@@ -20,15 +21,12 @@ const CI = "/opt/bty-ci/ci";
 const WORK = "/var/lib/bty-ci/usb";
 const SHA = "ab".repeat(32);
 
-let engine: RecordingEngine;
-beforeAll(async () => {
-  engine = await startRecordingEngine();
-});
-afterAll(() => engine.stop());
-beforeEach(() => {
-  engine.reset();
-  engine.answer("exists", true);
-  engine.answer("contents", '[project]\nname = "bty-lab"\nversion = "0.77.2"\n');
+const engine = useRecordingEngine({
+  scan: files,
+  answers: (engine) => {
+    engine.answer("exists", true);
+    engine.answer("contents", '[project]\nname = "bty-lab"\nversion = "0.77.2"\n');
+  },
 });
 
 const call = (fnName: string, args: Record<string, string>) =>

@@ -2,37 +2,25 @@
  * plan, workflow and allChecks' report formats as the engine registers and
  * runs them (SDK's own scan + invoke against the recording engine).
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { parse as parseYaml } from "yaml";
 
-import { type Call, execError, type RecordingEngine, startRecordingEngine } from "../harness/engine.js";
+import { type Call, execError } from "../harness/engine.js";
+import { answerCheckout, checkoutContents } from "../harness/checkout.js";
 import { invokeFunction } from "../harness/invoke.js";
 import { findArgument, listFunctions, scanModule } from "../harness/scan.js";
+import { useRecordingEngine } from "../harness/use-engine.js";
 import { MODULE_FILES as files } from "./module-files.js";
 
-const PYPROJECT = '[project]\nname = "bty-lab"\nversion = "0.77.2"\n';
 const SHA = "c".repeat(64);
 const state = { source: "Directory:bty", pythonImage: "python:{version}-slim-bookworm", pythonIndex: "", debianMirror: "" };
 const mod = await scanModule(files);
 const fn = (name: string) => listFunctions(mod).find((f) => f.name === name)!;
 
-let engine: RecordingEngine;
-beforeAll(async () => {
-  engine = await startRecordingEngine();
-});
-afterAll(() => engine.stop());
-beforeEach(() => {
-  engine.reset();
-  engine.answer("exists", true);
-  // test-pxe lists the netboot-pc build's files (a real build has these).
-  engine.answer("entries", ["bty-netboot-pc-x86_64-v0.77.2.vmlinuz", "bty-netboot-pc-x86_64-v0.77.2.initrd", "bty-netboot-pc-x86_64-v0.77.2.squashfs"]);
-  engine.answer("contents", checkoutFile);
-});
-
-// allChecks runs lint, which reads bty's hook set (its own tests: lint.test.ts).
-function checkoutFile(ctx: { chain: Call[] }): string {
-  return ctx.chain.some((c) => c.field === "file" && c.args.path === ".pre-commit-config.yaml") ? "repos: []\n" : PYPROJECT;
-}
+// test-pxe lists the netboot-pc build's files (a real build has these); allChecks
+// runs lint, which reads bty's hook set (its own tests: lint.test.ts).
+const engine = useRecordingEngine({ scan: files, answers: answerCheckout });
+const checkoutFile = checkoutContents();
 
 const call = (fnName: string, args: Record<string, unknown> = {}) => invokeFunction({ files, fnName, parentState: state, args });
 
