@@ -31,6 +31,7 @@ import type {
 } from "../../node_modules/dagger-sdk/dist/src/module/introspector/dagger_module/index.js";
 import { scan } from "../../node_modules/dagger-sdk/dist/src/module/introspector/index.js";
 import type { TypeDef } from "../../node_modules/dagger-sdk/dist/src/module/introspector/typedef.js";
+import { freezeScan, thawScan } from "./frozen-scan.js";
 
 export type { DaggerArgument, DaggerFunction, DaggerModule, DaggerObjectBase };
 export type ScanResult = DaggerModule;
@@ -113,12 +114,40 @@ export function scanModule(files: string[], moduleName = "bty-ci"): Promise<Dagg
   const key = JSON.stringify([moduleName, absolute.map((f) => [f, statSync(f).mtimeMs])]);
   let result = scanCache.get(key);
   if (!result) {
-    result = scan([...absolute, sdkClientGenTs(), daggerImportDeclaration()], moduleName, false);
+    const scanned = () => scan([...absolute, sdkClientGenTs(), daggerImportDeclaration()], moduleName, false);
+    result = instrumented(absolute) ? scannedOnce(absolute, moduleName, scanned) : scanned();
     scanCache.set(key, result);
     // A failed scan is not cached, so a fixed file can be scanned again.
     result.catch(() => scanCache.delete(key));
   }
   return result;
+}
+
+/** True for a StrykerJS sandbox's sources (every mutant compiled in, switched at run time). */
+function instrumented(files: string[]): boolean {
+  return files.some((f) => readFileSync(f, "utf8").includes("stryMutAct_"));
+}
+
+/** Where the frozen scan of these sources lives (os.tmpdir()). */
+export function frozenScanPath(files: string[], moduleName = "bty-ci"): string {
+  const hash = createHash("sha256").update(readFileSync(join(SDK_ROOT, "package.json"))).update(moduleName);
+  for (const f of files.map((f) => resolve(f))) hash.update(f).update(readFileSync(f));
+  return join(tmpdir(), `bty-ci-frozen-scan-${hash.digest("hex").slice(0, 24)}.bin`);
+}
+
+/**
+ * A mutation run's scan, made once per sandbox and frozen on disk for every
+ * later worker (frozen-scan.ts says why); keyed by the SDK's version, the
+ * module name and every file's path and content.
+ */
+async function scannedOnce(files: string[], moduleName: string, scanned: () => Promise<DaggerModule>): Promise<DaggerModule> {
+  const frozen = frozenScanPath(files, moduleName);
+  if (existsSync(frozen)) return thawScan(readFileSync(frozen));
+  const mod = await scanned();
+  const staging = `${frozen}.${process.pid}.tmp`;
+  writeFileSync(staging, freezeScan(mod));
+  renameSync(staging, frozen);
+  return mod;
 }
 
 /** An object (class or type alias object) of the module, by name; throws if absent. */
