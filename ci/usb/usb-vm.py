@@ -19,8 +19,9 @@ decides) and TCG otherwise; every timeout is multiplied by --tcg-scale under
 TCG. Whatever happens, QEMU is stopped on exit (also on SIGTERM/SIGINT), and
 the work directory holds a debug bundle: qemu-cmdline.txt, serial.log,
 steps.log (each guest command and its output) and markers.json (accelerator,
-each marker's time or null, the failure). On failure the bundle's summary and
-the serial log's last lines are printed.
+each marker's time or null, warnings, the failure). On failure the bundle's
+summary and the serial log's last lines are printed. A warning says when bty's
+own grow unit gave up in the guest (its 20 s job cap, which a TCG boot misses).
 
 Exit codes: 0 all checks passed, 1 a check failed or timed out, 2 usage error.
 """
@@ -50,6 +51,8 @@ WIZARD_WAIT = (
     "fold -w 80 /dev/vcs1 | sed 's/ *$//' | grep . | head -10; "
     "grep -q 'image_root:' /dev/vcs1"
 )
+# What systemd logs when bty-usb-grow.service's JobTimeoutSec expires.
+GROW_JOB_TIMED_OUT = "Job bty-usb-grow.service/start timed out"
 GROW_DIAGNOSTICS = [
     "lsblk -f /dev/sda",
     "ls -la /dev/disk/by-label/",
@@ -114,6 +117,7 @@ class Run:
         self.work: Path = args.workdir
         self.start = time.monotonic()
         self.markers: dict[str, float | None] = {}
+        self.warnings: list[str] = []
         self.accel = ""
         self.accel_reason = ""
         self.port = 0
@@ -287,9 +291,33 @@ class Run:
             )
         self.seen(key)
 
-    def diagnostics(self, commands: list[str]) -> None:
-        for command in commands:
-            self.guest(f"{command} || true", 60)
+    def diagnostics(self, commands: list[str]) -> str:
+        """Run bty's diagnostic commands (all tolerant); their joined output."""
+        return "".join(
+            r.stdout + r.stderr
+            for r in (self.guest(f"{command} || true", 60) for command in commands)
+        )
+
+    def note_grow_timeout(self, diagnostics: str) -> None:
+        """Say so when bty's own grow unit gave up before the stick was grown.
+
+        bty's bty-usb-grow.service caps its start job (device wait included)
+        at JobTimeoutSec=20s; a slow boot (TCG) misses that cap, and the
+        assertion after poweroff will then find BTY_IMAGES un-grown.
+        """
+        if GROW_JOB_TIMED_OUT not in diagnostics:
+            return
+        why = (
+            "a TCG boot is too slow for it: run where /dev/kvm works"
+            if self.accel == "tcg"
+            else "the guest reached it too late"
+        )
+        warning = (
+            "bty-usb-grow.service's start job timed out in the guest "
+            f"(bty's unit caps it at JobTimeoutSec=20s); {why}"
+        )
+        self.warnings.append(warning)
+        print(f"usb-vm.py: WARNING: {warning}", flush=True)
 
     def poweroff(self) -> None:
         self.guest(POWEROFF, 30)
@@ -307,9 +335,10 @@ class Run:
         if self.args.scenario == "grow":
             self.wait_serial("login", "login:")
         self.wait_ssh()
-        self.diagnostics(
-            GROW_DIAGNOSTICS if self.args.scenario == "grow" else VENTOY_DIAGNOSTICS
-        )
+        if self.args.scenario == "grow":
+            self.note_grow_timeout(self.diagnostics(GROW_DIAGNOSTICS))
+        else:
+            self.diagnostics(VENTOY_DIAGNOSTICS)
         for key, command in guest_checks(self.args, int(self.timeout("wizard"))):
             self.check(key, command)
         self.poweroff()
@@ -333,6 +362,7 @@ class Run:
             "ssh_port": self.port,
             "markers": self.markers,
             "seconds": self.elapsed(),
+            "warnings": self.warnings,
             "failure": failure,
         }
         (self.work / "markers.json").write_text(json.dumps(data, indent=2) + "\n")
