@@ -15,7 +15,15 @@
  */
 import { afterAll, afterEach } from "vitest";
 
+import { MODULE_FILES } from "../module/module-files.js";
 import { runningEngines } from "./engine.js";
+
+// The module's files, loaded before any test, as the runtime loads them
+// before it invokes a function. invokeFunction imports them again (a cache
+// hit); without this the first test to invoke would load them inside the test,
+// and a mutation run would charge their module-level code (constants) to that
+// one test instead of seeing it as static (vitest.mutation.config.ts).
+await Promise.all(MODULE_FILES.map((f) => import(f)));
 
 afterEach(() => {
   const refused = runningEngines().flatMap((engine) => engine.takeRejected());

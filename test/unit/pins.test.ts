@@ -5,6 +5,8 @@ import { resolve } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parse as parseYaml } from "yaml";
 
+import { IPXE } from "../../src/config.js";
+
 const repo = (path: string) => readFileSync(resolve(import.meta.dirname, "../..", path), "utf8");
 
 const engineVersion: string = JSON.parse(repo("dagger.json")).engineVersion;
@@ -57,8 +59,7 @@ describe("Dagger version pins", () => {
 });
 
 describe("iPXE pins", () => {
-  it("pins a full commit of upstream iPXE and a size band around bty's ~1 MB", async () => {
-    const { IPXE } = await import("../../src/config.js");
+  it("pins a full commit of upstream iPXE and a size band around bty's ~1 MB", () => {
     expect(IPXE.commit).toMatch(/^[0-9a-f]{40}$/);
     expect(IPXE.gitUrl).toBe("https://github.com/ipxe/ipxe.git");
     // The binary bty's files give at the pinned commit (1,146,368 bytes) and Debian's 996 KB stock one fit.
