@@ -15,7 +15,7 @@ import { truthy } from "@actions/expressions/result";
 import { convertWorkflowTemplate, NoOperationTraceWriter, parseWorkflow } from "@actions/workflow-parser";
 import type { Job, WorkflowTemplate } from "@actions/workflow-parser/model/workflow-template";
 import picomatch from "picomatch";
-import { describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
 import { parse as parseYaml } from "yaml";
 
 import { callArgs, plan, plannedCalls, type Plan } from "../../src/plan.js";
@@ -259,9 +259,16 @@ describe("the drop-in's event-to-call mapping agrees with plan", async () => {
   });
 });
 
+// The drop-in is made before each test, not once per describe: code run while
+// tests are collected counts as no test's in a mutation run (D26).
 describe("the drop-in's contents", () => {
-  const wf = parseYaml(workflowYaml(workflowOptions(MODULE)));
-  const jobs = wf.jobs as Record<string, Record<string, unknown> & { steps: Record<string, unknown>[] }>;
+  type Jobs = Record<string, Record<string, unknown> & { steps: Record<string, unknown>[] }>;
+  let wf: Record<string, unknown> & { jobs: Jobs; on: unknown };
+  let jobs: Jobs;
+  beforeEach(() => {
+    wf = parseYaml(workflowYaml(workflowOptions(MODULE)));
+    jobs = wf.jobs;
+  });
   const runs = (job: string) => jobs[job]!.steps.map((s) => s.run).filter(Boolean).join("\n");
 
   it("keeps bty's triggers and path filters", () => {
@@ -375,7 +382,10 @@ describe("the drop-in's contents", () => {
 });
 
 describe("the drop-in's text", () => {
-  const text = workflowYaml(workflowOptions(MODULE));
+  let text = "";
+  beforeEach(() => {
+    text = workflowYaml(workflowOptions(MODULE));
+  });
 
   it("names its jobs for what they call", () => {
     const jobs = parseYaml(text).jobs as Record<string, { name: string }>;
