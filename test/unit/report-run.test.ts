@@ -60,6 +60,17 @@ describe("runChecks keeps what a report needs", () => {
     expect(bad).toMatchObject({ ok: false, tail: ["E1", "E2"] });
     expect(bad!.value).toBeUndefined();
   });
+
+  it("times each check in seconds on the clock it is given, passed or failed", async () => {
+    // Milliseconds, as performance.now() counts: each check starts at 1000 and ends 2500 ms later.
+    const ticks = [1000, 1000, 3500, 3500];
+    const [ok, bad] = await runChecks(
+      { ok: async () => "dir", bad: async () => Promise.reject(new Error("x")) },
+      { clock: () => ticks.shift()! },
+    );
+    expect(ok!.seconds).toBe(2.5);
+    expect(bad!.seconds).toBe(2.5);
+  });
 });
 
 describe("toRunReport", () => {
