@@ -33,6 +33,8 @@ const fails = (text: string) => {
     hookRepositories(text);
   } catch (err) {
     expect(err).toBeInstanceOf(PreCommitConfigError);
+    // The name is what an engine's error output shows before the message.
+    expect((err as Error).name).toBe("PreCommitConfigError");
     return (err as Error).message;
   }
   throw new Error("no error");

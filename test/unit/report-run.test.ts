@@ -161,6 +161,8 @@ describe("toJson and renderReport", () => {
 
   it("ChecksFailed carries the rendered report, or the table by default", () => {
     expect(new ChecksFailed([leg], "REPORT").message).toBe("\nREPORT");
+    // What the CLI prints for the thrown error: the name, then the report.
+    expect(String(new ChecksFailed([leg], "REPORT"))).toBe("ChecksFailed: \nREPORT");
     expect(new ChecksFailed([leg]).message).toMatch(/test:py-314\s+FAIL/);
   });
 });
