@@ -43,6 +43,10 @@ const STRCASE_V0_3_0 = [
   ["with space", "with-space"],
   ["snake_case", "snake-case"],
   ["already-kebab", "already-kebab"],
+  // The last letters of the alphabet ("Z", "z") are letters too.
+  ["fooZbar", "foo-zbar"],
+  ["quiz2", "quiz-2"],
+  ["zipZ9", "zip-z-9"],
 ] as const;
 
 describe("cliName mirrors Dagger's strcase.ToKebab", () => {
