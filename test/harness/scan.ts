@@ -124,7 +124,7 @@ export function scanModule(files: string[], moduleName = "bty-ci"): Promise<Dagg
 }
 
 /** True for a StrykerJS sandbox's sources (every mutant compiled in, switched at run time). */
-function instrumented(files: string[]): boolean {
+export function instrumented(files: string[]): boolean {
   return files.some((f) => readFileSync(f, "utf8").includes("stryMutAct_"));
 }
 

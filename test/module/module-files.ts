@@ -1,6 +1,8 @@
 /** Every .ts file under src/: what the module runtime loads and scans. */
-import { readdirSync, readFileSync } from "node:fs";
+import { readdirSync } from "node:fs";
 import { join, resolve } from "node:path";
+
+import { instrumented } from "../harness/scan.js";
 
 const SRC = resolve(import.meta.dirname, "../../src");
 
@@ -11,4 +13,4 @@ export const MODULE_FILES = readdirSync(SRC, { recursive: true })
   .sort();
 
 /** True in a StrykerJS run, whose sandbox holds mutant-instrumented sources. */
-export const INSTRUMENTED = MODULE_FILES.some((f) => readFileSync(f, "utf8").includes("stryMutAct_"));
+export const INSTRUMENTED = instrumented(MODULE_FILES);
