@@ -103,12 +103,18 @@ function normalize(event: string, ref: string): { event: Plan["event"]; ref: str
   return { event: event as Plan["event"], ref: trimmed.startsWith("refs/") ? trimmed : `refs/heads/${trimmed}` };
 }
 
-/** A GitHub filter pattern as a regular expression (`**` any path, `*` and `?` within one segment). */
+// GitHub's filter patterns: `**` is any path, and a `**` followed by a slash may
+// also be no directory at all (the cheat sheet's `docs/**` + `/*.md` matches
+// `docs/README.md`); `*` and `?` stay within one path segment.
+/** A GitHub filter pattern as a regular expression. */
 export function globToRegExp(pattern: string): RegExp {
   let re = "";
   for (let i = 0; i < pattern.length; i++) {
     const c = pattern[i]!;
-    if (c === "*" && pattern[i + 1] === "*") {
+    if (c === "*" && pattern[i + 1] === "*" && pattern[i + 2] === "/") {
+      re += "(?:.*/)?";
+      i += 2;
+    } else if (c === "*" && pattern[i + 1] === "*") {
       re += ".*";
       i++;
     } else if (c === "*") re += "[^/]*";

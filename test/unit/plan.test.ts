@@ -162,6 +162,19 @@ describe("paths-ignore (spec §1.2)", () => {
     expect(globToRegExp("a.md").test("aXmd")).toBe(false);
     expect(globToRegExp("a/**").test("a/b/c")).toBe(true);
   });
+
+  // The examples of GitHub's filter pattern cheat sheet (workflow syntax docs).
+  it.each([
+    ["docs/**/*.md", ["docs/README.md", "docs/mona/hello-world.md", "docs/a/markdown/file.md"], ["docs.md", "README.md", "docsREADME.md"]],
+    ["**/migrate-*.sql", ["migrate-10909.sql", "db/migrate-v1.0.sql", "db/sept/migrate-v1.sql"], ["notmigrate-1.sql", "db/migrate-1.sql.bak"]],
+    ["**/docs/**", ["docs/hello.md", "dir/docs/my-file.txt", "space/docs/plan/space.doc"], ["mydocs/a.md", "docs"]],
+    ["docs/**", ["docs/README.md", "docs/mona/octocat.txt"], ["README.md", "mydocs/README.md"]],
+    ["**.js", ["index.js", "js/index.js", "src/js/app.js"], ["index.json"]],
+  ])("globToRegExp(%j) matches what GitHub's cheat sheet says", (pattern, matches, others) => {
+    const re = globToRegExp(pattern);
+    for (const p of matches) expect(re.test(p), `${pattern} ~ ${p}`).toBe(true);
+    for (const p of others) expect(re.test(p), `${pattern} !~ ${p}`).toBe(false);
+  });
 });
 
 describe("what bty's CI page promises and bty-ci keeps (spec §15)", () => {
