@@ -44,10 +44,6 @@ function treeDigest(dir: string): string {
   return spawnSync("sha256sum", { input: r.stdout, encoding: "utf8" }).stdout.split(" ")[0]!;
 }
 
-function wheel(bty: string, dist: string, log: string): void {
-  run([join(uvBin(), "uv"), "build", "--wheel", "--out-dir", dist, bty], log);
-}
-
 /** A Python-only change: a comment appended to one module of bty's package. */
 function pythonOnlyChange(bty: string): string {
   const pkg = join(bty, "src");

@@ -8,7 +8,7 @@
  */
 import { describe, expect, it, vi } from "vitest";
 
-import { connection, dag, type Secret } from "@dagger.io/dagger";
+import { connection, dag } from "@dagger.io/dagger";
 
 import { imagePlan } from "../../src/release/image-plan.js";
 import { imageVariants, publishImage } from "../../src/release/images.js";

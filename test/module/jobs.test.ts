@@ -6,8 +6,6 @@
  */
 import { describe, expect, it } from "vitest";
 
-import { containerLayout } from "../../src/containers.js";
-import { pythonImageRef } from "../../src/images.js";
 import { MISSING_PYPROJECT } from "../../src/project.js";
 import type { Call } from "../harness/engine.js";
 import { answerCheckout } from "../harness/checkout.js";
@@ -23,15 +21,12 @@ const state = {
   pythonIndex: "",
   debianMirror: "",
 };
-const layout = containerLayout({ ...state, source: undefined as never });
 
 // test-pxe lists the netboot-pc build's files (a real build has these); lint reads an empty hook set.
 const engine = useRecordingEngine({ scan: files, answers: answerCheckout });
 
 const call = (fnName: string, over: Partial<typeof state> = {}, parentName?: string, args?: Record<string, string>) =>
   invokeFunction({ files, fnName, parentName, parentState: { ...state, ...over }, args });
-/** all-checks with the Ventoy release test-usb-ventoy needs (no checksum is pinned). */
-const VENTOY = { ventoy: "Directory:ventoy" };
 
 /** The expanded pipelines that start from a container image. */
 function pipelines(): Call[][] {
@@ -56,38 +51,8 @@ const image = (chain: Call[]) => chain.find((c) => c.field === "from")?.args.add
 const execsOf = (chain: Call[]) =>
   chain.filter((c) => c.field === "withExec").map((c) => ({ ...c.args }) as { args: string[] } & Record<string, unknown>);
 const argvOf = (chain: Call[]) => execsOf(chain).map((e) => e.args);
-const cacheKeys = (chain: Call[]) =>
-  Object.fromEntries(
-    chain
-      .filter((c) => c.field === "withMountedCache")
-      .map((c) => [c.args.path, engine.pipelineOf(String(c.args.cache))?.at(-1)?.args.key]),
-  );
 const env = (chain: Call[]) =>
   Object.fromEntries(chain.filter((c) => c.field === "withEnvVariable").map((c) => [c.args.name, c.args.value]));
-
-/** The step argv a job must run, after its tool setup. */
-const stepArgv = (steps: { argv: string[] }[]) => steps.map((s) => s.argv);
-
-function expectToolSetup(chain: Call[]) {
-  expect(argvOf(chain)[0]).toEqual(["pip", "install", "uv==0.13.9"]);
-  expect(env(chain)).toMatchObject({ UV_CACHE_DIR: "/cache/uv", PIP_CACHE_DIR: "/cache/pip" });
-  expect(cacheKeys(chain)).toMatchObject({ "/cache/uv": "bty-ci-uv", "/cache/pip": "bty-ci-pip" });
-  expect(env(chain)).toMatchObject({ UV_LINK_MODE: "copy", UV_PYTHON_DOWNLOADS: "never" });
-  // bty-ci's own ci/ scripts are mounted from the module source.
-  const ci = chain.find((c) => c.field === "withDirectory" && c.args.path === "/opt/bty-ci/ci");
-  expect(engine.pipelineOf(String(ci?.args.source))?.map((c) => c.field)).toEqual([
-    "currentModule",
-    "source",
-    "directory",
-  ]);
-  // The checkout comes last, so tool layers survive source changes.
-  const dirs = chain.filter((c) => c.field === "withDirectory");
-  expect(dirs.at(-1)?.args).toEqual({ path: "/src", source: "Directory:bty" });
-}
-
-function expectUnprivileged(chain: Call[]) {
-  for (const e of execsOf(chain)) expect(e.insecureRootCapabilities ?? false, e.args.join(" ")).toBe(false);
-}
 
 describe("input validation happens before any container work", () => {
   it("names the fix when the source has no pyproject.toml", async () => {

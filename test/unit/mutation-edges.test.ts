@@ -83,7 +83,8 @@ describe("parsePyproject messages", () => {
   });
 
   it("quotes the TOML parser's first line and names the fix", () => {
-    expect(err("[project\n")).toMatch(/^pyproject\.toml is not valid TOML \([^\n)]+.*\): fix the syntax$/);
+    // smol-toml 1.9.1's message for this text, first line only.
+    expect(err("[project\n")).toBe("pyproject.toml is not valid TOML (Invalid TOML document: illegal character in key): fix the syntax");
   });
 
   it("names the fix for a checkout without pyproject.toml", () => {
@@ -129,6 +130,7 @@ describe("report edges", () => {
 
   it("treats only objects with a cmd list and a numeric exit code as failed commands", () => {
     expect(oneLineReason(null)).toBe("null");
+    expect(oneLineReason(undefined)).toBe("undefined");
     expect(oneLineReason("boom\nmore")).toBe("boom");
     expect(oneLineReason({ cmd: "x", exitCode: 1, stdout: "", stderr: "" })).toBe("[object Object]");
     expect(oneLineReason(Object.assign(new Error("exec"), { cmd: ["x"], exitCode: "1" }))).toBe("exec");

@@ -1,7 +1,8 @@
-import { describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
 
 import {
   checkManifests,
+  type HookRepository,
   hookRepositories,
   manifestFileName,
   MISSING_PRE_COMMIT_CONFIG,
@@ -81,11 +82,16 @@ describe("hookRepositories", () => {
       "pre-commit.pre-commit-hooks@v6.0.0.yaml",
       "pre-commit.pre-commit-hooks@v5.0.0.yaml",
     ]);
+    // The first spelling of the repository is the one fetched.
+    expect(hookRepositories(text)[0]!.url).toBe("https://github.com/pre-commit/pre-commit-hooks");
     expect(hookRepositories("repos: []\n")).toEqual([]);
   });
 
   it("names the fix for a config that is not one", () => {
-    expect(fails("repos: [\n")).toMatch(/^\.pre-commit-config\.yaml is not valid YAML \(.+\): fix the syntax$/);
+    // yaml 2.9.1's message for this text, first line only.
+    expect(fails("repos: [\n")).toBe(
+      ".pre-commit-config.yaml is not valid YAML (Flow sequence in block collection must be sufficiently indented and end with a ] at line 2, column 1:): fix the syntax",
+    );
     expect(fails("- a\n- b\n")).toBe(".pre-commit-config.yaml: the top level is not a mapping");
     expect(fails("exclude: x\n")).toBe(".pre-commit-config.yaml: no top-level `repos:` list");
     expect(fails("repos: [3]\n")).toBe(
@@ -134,7 +140,12 @@ describe("manifestFileName", () => {
 });
 
 describe("checkManifests", () => {
-  const repos = hookRepositories(BTY_CONFIG);
+  // Made before each test, not while tests are collected, so a mutation run
+  // credits these tests with hookRepositories' code.
+  let repos: HookRepository[] = [];
+  beforeEach(() => {
+    repos = hookRepositories(BTY_CONFIG);
+  });
 
   it("accepts a directory holding every manifest (and other files)", () => {
     expect(() =>

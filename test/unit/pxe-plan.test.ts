@@ -64,7 +64,7 @@ describe("chainArgv", () => {
   });
   it("defaults to bty's full marker list", () => {
     const argv = chainArgv(layout, SETTINGS, "uefi", "1.2.3");
-    expect(argv.filter((a, i) => argv[i - 1] === "--marker")).toHaveLength(8);
+    expect(argv.filter((_, i) => argv[i - 1] === "--marker")).toHaveLength(8);
     expect(argv.at(-1)).toBe("flash-complete=bty: flash complete; rebooting@180");
   });
 });

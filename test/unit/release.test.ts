@@ -7,9 +7,9 @@
 import { readFileSync } from "node:fs";
 
 import { parse } from "smol-toml";
-import { describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
 
-import { assetGroups, missingAssets, parseSidecar, sidecarLine, sidecarPlan } from "../../src/release/assets.js";
+import { type AssetGroup, assetGroups, missingAssets, parseSidecar, sidecarLine, sidecarPlan } from "../../src/release/assets.js";
 import {
   assertCredentials,
   assertOnMain,
@@ -20,7 +20,7 @@ import {
   PUBLISH_STEPS,
   runInOrder,
 } from "../../src/release/flow.js";
-import { buildManifest, parseReleaseToml, releasedStamp, renderReleaseToml } from "../../src/release/manifest.js";
+import { buildManifest, type Manifest, parseReleaseToml, releasedStamp, renderReleaseToml } from "../../src/release/manifest.js";
 import { assembleArgv, assertGitHubTarget, githubReleaseArgv, githubTagArgv, githubTagShaArgv } from "../../src/release/program.js";
 import { indexVersionsArgv, parseIndexAnswer, uvPublishArgv } from "../../src/release/pypi.js";
 import { manifestLast, mismatch, planUploads, verifyRelease } from "../../src/release/upload-plan.js";
@@ -75,7 +75,10 @@ describe("version and tag rules", () => {
 });
 
 describe("asset naming (spec §10.1)", () => {
-  const groups = assetGroups("0.77.2");
+  let groups: AssetGroup[] = [];
+  beforeEach(() => {
+    groups = assetGroups("0.77.2");
+  });
   it("every group, its builder and files, in bty's gathered-path order", () => {
     expect(groups.map((g) => [g.group, g.builtBy, g.files, g.sidecars])).toEqual([
       ["bty-ipxe-x86_64", "buildIpxe", ["bty-ipxe-x86_64-v0.77.2.efi"], ["bty-ipxe-x86_64-v0.77.2.efi.sha256"]],
@@ -145,9 +148,14 @@ describe("sidecars", () => {
 });
 
 describe("release.toml (spec §10.2)", () => {
-  const groups = assetGroups("0.77.2");
-  const stats = Object.fromEntries(groups.flatMap((g) => g.files).map((n, i) => [n, { size: 1000 + i, sha256: HEX(String(i)) }]));
-  const manifest = buildManifest("v0.77.2", "0.77.2", new Date("2026-07-12T09:08:07.654Z"), groups, stats);
+  let groups: AssetGroup[] = [];
+  let stats: Record<string, { size: number; sha256: string }> = {};
+  let manifest: Manifest;
+  beforeEach(() => {
+    groups = assetGroups("0.77.2");
+    stats = Object.fromEntries(groups.flatMap((g) => g.files).map((n, i) => [n, { size: 1000 + i, sha256: HEX(String(i)) }]));
+    manifest = buildManifest("v0.77.2", "0.77.2", new Date("2026-07-12T09:08:07.654Z"), groups, stats);
+  });
   it("version, tag, second-precision UTC stamp, and one row per file in sorted-path order", () => {
     expect(manifest.version).toBe("0.77.2");
     expect(manifest.tag).toBe("v0.77.2");

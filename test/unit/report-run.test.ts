@@ -1,5 +1,5 @@
 /** The run report: Markdown for the job summary, JSON, failure tails, artifacts from checksum files. */
-import { describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
 
 import {
   ChecksFailed,
@@ -13,6 +13,7 @@ import {
   toJson,
   toMarkdown,
   toRunReport,
+  type RunReport,
 } from "../../src/report.js";
 
 const SHA_A = "a".repeat(64);
@@ -144,7 +145,10 @@ describe("toMarkdown", () => {
 });
 
 describe("toJson and renderReport", () => {
-  const report = toRunReport("all-checks", [wheel, leg]);
+  let report: RunReport;
+  beforeEach(() => {
+    report = toRunReport("all-checks", [wheel, leg]);
+  });
 
   it("JSON round-trips the report", () => {
     expect(JSON.parse(toJson(report))).toEqual(report);
@@ -186,6 +190,11 @@ describe("parseSha256Sums", () => {
     ]);
     expect(parseSha256Sums(`${SHA_A}  x.iso`)).toEqual([{ name: "x.iso", sha256: SHA_A }]);
     expect(parseSha256Sums(`${SHA_A}  x.iso`, "out/")).toEqual([{ name: "out/x.iso", sha256: SHA_A }]);
+    // A sums file written on Windows or indented in a log still reads.
+    expect(parseSha256Sums(`${SHA_A}  x.iso\r\n  ${SHA_B}  y.iso\r\n`)).toEqual([
+      { name: "x.iso", sha256: SHA_A },
+      { name: "y.iso", sha256: SHA_B },
+    ]);
   });
 
   it("rejects a line that is not sha256sum output", () => {

