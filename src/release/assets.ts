@@ -12,7 +12,7 @@ export interface AssetGroup {
   /** bty's artifact name (the `gathered/<group>/` folder of its attach-to-release). */
   group: string;
   /** The facade function whose Directory holds these files. */
-  builtBy: string;
+  builtBy: "buildIpxe" | "buildNetbootPc" | "buildRambootInit" | "buildUsbbootPc" | "buildWheel" | "docs";
   /** Released files, without checksum sidecars. */
   files: string[];
   /** Checksum files the build itself writes (`sha256sum` of basenames). */
@@ -66,9 +66,10 @@ export const SIDECAR_SUFFIX = ".sha256";
 
 /** Files of `groups` missing from what was gathered, as "group/name". */
 export function missingAssets(groups: AssetGroup[], present: Record<string, readonly string[]>): string[] {
-  return groups.flatMap(({ group, files, sidecars }) =>
-    [...files, ...sidecars].filter((name) => !(present[group] ?? []).includes(name)).map((name) => `${group}/${name}`),
-  );
+  return groups.flatMap(({ group, files, sidecars }) => {
+    const have = new Set(present[group]);
+    return [...files, ...sidecars].filter((name) => !have.has(name)).map((name) => `${group}/${name}`);
+  });
 }
 
 /** One line of a sha256sum file: hex, two spaces, basename. */

@@ -8,7 +8,7 @@
  * flow again finishes whatever a failure left.
  */
 import { ReleaseInputError } from "./version.js";
-import type { CheckResult } from "../report.js";
+import { type CheckResult, TAIL_LINES } from "../report.js";
 
 export const PUBLISH_STEPS = ["gate", "checks", "release", "images", "pypi"] as const;
 export type PublishStep = (typeof PUBLISH_STEPS)[number];
@@ -60,8 +60,8 @@ export type IndexState = string[] | null;
  * refuse (a re-tag of a published version must not rebuild and re-upload).
  */
 export function indexGate(state: IndexState, distFiles: string[], version: string): "publish" | "finish" {
-  const present = (state ?? []).filter((f) => distFiles.includes(f));
   if (state === null || state.length === 0) return "publish";
+  const present = state.filter((f) => distFiles.includes(f));
   if (present.length === distFiles.length) {
     throw new ReleaseInputError(
       `the package index already has bty-lab ${version} (${present.join(", ")}): ` +
@@ -121,8 +121,8 @@ export function outcomesAsResults(outcomes: StepOutcome[]): CheckResult[] {
       name: o.step,
       ok: o.status === "done",
       seconds: o.seconds ?? 0,
-      reason: lines[0] ?? "",
-      tail: o.status === "failed" ? lines.slice(-40) : [],
+      reason: lines[0]!, // split gives at least one element
+      tail: o.status === "failed" ? lines.slice(-TAIL_LINES) : [],
     };
   });
 }

@@ -5,6 +5,8 @@
  * plan, so tags, labels, build args and the staged files cannot drift apart.
  */
 import { isValidVersion } from "../project.js";
+import { releasedStamp } from "./manifest.js";
+import { isPrerelease, ReleaseInputError } from "./version.js";
 
 /** The two images bty publishes. */
 export type ImageKind = "web" | "tftp";
@@ -92,29 +94,15 @@ export interface ReleaseInputs {
   platforms: readonly string[];
 }
 
-export class ReleaseInputError extends Error {
-  override name = "ReleaseInputError";
-}
-
 const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:\d{2})$/;
 const REVISION = /^[0-9a-f]{7,64}$/;
 // host[:port]/path, lower case, no tag or digest (the plan adds the tags).
 const REPOSITORY = /^[a-z0-9]+(?:[.-][a-z0-9]+)*(?::\d+)?(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)+$/;
 const PLATFORM = /^linux\/(?:amd64|arm64|arm\/v[67]|ppc64le|s390x|riscv64|386)$/;
 
-/** A pre-release or development version (PEP 440 a/b/rc/.dev). */
-export function isPreRelease(version: string): boolean {
-  return /(?:a|b|rc)\d+|\.dev\d+/.test(version);
-}
-
-/** The registry host of a repository reference (`ghcr.io/safl/bty-web` → `ghcr.io`). */
+/** The registry host of a repository or image reference (`ghcr.io/safl/bty-web:0.77.2` → `ghcr.io`). */
 export function registryHost(repository: string): string {
   return repository.split("/")[0]!;
-}
-
-/** `now` as RFC 3339 in UTC, whole seconds. */
-export function rfc3339(now: Date): string {
-  return now.toISOString().replace(/\.\d{3}Z$/, "Z");
 }
 
 /**
@@ -204,9 +192,9 @@ export function imagePlan(kind: ImageKind, inputs: ReleaseInputs, now: Date): Im
       "org.opencontainers.image.source": inputs.sourceUrl,
       "org.opencontainers.image.revision": inputs.revision,
       "org.opencontainers.image.version": version,
-      "org.opencontainers.image.created": inputs.created || rfc3339(now),
+      "org.opencontainers.image.created": inputs.created || releasedStamp(now),
     },
-    refs: [`${repository}:${version}`, ...(isPreRelease(version) ? [] : [`${repository}:latest`])],
+    refs: [`${repository}:${version}`, ...(isPrerelease(version) ? [] : [`${repository}:latest`])],
     wheel: recipe.wheelDir ? `${recipe.wheelDir}/${wheelName(version)}` : undefined,
   };
 }

@@ -10,11 +10,11 @@ import {
   type ImagePlan,
   imagePlan,
   registryHost,
-  ReleaseInputError,
   validateCredentials,
   wheelName,
   withRetries,
 } from "./image-plan.js";
+import { ReleaseInputError } from "./version.js";
 
 /** What an image is built from. */
 export interface ImageInputs {
@@ -75,8 +75,7 @@ export async function publishImage(
   auth: RegistryAuth,
   opts: { sleep?: (ms: number) => Promise<void> } = {},
 ): Promise<string[]> {
-  const repository = plan.refs[0]!.replace(/:[^:/]+$/, "");
-  const publisher = dag.container().withRegistryAuth(registryHost(repository), auth.username, auth.token);
+  const publisher = dag.container().withRegistryAuth(registryHost(plan.refs[0]!), auth.username, auth.token);
   const published: string[] = [];
   for (const ref of plan.refs) {
     published.push(

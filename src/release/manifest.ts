@@ -26,9 +26,9 @@ export interface Manifest {
   artifacts: Artifact[];
 }
 
-/** UTC time as bty writes it: `%Y-%m-%dT%H:%M:%SZ` (no fractional seconds). */
+/** UTC time as bty writes it: `%Y-%m-%dT%H:%M:%SZ` (no fractional seconds); also the images' created label. */
 export function releasedStamp(date: Date): string {
-  return date.toISOString().replace(/\.\d{3}Z$/, "Z");
+  return `${date.toISOString().slice(0, 19)}Z`;
 }
 
 /**

@@ -68,21 +68,7 @@ export async function tagRelease(
 
 /** Each asset group's Directory: from `gathered/<group>/` when given, else built by its function. */
 async function gatherGroups(b: Builders, groups: AssetGroup[], gathered?: Directory): Promise<{ group: AssetGroup; dir: Directory }[]> {
-  const build: Record<string, () => Promise<Directory>> = {
-    buildIpxe: () => b.buildIpxe(),
-    buildNetbootPc: () => b.buildNetbootPc(),
-    buildRambootInit: () => b.buildRambootInit(),
-    buildUsbbootPc: () => b.buildUsbbootPc(),
-    buildWheel: () => b.buildWheel(),
-    docs: () => b.docs(),
-  };
-  return Promise.all(
-    groups.map(async (group) => {
-      const builder = build[group.builtBy];
-      if (!builder) throw new Error(`no build function ${group.builtBy} for ${group.group}`);
-      return { group, dir: gathered ? gathered.directory(group.group) : await builder() };
-    }),
-  );
+  return Promise.all(groups.map(async (group) => ({ group, dir: gathered ? gathered.directory(group.group) : await b[group.builtBy]() })));
 }
 
 /** Check the tag is on the checked-out commit; returns the commit. */

@@ -51,7 +51,7 @@ export function uvPublishArgv(o: { files: string[]; checkUrl: string; publishUrl
   if (o.files.length === 0) throw new ReleaseInputError("nothing to publish: no wheel or sdist");
   return [
     "uv", "publish", "--no-progress",
-    "--trusted-publishing", o.auth === "token" ? "never" : "always",
+    "--trusted-publishing", o.auth === "trusted-publishing" ? "always" : "never",
     "--check-url", o.checkUrl,
     ...(o.publishUrl ? ["--publish-url", o.publishUrl] : []),
     ...o.files,

@@ -4,7 +4,7 @@
  * are PEP 440 (not semver: "1.0rc1" is valid PEP 440 and invalid semver), so
  * PyPA's grammar decides, through @renovatebot/pep440.
  */
-import { clean, explain, valid } from "@renovatebot/pep440";
+import { clean, explain } from "@renovatebot/pep440";
 
 /** Refusal of bad release input, raised before anything is built or sent. */
 export class ReleaseInputError extends Error {
@@ -17,7 +17,8 @@ export class ReleaseInputError extends Error {
  * and without a local segment (package indexes refuse `+local` uploads).
  */
 export function assertReleasableVersion(version: string): void {
-  if (valid(version) === null) {
+  const parsed = explain(version);
+  if (parsed === null) {
     throw new ReleaseInputError(
       `version "${version}" is not a PEP 440 version: set [project] version in pyproject.toml ` +
         'to a release like "0.77.2" (or "0.78.0rc1")',
@@ -29,7 +30,7 @@ export function assertReleasableVersion(version: string): void {
       `version "${version}" is not in canonical PEP 440 form: write "${canonical}" in pyproject.toml`,
     );
   }
-  if (explain(version)?.local) {
+  if (parsed.local) {
     throw new ReleaseInputError(
       `version "${version}" has a local segment (+…), which package indexes refuse: drop it`,
     );
