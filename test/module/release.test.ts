@@ -40,7 +40,8 @@ const engine = useRecordingEngine({
     engine.answer("entries", releaseEntries);
     engine.answer("stdout", (ctx: { chain: Call[] }) => {
       const argv = lastExec(ctx.chain);
-      if (argv.includes("github-tag-sha")) return tagCommit ?? "none";
+      // The program prints the commit with a newline, as console.log does.
+      if (argv.includes("github-tag-sha")) return `${tagCommit ?? "none"}\n`;
       if (argv.includes(INDEX)) return JSON.stringify({ project: "bty-lab", version: "0.77.2", index: "http://index.test/simple/", files: indexFiles });
       return undefined;
     });
@@ -49,7 +50,7 @@ const engine = useRecordingEngine({
 
 /** The netboot-pc build's trio (test-pxe checks it before booting it); the gathered release files otherwise. */
 const releaseEntries = (ctx: { chain: Call[] }): string[] =>
-  JSON.stringify(ctx.chain).includes('"netboot-pc"') ? NETBOOT_TRIO : ["bty.pdf", "release.toml"];
+  JSON.stringify(ctx.chain).includes('"netboot-pc"') ? NETBOOT_TRIO : ["release.toml", "bty.pdf"];
 const lastExec = (chain: Call[]): string[] => (chain.filter((c) => c.field === "withExec").at(-1)?.args.args as string[] | undefined) ?? [];
 const call = (fnName: string, args: Record<string, unknown>) => invokeFunction({ files, fnName, parentState: state, args });
 const execs = () => engine.execs().map((e) => e.args);
@@ -61,6 +62,11 @@ const runs = (word: string) => (argv: string[]) => argv.includes(word);
 const chainOf = (pred: (argv: string[]) => boolean) =>
   engine.chains().find((chain) => chain.some((c) => c.field === "withExec" && pred(c.args.args as string[])))!;
 const envOf = (chain: Call[]) => Object.fromEntries(chain.filter((c) => c.field === "withEnvVariable").map((c) => [c.args.name, c.args.value]));
+/** The module-source path a withFile/withDirectory copies: `currentModule.source.<field>(path)`. */
+const moduleSourceOf = (c: Call | undefined) => {
+  const [root, source, pick] = engine.pipelineOf(String(c?.args.source)) ?? [];
+  return root?.field === "currentModule" && source?.field === "source" ? `${pick?.field}:${String(pick?.args.path)}` : undefined;
+};
 const secretVarsOf = (chain: Call[]) => Object.fromEntries(chain.filter((c) => c.field === "withSecretVariable").map((c) => [c.args.name, c.args.secret]));
 
 /** Secret IDs appear only as the `secret` of withSecretVariable; never in argv, env values or anything else. */
@@ -115,7 +121,10 @@ describe("checkNotPublished", () => {
     expect(envOf(chain).BTY_CI_NONCE).toMatch(/^\d+-[a-z0-9]+$/);
     expect(envOf(chain)).toMatchObject({ PIP_DISABLE_PIP_VERSION_CHECK: "1", PIP_ROOT_USER_ACTION: "ignore" });
     expect(envOf(chain).PIP_INDEX_URL).toBeUndefined();
-    expect(chain.find((c) => c.field === "withDirectory")?.args.path).toBe("/opt/bty-ci/ci");
+    const ci = chain.find((c) => c.field === "withDirectory");
+    expect([ci?.args.path, moduleSourceOf(ci)]).toEqual(["/opt/bty-ci/ci", "directory:ci"]);
+    // A non-zero exit is read, not raised by the engine: the job words the error.
+    expect(chain.filter((c) => c.field === "withExec").at(-1)?.args.expect).toBe("ANY");
   });
 
   it("passes a given index; fails when the version is there; fails when the index cannot be asked", async () => {
@@ -125,8 +134,9 @@ describe("checkNotPublished", () => {
     );
     expect(lastExec(chainOf(runs(INDEX))).slice(6)).toEqual(["--index-url", "http://mirror/simple/"]);
     engine.answer("exitCode", 3);
-    engine.answer("stderr", "cannot ask the index");
-    await expect(call("checkNotPublished", { tag: "v0.77.2", index: "" })).rejects.toThrow(/could not be asked \(exit 3\): cannot ask the index/);
+    engine.answer("stderr", "cannot ask the index\n");
+    const err = (await call("checkNotPublished", { tag: "v0.77.2", index: "" }).catch((e: Error) => e)) as Error;
+    expect(err.message).toMatch(/could not be asked \(exit 3\): cannot ask the index$/);
   });
 
   it("--python-index becomes pip's index for the question", async () => {
@@ -161,10 +171,20 @@ describe("attachToRelease", () => {
     expect(npmCache?.args).toMatchObject({ path: "/cache/npm", sharing: "SHARED" });
     expect(engine.pipelineOf(String(npmCache?.args.cache))?.at(-1)?.args.key).toBe("bty-ci-npm");
     expect(release.find((c) => c.field === "withWorkdir")?.args.path).toBe("/opt/bty-ci");
-    expect(release.filter((c) => c.field === "withFile").map((c) => c.args.path)).toEqual(["/opt/bty-ci/package.json", "/opt/bty-ci/package-lock.json"]);
-    expect(release.filter((c) => c.field === "withDirectory").map((c) => c.args.path)).toEqual([
-      "/opt/bty-ci/ci/release", "/opt/bty-ci/src/release", "/release/assets",
+    expect(release.filter((c) => c.field === "withFile").map((c) => [c.args.path, moduleSourceOf(c)])).toEqual([
+      ["/opt/bty-ci/package.json", "file:ci/release/package.json"],
+      ["/opt/bty-ci/package-lock.json", "file:ci/release/package-lock.json"],
     ]);
+    const dirs = release.filter((c) => c.field === "withDirectory");
+    expect(dirs.map((c) => c.args.path)).toEqual(["/opt/bty-ci/ci/release", "/opt/bty-ci/src/release", "/release/assets"]);
+    // The program and the rules it imports from src/release, without a host's node_modules.
+    expect(dirs.slice(0, 2).map((c) => [moduleSourceOf(c), c.args.exclude])).toEqual([
+      ["directory:ci/release", ["node_modules"]],
+      ["directory:src/release", undefined],
+    ]);
+    // Every GitHub call runs (uncached engine work: a fresh nonce each time).
+    expect(envOf(release).BTY_CI_NONCE).toMatch(/^\d+-[a-z0-9]+$/);
+    expect(envOf(chainOf(runs("github-tag-sha"))).BTY_CI_NONCE).toMatch(/^\d+-[a-z0-9]+$/);
     expect(execs()).toContainEqual(["npm", "ci", "--no-audit", "--no-fund"]);
     expect(lastExec(chainOf(runs("assemble")))).toEqual([
       "node", "--import", "tsx", PROGRAM, "assemble", "--version", "0.77.2", "--tag", "v0.77.2", "--gathered", "/release/gathered", "--out", "/release/assets",
@@ -240,7 +260,16 @@ describe("publishPypi", () => {
     ]);
     expect(secretVarsOf(chain)).toEqual({ UV_PUBLISH_TOKEN: "Secret:pypi" });
     expect(envOf(chain).GITHUB_ACTIONS).toBeUndefined();
+    // The given dist is published as is: no wheel build.
+    expect(chain.find((c) => c.field === "withDirectory" && c.args.path === "/release/dist")?.args.source).toBe("Directory:dist");
+    expect(queryIndex(runs("build"))).toBe(-1);
     expect(execs()).toContainEqual(["pip", "install", "uv==0.13.9"]);
+    expect(envOf(chain).UV_CACHE_DIR).toBe("/cache/uv");
+    // Only the version's wheel and sdist are taken from the given dist.
+    expect(chain.find((c) => c.field === "withDirectory" && c.args.path === "/release/dist")?.args.include).toEqual([
+      "bty_lab-0.77.2-py3-none-any.whl",
+      "bty_lab-0.77.2.tar.gz",
+    ]);
     expectSecretsOnlyAsSecretVariables(["Secret:pypi"]);
   });
 
@@ -257,7 +286,10 @@ describe("publishPypi", () => {
 
   it("no credentials, or half an OIDC pair: refused before anything", async () => {
     await expect(call("publishPypi", { tag: "v0.77.2", index: "", publishUrl: "" })).rejects.toThrow(/publish-pypi needs --token/);
-    await expect(call("publishPypi", { tag: "v0.77.2", oidcRequestToken: "Secret:t", index: "", publishUrl: "" })).rejects.toThrow(/publish-pypi needs/);
+    await expect(call("publishPypi", { tag: "v0.77.2", oidcRequestToken: "Secret:t", index: "", publishUrl: "" })).rejects.toThrow(
+      "publish-pypi needs --token env:PYPI_TOKEN, or for trusted publishing both --oidc-request-token " +
+        "env:ACTIONS_ID_TOKEN_REQUEST_TOKEN and --oidc-request-url env:ACTIONS_ID_TOKEN_REQUEST_URL",
+    );
     expect(engine.fieldCalls("from")).toEqual([]);
   });
 });
@@ -278,8 +310,19 @@ describe("publish (the tag flow)", () => {
   it("gate, checks, release, images, then PyPI last; every secret only as a secret", async () => {
     engine.answer("publish", (ctx: { args: Record<string, unknown> }) => `${String(ctx.args.address)}@sha256:${"ab".repeat(32)}`);
     const report = String(await call("publish", all));
-    expect(report).toMatch(/^gate +done +v0\.77\.2 = v0\.77\.2 on f3cab0c/m);
-    expect(report).toMatch(/publish v0\.77\.2: every step completed$/);
+    const digest = `@sha256:${"ab".repeat(32)}`;
+    // Each step's line says what it did; "all 17 checks passed" is all-checks' own last line.
+    expect(report.split("\n")).toEqual([
+      `gate     done     v0.77.2 = v0.77.2 on ${SHA}; index: not published`,
+      "checks   done     all 17 checks passed",
+      "release  done     GitHub release v0.77.2 complete and verified against release.toml",
+      `images   done     ghcr.io/safl/bty-web:0.77.2${digest}, ghcr.io/safl/bty-web:latest${digest}, ` +
+        `ghcr.io/safl/bty-tftp:0.77.2${digest}, ghcr.io/safl/bty-tftp:latest${digest}`,
+      "pypi     done     published bty_lab-0.77.2-py3-none-any.whl, bty_lab-0.77.2.tar.gz to the index behind http://index.test/simple/ (files it already had were skipped)",
+      "publish v0.77.2: every step completed",
+    ]);
+    // Both images are seeded with the release's own ipxe.efi.
+    expect(engine.fieldCalls("file").map((c) => c.args.path)).toContain("bty-ipxe-x86_64-v0.77.2.efi");
     const s = steps();
     expect(Object.values(s).every((i) => i >= 0)).toBe(true);
     expect(s.gate).toBeLessThan(s.checks);
@@ -303,6 +346,26 @@ describe("publish (the tag flow)", () => {
     expect(queryIndex(runs("github-release"))).toBe(-1);
     expect(queryIndex((a) => a[1] === "publish")).toBe(-1);
     expect(engine.fieldCalls("publish")).toEqual([]);
+  });
+
+  it("with a GitHub token, a tag on another commit stops the flow at the gate", async () => {
+    tagCommit = OTHER;
+    const err = (await call("publish", all).catch((e: Error) => e)) as Error;
+    expect(err.message).toMatch(new RegExp(`^gate +failed +tag v0\\.77\\.2 points at ${OTHER}, not at the checked-out commit ${SHA}`, "m"));
+    expect(queryIndex(runs("pytest"))).toBe(-1);
+  });
+
+  it("trusted publishing replaces the PyPI token; half an OIDC pair is refused before anything", async () => {
+    engine.answer("publish", (ctx: { args: Record<string, unknown> }) => `${String(ctx.args.address)}@sha256:${"ab".repeat(32)}`);
+    const oidc = { ...all, pypiToken: undefined, oidcRequestToken: "Secret:oidc-token", oidcRequestUrl: "Secret:oidc-url" };
+    await expect(call("publish", { ...oidc, oidcRequestUrl: undefined })).rejects.toThrow(/^missing credentials: pypi: --pypi-token/);
+    await expect(call("publish", { ...oidc, oidcRequestToken: undefined })).rejects.toThrow(/^missing credentials: pypi: --pypi-token/);
+    expect(engine.fieldCalls("from")).toEqual([]);
+    await expect(call("publish", oidc)).resolves.toMatch(/publish v0\.77\.2: every step completed$/);
+    expect(secretVarsOf(chainOf((a) => a[1] === "publish"))).toEqual({
+      ACTIONS_ID_TOKEN_REQUEST_TOKEN: "Secret:oidc-token",
+      ACTIONS_ID_TOKEN_REQUEST_URL: "Secret:oidc-url",
+    });
   });
 
   it("a version the index already has is refused at the gate; a partial one is finished", async () => {
@@ -335,6 +398,16 @@ describe("publish (the tag flow)", () => {
     expect(md.split("\n").at(-1)).toBe("<!-- bty-ci-report: passed -->");
   });
 
+  it("a failure in markdown throws the step lines and the job summary's report", async () => {
+    tagCommit = null;
+    const md = (await call("publish", { ...all, format: "markdown" }).catch((e: Error) => e)) as Error;
+    expect(md.message).toMatch(/^gate +failed +tag v0\.77\.2 does not exist on the remote/);
+    expect(md.message).toContain("\n\n**publish v0.77.2: 5 of 5 failed**\n");
+    expect(md.message.split("\n").at(-1)).toBe("<!-- bty-ci-report: failed -->");
+    const text = (await call("publish", all).catch((e: Error) => e)) as Error;
+    expect(text.message.split("\n").at(-1)).toBe('publish v0.77.2 stopped at "gate"; completed: nothing. Fix the cause and run publish again: completed steps are detected and kept, the rest is finished.');
+  });
+
   it("an unknown report format is refused before anything is built", async () => {
     await expect(call("publish", { ...all, format: "html" })).rejects.toThrow('unknown --format "html": use one of text, markdown, json');
     expect(engine.fieldCalls("from")).toEqual([]);
@@ -356,7 +429,16 @@ describe("publish (the tag flow)", () => {
     const out = String(await call("publish", { tag: "v0.77.2", head: "GitRef:head", repo: "safl/bty", apiUrl: "https://api.github.com", index: "", publishUrl: "", registryUser: "", dryRun: true, ...ALL_CHECKS_ARGS }));
     expect(out.split("\n")[0]).toBe("publish v0.77.2 (dry run: nothing is sent)");
     expect(out).toContain('version = "0.77.2"\ntag = "v0.77.2"');
+    // The engine lists release.toml first here; the plan lists the files sorted.
     expect(out).toContain("would upload: bty.pdf, release.toml");
+    expect(out).toContain(`\n   would publish bty-web and bty-tftp 0.77.2 (+ latest for a final release) with revision ${SHA}\n`);
+    expect(out.split("\n").slice(-5)).toEqual([
+      "checks   done     all 17 checks passed",
+      "release  done     assets built and assembled (dry run: not uploaded)",
+      "images   done     images not built (dry run)",
+      "pypi     done     not published (dry run)",
+      "publish v0.77.2: every step completed",
+    ]);
     expect(out).toContain("tag-on-commit not checked: no --github-token");
     expect(out).toMatch(/would publish bty_lab-0\.77\.2-py3-none-any\.whl, bty_lab-0\.77\.2\.tar\.gz with uv publish/);
     expect(queryIndex(runs("assemble"))).toBeGreaterThan(queryIndex(runs("pytest")));

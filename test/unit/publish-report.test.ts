@@ -37,6 +37,14 @@ describe("publish report", () => {
     ]);
   });
 
+  it("keeps a long failure's last 40 lines as the tail", () => {
+    const detail = Array.from({ length: 45 }, (_, i) => `line ${i + 1}`).join("\n");
+    const [result] = outcomesAsResults([{ step: "gate", status: "failed", detail }]);
+    expect(result!.tail).toHaveLength(40);
+    expect(result!.tail?.[0]).toBe("line 6");
+    expect(result!.reason).toBe("line 1");
+  });
+
   it("markdown: a row per step and the failed marker last, for the job summary", () => {
     const md = renderPublishReport("v0.77.2", failedRun, "text", undefined, "markdown");
     expect(md.split("\n")[0]).toBe("**publish v0.77.2: 3 of 5 failed**");

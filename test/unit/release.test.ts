@@ -43,7 +43,9 @@ describe("version and tag rules", () => {
   });
   it("refuses non-PEP 440, non-canonical and local versions, naming the fix", () => {
     expect(() => assertReleasableVersion("1.0.0-rc.1.x")).toThrow(/not a PEP 440 version/);
-    expect(() => assertReleasableVersion("banana")).toThrow(/not a PEP 440 version/);
+    expect(() => assertReleasableVersion("banana")).toThrow(
+      'version "banana" is not a PEP 440 version: set [project] version in pyproject.toml to a release like "0.77.2" (or "0.78.0rc1")',
+    );
     expect(() => assertReleasableVersion("1.0-rc1")).toThrow(/write "1.0rc1"/);
     expect(() => assertReleasableVersion("v1.0")).toThrow(/write "1.0"/);
     expect(() => assertReleasableVersion("1.0+local")).toThrow(/local segment/);
@@ -54,11 +56,16 @@ describe("version and tag rules", () => {
     expect(isPrerelease("0.78.0.dev1")).toBe(true);
     expect(isPrerelease("0.77.2")).toBe(false);
     expect(isPrerelease("0.77.2.post1")).toBe(false);
+    expect(isPrerelease("not a version")).toBe(false);
   });
   it("the tag must equal v<version>", () => {
     expect(() => assertTagMatchesVersion("v0.77.2", "0.77.2")).not.toThrow();
     expect(() => assertTagMatchesVersion("0.77.2", "0.77.2")).toThrow(/release tag v0\.77\.2/);
-    expect(() => assertTagMatchesVersion("v0.77.3", "0.77.2")).toThrow(/does not match pyproject\.toml's version 0\.77\.2/);
+    expect(() => assertTagMatchesVersion("v0.77.3", "0.77.2")).toThrow(
+      `tag "v0.77.3" does not match pyproject.toml's version 0.77.2: release tag v0.77.2, or bump [project] version to the tag's version`,
+    );
+    // The name the engine's output shows for every refused release input.
+    expect(() => assertTagMatchesVersion("v0.77.3", "0.77.2")).toThrow(expect.objectContaining({ name: "ReleaseInputError" }));
   });
   it("the remote tag must exist and point at the checked-out commit", () => {
     expect(() => assertTagOnCommit("v0.77.2", SHA, SHA)).not.toThrow();
@@ -127,10 +134,16 @@ describe("sidecars", () => {
     expect(() => parseSidecar(`${HEX("a")}  dir/x.iso\n`)).toThrow(/basename/);
     expect(() => parseSidecar(`${HEX("a")} x.iso\n`)).toThrow(/not a sha256sum line/);
     expect(() => parseSidecar(`${"A".repeat(64)}  x.iso\n`)).toThrow(/not a sha256sum line/);
+    expect(() => parseSidecar(`0${HEX("a")}  x.iso\n`)).toThrow(/not a sha256sum line/);
+    // Whitespace-only lines are blank lines.
+    expect([...parseSidecar(`${HEX("a")}  x.iso\n  \n`)]).toEqual([["x.iso", HEX("a")]]);
   });
-  const groups = [
-    { group: "g", builtBy: "b", files: ["k.vmlinuz", "k.initrd"], sidecars: ["k.sha256"] },
-    { group: "d", builtBy: "w", files: ["w.whl"], sidecars: [] },
+  it("a refusal is a ReleaseAssetError, the name the engine's output shows", () => {
+    expect(() => parseSidecar("x")).toThrow(expect.objectContaining({ name: "ReleaseAssetError" }));
+  });
+  const groups: AssetGroup[] = [
+    { group: "g", builtBy: "buildNetbootPc", files: ["k.vmlinuz", "k.initrd"], sidecars: ["k.sha256"] },
+    { group: "d", builtBy: "buildWheel", files: ["w.whl"], sidecars: [] },
   ];
   const digests = { "k.vmlinuz": HEX("1"), "k.initrd": HEX("2"), "w.whl": HEX("3") };
   it("build sidecars are checked and uncovered files get their own", () => {
@@ -144,6 +157,13 @@ describe("sidecars", () => {
     expect(() => sidecarPlan(groups, { "k.sha256": `${HEX("3")}  w.whl\n` }, digests)).toThrow(/names w\.whl, which is not in its group/);
     expect(() => sidecarPlan(groups, { "k.sha256": `${HEX("1")}  k.vmlinuz\n` }, digests)).toThrow(/do not cover k\.initrd/);
     expect(() => sidecarPlan(groups, {}, digests)).toThrow(/sidecar k\.sha256 was not gathered/);
+    expect(() => sidecarPlan(groups, { "k.sha256": `${HEX("1")}  k.vmlinuz\n${HEX("2")}  k.initrd\n` }, { "k.vmlinuz": HEX("1"), "k.initrd": HEX("2") })).toThrow(
+      "no digest for w.whl",
+    );
+    const trio: AssetGroup = { group: "t", builtBy: "buildNetbootPc", files: ["t.vmlinuz", "t.initrd", "t.squashfs"], sidecars: ["t.sha256", "t2.sha256"] };
+    expect(() => sidecarPlan([trio], { "t.sha256": `${HEX("1")}  t.vmlinuz\n`, "t2.sha256": "" }, { "t.vmlinuz": HEX("1") })).toThrow(
+      "t.sha256, t2.sha256 do not cover t.initrd, t.squashfs",
+    );
   });
 });
 
@@ -188,7 +208,7 @@ describe("release.toml (spec §10.2)", () => {
     expect(() => buildManifest("v0.77.3", "0.77.2", new Date(), groups, stats)).toThrow(/does not match/);
     expect(() => buildManifest("v0.77.2", "0.77.2", new Date(), groups, {})).toThrow(/no size\/digest for bty-ipxe/);
     expect(() => parseReleaseToml('version = "1"\ntag = "v1"\nreleased = "2026-07-12 09:00"\n')).toThrow(/released/);
-    expect(() => parseReleaseToml('version = "1"\ntag = "v1"\nreleased = "2026-07-12T09:00:00Z"\n[[artifacts]]\nname = "x"\nsize = -1\nsha256 = "00"\n')).toThrow(/artifacts\.0\.size.*artifacts\.0\.sha256/);
+    expect(() => parseReleaseToml('version = "1"\ntag = "v1"\nreleased = "2026-07-12T09:00:00Z"\n[[artifacts]]\nname = "x"\nsize = -1\nsha256 = "00"\n')).toThrow(/artifacts\.0\.size: [^;]+; artifacts\.0\.sha256: /);
   });
   it("stamps drop milliseconds only", () => {
     expect(releasedStamp(new Date("2026-01-02T03:04:05.999Z"))).toBe("2026-01-02T03:04:05Z");
@@ -273,6 +293,8 @@ describe("publish flow", () => {
     const ok = async () => "fine";
     const { ok: good, outcomes } = await runInOrder({ gate: ok, checks: ok, release: ok, images: ok, pypi: ok });
     expect(good).toBe(true);
+    // Timed by the real clock when none is given.
+    for (const o of outcomes) expect(o.status === "done" && o.seconds! >= 0 && o.seconds! < 60, JSON.stringify(o)).toBe(true);
     expect(formatOutcomes("v1", outcomes)).toMatch(/publish v1: every step completed$/);
     expect(formatOutcomes("v1", [{ step: "gate", status: "failed", detail: "x" }])).toContain("completed: nothing.");
   });
@@ -293,20 +315,29 @@ describe("publish flow", () => {
     expect(() => assertCredentials({ ...all, registryToken: false })).toThrow(/^missing credentials: images: --registry-token/);
     expect(() => assertCredentials({ ...all, registryUser: false })).toThrow(/^missing credentials: images: --registry-user \(GITHUB_ACTOR\)$/);
     expect(() => assertCredentials({ ...all, githubToken: false })).toThrow(/^missing credentials: release: --github-token env:GITHUB_TOKEN$/);
-    expect(() => assertCredentials({ ...all, pypiToken: false })).toThrow(/^missing credentials: pypi: /);
+    expect(() => assertCredentials({ ...all, pypiToken: false })).toThrow(
+      "missing credentials: pypi: --pypi-token env:PYPI_TOKEN, or trusted publishing with --oidc-request-token " +
+        "env:ACTIONS_ID_TOKEN_REQUEST_TOKEN --oidc-request-url env:ACTIONS_ID_TOKEN_REQUEST_URL",
+    );
   });
   it("index gate: absent or unknown publishes, partial finishes, complete or foreign refuses", () => {
     const files = ["bty_lab-1.0-py3-none-any.whl", "bty_lab-1.0.tar.gz"];
     expect(indexGate(null, files, "1.0")).toBe("publish");
     expect(indexGate([], files, "1.0")).toBe("publish");
     expect(indexGate([files[0]!], files, "1.0")).toBe("finish");
-    expect(() => indexGate(files, files, "1.0")).toThrow(/already has bty-lab 1\.0 .*bump \[project\] version/);
-    expect(() => indexGate(["bty_lab-1.0-cp312-linux.whl"], files, "1.0")).toThrow(/published from elsewhere/);
+    expect(() => indexGate(files, files, "1.0")).toThrow(
+      "the package index already has bty-lab 1.0 (bty_lab-1.0-py3-none-any.whl, bty_lab-1.0.tar.gz): bump [project] version in pyproject.toml and tag again",
+    );
+    expect(() => indexGate(["bty_lab-1.0-cp312-linux.whl", "bty_lab-1.0.zip"], files, "1.0")).toThrow(
+      "the package index has bty-lab 1.0 with other files (bty_lab-1.0-cp312-linux.whl, bty_lab-1.0.zip): it was published from elsewhere; bump the version",
+    );
   });
   it("check-not-published verdicts", () => {
     expect(notPublishedVerdict({ index: "I", files: null }, "1.0")).toBe("I does not know bty-lab yet: 1.0 is not published");
     expect(notPublishedVerdict({ index: "I", files: [] }, "1.0")).toBe("I has no bty-lab 1.0: not published");
-    expect(() => notPublishedVerdict({ index: "I", files: ["x.whl"] }, "1.0")).toThrow("I already has bty-lab 1.0 (x.whl)");
+    expect(() => notPublishedVerdict({ index: "I", files: ["x.whl", "x.tar.gz"] }, "1.0")).toThrow(
+      "I already has bty-lab 1.0 (x.whl, x.tar.gz): bump [project] version in pyproject.toml and tag again",
+    );
   });
 });
 
@@ -320,7 +351,9 @@ describe("program command lines", () => {
     expect(githubReleaseArgv(L, T, { tag: "v1.0", dir: "/a", commit: SHA }).slice(3)).toEqual([
       "/opt/bty-ci/ci/release/release.ts", "github-release", "--repo", "safl/bty", "--api-url", "https://api.github.com", "--tag", "v1.0", "--dir", "/a", "--commit", SHA,
     ]);
-    expect(githubReleaseArgv(L, T, { tag: "v1.0", dir: "/a" })).not.toContain("--commit");
+    expect(githubReleaseArgv(L, T, { tag: "v1.0", dir: "/a" }).slice(4)).toEqual([
+      "github-release", "--repo", "safl/bty", "--api-url", "https://api.github.com", "--tag", "v1.0", "--dir", "/a",
+    ]);
     expect(githubTagArgv(L, T, { tag: "v1.0", commit: SHA }).slice(4)).toEqual(["github-tag", "--repo", "safl/bty", "--api-url", "https://api.github.com", "--tag", "v1.0", "--commit", SHA]);
     expect(githubTagShaArgv(L, T, { tag: "v1.0" }).slice(4)).toEqual(["github-tag-sha", "--repo", "safl/bty", "--api-url", "https://api.github.com", "--tag", "v1.0"]);
   });
