@@ -7,7 +7,7 @@ import { LINT, TOOLS } from "./config.js";
 
 /** One command of a job. */
 export interface Step {
-  /** Short name shown in reports. */
+  /** Short name for people reading the plan (and its tests); the engine sees only the argv. */
   label: string;
   argv: string[];
   /** Working directory relative to the bty checkout (default: its root). */

@@ -102,12 +102,15 @@ export async function runPxeChain(client: Container, firmware: Firmware): Promis
   const code = await client.exitCode();
   if (code === 0) return;
   const out = `${await client.stdout()}${await client.stderr()}`;
-  const bundle = client.directory(`${WORK}/bundle`);
-  const present = (await client.directory(WORK).exists("bundle")) ? await bundle.entries() : [];
   const parts = [`test-pxe:${firmware} failed (chain-test.py exited ${code})`, out.trim()];
-  for (const name of BUNDLE_SHOWN.filter((n) => present.includes(n))) {
-    const text = await bundle.file(name).contents();
-    parts.push(`---- ${name} (last ${TAIL_LINES} lines) ----\n${text.split("\n").slice(-TAIL_LINES).join("\n")}`);
+  // A driver killed before its cleanup leaves no bundle: the output is all there is.
+  if (await client.directory(WORK).exists("bundle")) {
+    const bundle = client.directory(`${WORK}/bundle`);
+    const present = await bundle.entries();
+    for (const name of BUNDLE_SHOWN.filter((n) => present.includes(n))) {
+      const text = await bundle.file(name).contents();
+      parts.push(`---- ${name} (last ${TAIL_LINES} lines) ----\n${text.split("\n").slice(-TAIL_LINES).join("\n")}`);
+    }
   }
   throw new Error(parts.join("\n"));
 }

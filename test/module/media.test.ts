@@ -39,6 +39,8 @@ const cacheKeys = (chain: Call[]) =>
 /** The pipelines that start from a container image (the jobs the call built). */
 const jobs = () => engine.chains().filter((chain) => chain.some((c) => c.field === "from"));
 
+/** The chain of the source of `chain`'s `field` (withDirectory/withFile) at `path`. */
+const sourceChainOf = (chain: Call[], field: string, path: string) => chainOf(mounted(chain, field, path)?.args.source);
 /** The container a withDirectory/withFile source came from (its chain up to .directory/.file). */
 const sourceChain = (chain: Call[], path: string) => chainOf(mounted(chain, "withDirectory", path)?.args.source ?? mounted(chain, "withFile", path)?.args.source);
 
@@ -67,6 +69,41 @@ describe("buildNetbootPc", () => {
       ...SCRIPT, "finish", "--work", "/build/scratch", "--variant", "netboot-pc", "--version", "0.77.2", "--out", "/build/out",
     ]);
     expect(out.at(-1)).toMatchObject({ field: "directory", args: { path: "/build/out" } });
+  });
+
+  it("lays tools before the checkout: caches (locked), the apt installer alone, ci/, then bty-media/ and pyproject.toml", async () => {
+    const out = chainOf(await call("buildNetbootPc"));
+    const prepareAt = out.findIndex((c) => c.field === "withExec" && (c.args.args as string[])[2] === "prepare");
+    const layer = (c: Call) =>
+      c.field === "withExec" ? `${c.field} ${(c.args.args as string[]).slice(0, 2).join(" ")}` : `${c.field} ${String(c.args.path ?? c.args.address ?? "")}`;
+    expect(out.slice(0, prepareAt).filter((c) => c.field !== "container").map(layer)).toEqual([
+      "from debian:trixie-20251117-slim",
+      "withMountedCache /var/cache/apt/archives",
+      "withMountedCache /var/lib/apt/lists",
+      "withFile /opt/bty-ci/apt-install.sh",
+      "withExec bash /opt/bty-ci/apt-install.sh",
+      "withoutMount /var/cache/apt/archives",
+      "withoutMount /var/lib/apt/lists",
+      "withDirectory /opt/bty-ci/ci",
+      "withDirectory /src/bty-media",
+      "withFile /src/pyproject.toml",
+      "withMountedCache /build/scratch/lb/cache",
+    ]);
+    // Every cache is LOCKED: two builds never write one apt or live-build cache at once.
+    expect(out.filter((c) => c.field === "withMountedCache").map((c) => c.args.sharing)).toEqual(["LOCKED", "LOCKED", "LOCKED"]);
+    // The live-build cache leaves the container after rootfs, so no later layer depends on it.
+    const unmountAt = out.findIndex((c) => c.field === "withoutMount" && c.args.path === "/build/scratch/lb/cache");
+    const rootfsAt = out.findIndex((c) => c.field === "withExec" && (c.args.args as string[])[2] === "rootfs");
+    expect(unmountAt).toBe(rootfsAt + 1);
+    // Where each layer's files come from.
+    const origin = (field: string, path: string) =>
+      sourceChainOf(out, field, path).filter((c) => c.field !== "container").map((c) => (c.args.path === undefined ? c.field : `${c.field} ${String(c.args.path)}`));
+    expect(origin("withFile", "/opt/bty-ci/apt-install.sh")).toEqual(["currentModule", "source", "directory ci", "file apt-install.sh"]);
+    expect(origin("withDirectory", "/opt/bty-ci/ci")).toEqual(["currentModule", "source", "directory ci"]);
+    expect(origin("withFile", "/src/pyproject.toml").at(-1)).toBe("file pyproject.toml");
+    expect(origin("withDirectory", "/build/scratch/bty-outside").at(-1)).toBe("directory /build/scratch/bty-outside");
+    expect(origin("withDirectory", "/build/scratch/bty-layer").at(-1)).toBe("directory /build/scratch/bty-layer");
+    expect(origin("withFile", "/build/scratch/pip-freeze.txt").at(-1)).toBe("file /build/scratch/pip-freeze.txt");
   });
 
   it("gives root capabilities to live-build's stages only", async () => {
@@ -157,7 +194,7 @@ describe("buildRambootInit and buildUsbbootPc", () => {
 
   it("usbboot-pc: bty's own usb_iso_build finish (privileged, loop devices), then the ISO checks", async () => {
     const out = chainOf(await call("buildUsbbootPc"));
-    expect(mounted(out, "withDirectory", "/src/cijoe/scripts")).toBeDefined();
+    expect(sourceChainOf(out, "withDirectory", "/src/cijoe/scripts").at(-1)).toMatchObject({ field: "directory", args: { path: "cijoe/scripts" } });
     const iso = "/build/out/bty-usbboot-pc-x86_64-v0.77.2.iso";
     expect(argv(out).slice(-3)).toEqual([
       [
@@ -177,7 +214,8 @@ describe("buildRambootInit and buildUsbbootPc", () => {
 
 describe("media input validation, before any build", () => {
   it("names the fix for a checkout without bty-media/", async () => {
-    engine.answer("exists", (ctx: { args: Record<string, unknown> }) => ctx.args.path === "pyproject.toml");
+    // bty-media/ itself may exist: live-build's auto/config is what the builds need.
+    engine.answer("exists", (ctx: { args: Record<string, unknown> }) => ctx.args.path !== "bty-media/live-build/auto/config");
     for (const fn of ["buildNetbootPc", "buildRambootInit", "buildUsbbootPc"]) {
       await expect(call(fn)).rejects.toThrow(/no bty-media\/live-build\/auto\/config .*--source <path-to-bty>/);
     }

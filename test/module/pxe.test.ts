@@ -79,6 +79,13 @@ describe("testPxe", () => {
     expect(flag(service.args, "--alias")).toEqual(["192.168.99.1"]);
     expect(flag(service.args, "--host")).toEqual(["0.0.0.0"]);
     expect(flag(service.args, "--log-port")).toEqual(["8099"]);
+    // The programs bty's image installs, logs and state in the service's own directories.
+    expect(flag(service.args, "--bty-web")).toEqual(["bty-web"]);
+    expect(flag(service.args, "--withcache")).toEqual(["withcache-server"]);
+    expect(flag(service.args, "--logs")).toEqual(["/var/log/bty-ci"]);
+    expect(flag(service.args, "--state")).toEqual(["/var/lib/bty-ci"]);
+    // bty's image runs as an unprivileged user; the test server needs root (ip addr, apt).
+    expect(svc.find((c) => c.field === "withUser")?.args.name).toBe("root");
     // Passwords travel by variable name, never in argv.
     expect(service.args.join(" ")).not.toMatch(/test-admin-pw|pxe-test-withcache/);
   });
@@ -155,18 +162,38 @@ describe("testPxe", () => {
     engine.answer("contents", (ctx: { chain: Call[] }) => {
       const file = [...ctx.chain].reverse().find((c) => c.field === "file")?.args.path;
       if (file === "pyproject.toml") return PYPROJECT;
+      if (file === "serial.log") return Array.from({ length: 70 }, (_, i) => `serial line ${i + 1}`).join("\n");
       return `content of ${String(file)}\n`;
     });
     const err = (await testPxe({ firmware: "bios", trio: "Directory:trio" }).catch((e: Error) => e)) as Error;
     expect(err).toBeInstanceOf(Error);
     expect(err.message).toMatch(/^test-pxe:bios failed \(chain-test\.py exited 1\)/);
     expect(err.message).toContain("accelerator tcg: marker budgets x2");
-    for (const name of ["FAILURE.txt", "markers.txt", "seeding.log", "qemu-cmdline.txt", "serial.log", "bty-web.log"]) {
+    expect(err.message).toContain("(see markers.txt)\n---- FAILURE.txt (last 60 lines) ----\ncontent of FAILURE.txt\n\n---- markers.txt");
+    for (const name of ["FAILURE.txt", "markers.txt", "seeding.log", "qemu-cmdline.txt", "bty-web.log"]) {
       expect(err.message).toContain(`---- ${name} (last 60 lines) ----\ncontent of ${name}`);
     }
+    // The last 60 lines of a long log.
+    expect(err.message).toContain("---- serial.log (last 60 lines) ----\nserial line 11\nserial line 12\n");
+    expect(err.message).not.toContain("serial line 10\n");
+    // Only files the bundle has.
+    for (const name of ["accel.txt", "dnsmasq.log", "withcache.log"]) expect(err.message).not.toContain(`---- ${name}`);
     // In this order: what failed first, the serial log before the server logs.
     expect(err.message.indexOf("---- markers.txt")).toBeLessThan(err.message.indexOf("---- serial.log"));
     expect(err.message.indexOf("---- serial.log")).toBeLessThan(err.message.indexOf("---- bty-web.log"));
+  });
+
+  it("a chain killed before it wrote its bundle throws with its output only", async () => {
+    engine.answer("exitCode", 124);
+    engine.answer("stdout", "chain-test.py: [ 900.0s] waiting for bty: flash complete\n");
+    engine.answer("stderr", "");
+    engine.answer("exists", (ctx: { args: { path: string } }) => ctx.args.path !== "bundle");
+    engine.answer("entries", (ctx: { chain: Call[] }) => {
+      if (ctx.chain.some((c) => c.field === "directory" && c.args.path === "/pxe/work/bundle")) throw new Error("no bundle to list");
+      return TRIO;
+    });
+    const err = (await testPxe({ firmware: "bios", trio: "Directory:trio" }).catch((e: Error) => e)) as Error;
+    expect(err.message).toBe("test-pxe:bios failed (chain-test.py exited 124)\nchain-test.py: [ 900.0s] waiting for bty: flash complete");
   });
 
   it("an unknown firmware fails naming the choices before any container", async () => {

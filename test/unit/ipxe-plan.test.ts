@@ -19,6 +19,8 @@ describe("checkIpxeInputs", () => {
   });
 
   it("names --source when bty-media/ is absent (before the files inside it)", () => {
+    // The name the engine's output shows.
+    expect(() => checkIpxeInputs({ mediaDir: false, embed: false, generalH: false })).toThrow(expect.objectContaining({ name: "IpxeInputError" }));
     expect(() => checkIpxeInputs({ mediaDir: false, embed: false, generalH: false })).toThrow(
       "no bty-media/ in the source directory: the iPXE build takes bty's embed script and general.h from there; " +
         "pass a bty checkout with `--source <path-to-bty>`",

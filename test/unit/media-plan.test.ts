@@ -75,6 +75,7 @@ describe("stages", () => {
   it("usbboot-pc adds bty's ISO finishing (privileged, through flash-env.sh) and two checks", () => {
     const stages = mediaStages(layout, "usbboot-pc", "2.0.0", "/whl");
     expect(stages).toHaveLength(9);
+    expect(stages.slice(6).map((s) => s.label)).toEqual(["bty usb_iso_build finish", "verify iso", "verify iso checksum"]);
     const iso = "/o/bty-usbboot-pc-x86_64-v2.0.0.iso";
     expect(stages.slice(6).map((s) => [s.argv, s.privileged])).toEqual([
       [

@@ -13,6 +13,7 @@ describe("checkFirmware", () => {
     expect(() => checkFirmware("bios")).not.toThrow();
     expect(() => checkFirmware("uefi")).not.toThrow();
     for (const bad of ["", "BIOS", "efi", "coreboot"]) expect(() => checkFirmware(bad)).toThrow(PxeInputError);
+    expect(() => checkFirmware("efi")).toThrow(expect.objectContaining({ name: "PxeInputError" }));
   });
 });
 
@@ -23,6 +24,11 @@ describe("checkTrio", () => {
   it("names each missing file", () => {
     expect(() => checkTrio(trio.slice(1), "1.2.3")).toThrow(/^the trio lacks bty-netboot-pc-x86_64-v1\.2\.3\.vmlinuz: pass/);
     expect(() => checkTrio([], "1.2.3")).toThrow("lacks bty-netboot-pc-x86_64-v1.2.3.vmlinuz, bty-netboot-pc-x86_64-v1.2.3.initrd, bty-netboot-pc-x86_64-v1.2.3.squashfs");
+  });
+  it("counts only trio files as another version's: not copies or renamed ones", () => {
+    for (const stray of ["old-bty-netboot-pc-x86_64-v1.2.2.vmlinuz", "bty-netboot-pc-x86_64-v1.2.2.vmlinuz.bak"]) {
+      expect(() => checkTrio([stray], "1.2.3"), stray).toThrow(/^the trio lacks /);
+    }
   });
   it("says when the trio is another version's", () => {
     expect(() => checkTrio(["bty-netboot-pc-x86_64-v1.2.2.squashfs", "bty-netboot-pc-x86_64-v1.2.2.initrd"], "1.2.3")).toThrow(
