@@ -15,7 +15,8 @@ export const SUMS_PATTERNS = ["SHA256SUMS", "**/SHA256SUMS", "*.sha256", "**/*.s
 
 /** Every checksummed file in `dir`: path, size and sha256, sorted by path. */
 export async function directoryArtifacts(dir: Directory): Promise<Artifact[]> {
-  const sumsFiles = [...new Set((await Promise.all(SUMS_PATTERNS.map((p) => dir.glob(p)))).flat())].sort();
+  // Each sums file once (the patterns overlap); the result is sorted below.
+  const sumsFiles = [...new Set((await Promise.all(SUMS_PATTERNS.map((p) => dir.glob(p)))).flat())];
   const listed = (
     await Promise.all(
       sumsFiles.map(async (f) => {

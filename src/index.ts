@@ -29,6 +29,7 @@ import {
   typecheckContainer,
 } from "./python.js";
 import { formatPlan, plan, planJson } from "./plan.js";
+import { wheelName } from "./release/image-plan.js";
 import { publishRelease } from "./release/images.js";
 import { type Artifact, ChecksFailed, renderReport, REPORT_FORMATS, runChecks, toRunReport } from "./report.js";
 import { checkFirmware, checkTrio, type Firmware } from "./pxe/plan.js";
@@ -583,8 +584,8 @@ export class BtyCi {
       this.buildWheel(),
     ]);
     if (!trio) checkTrio(await media.entries(), version);
-    const efi = ipxeDir?.file(`bty-ipxe-x86_64-v${version}.efi`);
-    const wheel = wheelDir.file(`bty_lab-${version}-py3-none-any.whl`);
+    const efi = ipxeDir?.file(ipxeArtifactName(version));
+    const wheel = wheelDir.file(wheelName(version));
     const server = pxeServer(this.inputs, wheel, version, fw, efi);
     await runPxeChain(pxeClient(this.inputs, server, media, fw, version, efi), fw);
   }

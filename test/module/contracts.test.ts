@@ -134,6 +134,32 @@ describe("all-checks against the contracts", () => {
     for (const contract of ALL_CHECKS.jobs) expectSent(contract, runs);
   });
 
+  it("runs lint's and every e2e test's own work, and lists each build's checksummed artifacts", async () => {
+    // Every build directory holds one SHA256SUMS naming one file.
+    engine.answer("glob", (ctx: { args: Record<string, unknown> }) => (ctx.args.pattern === "SHA256SUMS" ? ["SHA256SUMS"] : []));
+    const checkout = checkoutContents();
+    engine.answer("contents", (ctx: { chain: Call[] }) =>
+      ctx.chain.some((c) => c.field === "file" && c.args.path === "SHA256SUMS") ? `${"a".repeat(64)}  built.bin\n` : checkout(ctx),
+    );
+    engine.answer("size", 7);
+    const report = JSON.parse(String(await invokeFunction({ files, fnName: "allChecks", args: { ...ALL_CHECKS_ARGS, format: "json" }, parentState: state })));
+    const artifacts = Object.fromEntries(
+      (report.jobs as { name: string; artifacts: { name: string }[] }[]).map((j) => [j.name, j.artifacts.map((a) => a.name)]),
+    );
+    // A build's row is its own directory (not a stand-in that passes without building).
+    for (const build of ["build-wheel", "docs", "build-ipxe", "build-netboot-pc", "build-ramboot-init", "build-usbboot-pc"]) {
+      expect(artifacts[build], build).toEqual(["built.bin"]);
+    }
+    // What only lint and the e2e tests run, each reaching the engine.
+    const argv = engine.execs().map((e) => (e.args as string[]).join(" "));
+    const ran = (pattern: RegExp) => argv.filter((a) => pattern.test(a)).length;
+    expect(ran(/ pre-commit run --all-files /), "lint").toBe(1);
+    expect(ran(/usb-vm\.py --scenario grow /), "test-usb-grow").toBe(1);
+    expect(ran(/usb-vm\.py --scenario ventoy /), "test-usb-ventoy").toBe(1);
+    expect(ran(/chain-test\.py .*--firmware bios /), "test-pxe:bios").toBe(1);
+    expect(ran(/chain-test\.py .*--firmware uefi /), "test-pxe:uefi").toBe(1);
+  });
+
   it("still sends every pipeline when one check fails, and names that check", async () => {
     engine.answer("sync", (ctx: { chain: Call[] }) => {
       if (ctx.chain.some((c) => c.field === "from" && /^python:3\.14\./.test(String(c.args.address)))) {

@@ -203,10 +203,13 @@ describe("publishDocker", () => {
 });
 
 describe("the iPXE seed", () => {
-  it("defaults to build-ipxe's binary for this version, as bty's workflow stages its artifact", async () => {
-    await call("publishTftp", { ...tftpArgs, ipxeSeed: undefined });
+  it.each([
+    ["publishTftp", () => ({ ...tftpArgs, ipxeSeed: undefined }), "seed/ipxe.efi"],
+    ["publishDocker", () => ({ ...webArgs, ipxeSeed: undefined }), "docker/seed/ipxe.efi"],
+  ])("%s defaults to build-ipxe's binary for this version, as bty's workflow stages its artifact", async (fn, args, path) => {
+    await call(fn, args());
     const [amd64] = variants();
-    const seed = amd64!.find((c) => c.field === "withFile" && c.args.path === "seed/ipxe.efi")!;
+    const seed = amd64!.find((c) => c.field === "withFile" && c.args.path === path)!;
     const built = pipeline(seed.args.source);
     expect(built.at(-1)).toMatchObject({ field: "file", args: { path: "bty-ipxe-x86_64-v0.77.2.efi" } });
     const argv = built.filter((c) => c.field === "withExec").map((c) => (c.args.args as string[]).join(" "));

@@ -218,4 +218,10 @@ describe("testPxe", () => {
     const trio = client().find((c) => c.field === "withDirectory" && c.args.path === "/pxe/trio")!;
     expect(engine.pipelineOf(String(trio.args.source))?.some((c) => c.field === "from" && c.args.address === "debian:trixie-20251117-slim")).toBe(true);
   });
+
+  it("without --trio, a build that lacks a trio file fails before any VM starts", async () => {
+    engine.answer("entries", TRIO.slice(1));
+    await expect(testPxe({ firmware: "bios" })).rejects.toThrow(/^the trio lacks bty-netboot-pc-x86_64-v0\.77\.2\.vmlinuz: /);
+    expect(engine.chains().some((ch) => ch.some((c) => c.field === "asService" || c.field === "exitCode"))).toBe(false);
+  });
 });
