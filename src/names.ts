@@ -6,9 +6,15 @@
  * same way, so a row names what a user can type.
  */
 
-const isUpper = (c: string | undefined) => c !== undefined && c >= "A" && c <= "Z";
-const isLower = (c: string | undefined) => c !== undefined && c >= "a" && c <= "z";
-const isDigit = (c: string | undefined) => c !== undefined && c >= "0" && c <= "9";
+type Kind = "upper" | "lower" | "digit" | undefined;
+
+/** What a character is for case changes; undefined past either end of the name, or for a symbol. */
+function kind(c: string | undefined): Kind {
+  if (c === undefined) return undefined;
+  if (/[A-Z]/.test(c)) return "upper";
+  if (/[a-z]/.test(c)) return "lower";
+  return /[0-9]/.test(c) ? "digit" : undefined;
+}
 
 /**
  * One name segment in CLI case: `strcase.ToKebab` (iancoleman/strcase
@@ -22,22 +28,16 @@ export function cliName(name: string): string {
   let out = "";
   for (let i = 0; i < s.length; i++) {
     const c = s[i]!;
-    const next = s[i + 1];
-    const lower = c.toLowerCase();
-    const caseChanges =
-      (isUpper(c) && (isLower(next) || isDigit(next))) ||
-      (isLower(c) && (isUpper(next) || isDigit(next))) ||
-      (isDigit(c) && (isUpper(next) || isLower(next)));
-    if (caseChanges) {
-      // An acronym ends before its last capital: JSONData → json-data.
-      if (isUpper(c) && isLower(next) && isUpper(s[i - 1])) out += "-";
-      out += lower;
-      if (isLower(c) || isDigit(c) || isDigit(next)) out += "-";
-    } else if (c === " " || c === "_" || c === "-" || c === ".") {
+    if (c === " " || c === "_" || c === ".") {
       out += "-";
-    } else {
-      out += lower;
+      continue;
     }
+    const [before, here, after] = [kind(s[i - 1]), kind(c), kind(s[i + 1])];
+    // An acronym ends before its last capital: JSONData → json-data.
+    if (before === "upper" && here === "upper" && after === "lower") out += "-";
+    out += c.toLowerCase();
+    // A delimiter wherever the kind changes, except a capital starting a word (Data).
+    if (here && after && here !== after && !(here === "upper" && after === "lower")) out += "-";
   }
   return out;
 }

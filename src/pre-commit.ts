@@ -81,7 +81,8 @@ export function hookRepositories(text: string): HookRepository[] {
   }
   const parsed = configSchema.safeParse(data);
   if (!parsed.success) {
-    throw new PreCommitConfigError(`.pre-commit-config.yaml: ${parsed.error.issues[0]?.message ?? "unreadable"}`);
+    // A failed parse has at least one issue.
+    throw new PreCommitConfigError(`.pre-commit-config.yaml: ${parsed.error.issues[0]!.message}`);
   }
   const repos = new Map<string, HookRepository>();
   for (const { repo: url, rev } of parsed.data.repos) {

@@ -56,8 +56,8 @@ export function parsePyproject(text: string): ProjectInfo {
   }
   const parsed = pyprojectSchema.safeParse(data);
   if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new ProjectError(`pyproject.toml: ${issue?.message ?? "unreadable"}`);
+    // A failed parse has at least one issue.
+    throw new ProjectError(`pyproject.toml: ${parsed.error.issues[0]!.message}`);
   }
   const { name, version } = parsed.data.project;
   if (!isValidVersion(version)) {

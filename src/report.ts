@@ -200,7 +200,7 @@ export function humanSize(bytes: number): string {
     value /= 1024;
     unit++;
   }
-  return unit === 0 ? `${bytes} B` : `${value.toFixed(1)} ${units[unit]}`;
+  return `${unit === 0 ? bytes : value.toFixed(1)} ${units[unit]}`;
 }
 
 /** Text safe inside a Markdown table cell. */

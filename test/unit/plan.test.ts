@@ -169,7 +169,10 @@ describe("paths-ignore (spec §1.2)", () => {
     ["**/migrate-*.sql", ["migrate-10909.sql", "db/migrate-v1.0.sql", "db/sept/migrate-v1.sql"], ["notmigrate-1.sql", "db/migrate-1.sql.bak"]],
     ["**/docs/**", ["docs/hello.md", "dir/docs/my-file.txt", "space/docs/plan/space.doc"], ["mydocs/a.md", "docs"]],
     ["docs/**", ["docs/README.md", "docs/mona/octocat.txt"], ["README.md", "mydocs/README.md"]],
-    ["**.js", ["index.js", "js/index.js", "src/js/app.js"], ["index.json"]],
+    ["**.js", ["index.js", "js/index.js", "src/js/app.js"], ["index.json", "indexjs"]],
+    // A single * before or after a slash stays in its segment.
+    ["a*/b", ["abc/b", "a/b"], ["x/b", "abc/d/b"]],
+    ["docs/*/index.md", ["docs/a/index.md"], ["docs/index.md", "docs/a/b/index.md"]],
   ])("globToRegExp(%j) matches what GitHub's cheat sheet says", (pattern, matches, others) => {
     const re = globToRegExp(pattern);
     for (const p of matches) expect(re.test(p), `${pattern} ~ ${p}`).toBe(true);
@@ -287,7 +290,27 @@ describe("formatPlan and planJson", () => {
   });
 
   it("says when nothing runs", () => {
-    expect(formatPlan(plan("push", "feature")).split("\n").at(-1)).toBe("nothing runs");
+    expect(formatPlan(plan("push", "feature")).split("\n")).toEqual([
+      "push refs/heads/feature",
+      "push to feature: bty's workflows watch main only, nothing runs",
+      "",
+      "nothing runs",
+    ]);
+  });
+
+  it("a pull request from a tag ref is not a tag push: nothing runs", () => {
+    const p = plan("pull_request", "refs/tags/v0.77.2");
+    expect(p.reason).toBe("pull request to refs/tags/v0.77.2: bty's workflows watch main only, nothing runs");
+    expect(plannedCalls(p)).toEqual([]);
+  });
+
+  it("sets the table and the notes apart with blank lines", () => {
+    const lines = formatPlan(plan("push", "refs/tags/v0.77.2")).split("\n");
+    expect(lines[2]).toBe("");
+    expect(lines[3]).toMatch(/^stage +workflow +job +call +needs$/);
+    const firstNote = lines.findIndex((l) => l.startsWith("differs from bty: "));
+    expect(lines[firstNote - 1]).toBe("");
+    expect(lines[firstNote - 2]).toMatch(/^4 +ci-cd\.yml +publish /);
   });
 
   it("JSON carries the stages with the tag filled in", () => {

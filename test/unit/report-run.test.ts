@@ -199,5 +199,6 @@ describe("parseSha256Sums", () => {
 
   it("rejects a line that is not sha256sum output", () => {
     expect(() => parseSha256Sums("abc  x.iso")).toThrow('not a sha256sum line: "abc x.iso"');
+    expect(() => parseSha256Sums(`0${SHA_A}  x.iso`)).toThrow(/^not a sha256sum line/);
   });
 });

@@ -275,6 +275,20 @@ describe("the drop-in's contents", () => {
   });
   const runs = (job: string) => jobs[job]!.steps.map((s) => s.run).filter(Boolean).join("\n");
 
+  it("names every step for the call it makes; each report in its own file; the job token only where publish needs it", () => {
+    const install = "Install the Dagger CLI v0.21.8 (dagger/dagger-for-github v8.4.1)";
+    const prepare = ["Check out bty", "Free disk space for the live image builds", "Allow KVM (before the Dagger engine starts)", install];
+    const names = (job: string) => jobs[job]!.steps.map((s) => s.name);
+    expect(names("checks")).toEqual([...prepare, "all-checks"]);
+    expect(names("tag-release")).toEqual(["Check out bty", install, "tag-release"]);
+    expect(names("release")).toEqual([...prepare, "check-not-published", "all-checks", "publish"]);
+    expect(names("smoke")).toEqual(["Check out bty", install, "test py-311", "test py-312", "test py-313", "test py-314", "build-wheel"]);
+    for (const job of ["checks", "release"]) expect(runs(job), job).toContain('report="$RUNNER_TEMP/all-checks.md"');
+    const publish = jobs.release!.steps.find((s) => s.name === "publish")!;
+    expect(publish.env).toEqual({ GITHUB_TOKEN: "${{ secrets.GITHUB_TOKEN }}" });
+    expect(jobs.release!.steps.filter((s) => s.env !== undefined).map((s) => s.name)).toEqual(["publish"]);
+  });
+
   it("keeps bty's triggers and path filters", () => {
     const ignore = ["docs/**", "README.md", "CHANGELOG.md", "LICENSE", ".github/workflows/docs.yml"];
     expect(wf.on).toEqual({
