@@ -41,7 +41,8 @@ export function stripAnsi(text: string): string {
   return text.replace(ANSI, "");
 }
 
-function lastMeaningfulLine(text: string): string {
+/** The last line of `text` that is not blank, trimmed, colour codes removed ("" when none). */
+export function lastMeaningfulLine(text: string): string {
   const lines = stripAnsi(text).split("\n").map((l) => l.trim()).filter(Boolean);
   return lines.at(-1) ?? "";
 }

@@ -21,7 +21,8 @@ import {
 import { askIndex, assembleAssets, createTag, type PublishCredentials, publishGithubRelease, remoteTagCommit, uvPublish } from "./jobs.js";
 import { assertGitHubTarget, type GitHubTarget } from "./program.js";
 import type { JobInputs } from "../containers.js";
-import { renderReport, REPORT_FORMATS, toRunReport } from "../report.js";
+import { ipxeArtifactName } from "../ipxe/plan.js";
+import { lastMeaningfulLine, renderReport, REPORT_FORMATS, toRunReport } from "../report.js";
 import { assertTagMatchesVersion, assertTagOnCommit, ReleaseInputError, tagOf } from "./version.js";
 
 /** test-usb-ventoy's Ventoy release: unpacked, or the tarball's checksum (all-checks runs it). */
@@ -192,7 +193,8 @@ export async function publish(b: Builders, inputs: JobInputs, o: PublishOptions)
       pypiMode = indexGate((await askIndex(inputs, o.version, o.index)).files, files, o.version);
       return `${o.tag} = v${o.version} on ${commit}; index: ${pypiMode === "publish" ? "not published" : "partly published (finishing)"}`;
     },
-    checks: async () => (await b.allChecks("text", true, o.ventoy.ventoy, o.ventoy.ventoyChecksum)).trim().split("\n").at(-1) ?? "all checks passed",
+    // all-checks' own last line, e.g. "all 17 checks passed".
+    checks: async () => lastMeaningfulLine(await b.allChecks("text", true, o.ventoy.ventoy, o.ventoy.ventoyChecksum)),
     release: async () => {
       const gathered = await gatherGroups(b, groups);
       assets = assembleAssets(gathered, o.version, o.tag);
@@ -205,7 +207,7 @@ export async function publish(b: Builders, inputs: JobInputs, o: PublishOptions)
     },
     images: async () => {
       const dist = await b.buildWheel();
-      const seed = (await b.buildIpxe()).file(groups.find((g) => g.group === "bty-ipxe-x86_64")!.files[0]!);
+      const seed = (await b.buildIpxe()).file(ipxeArtifactName(o.version));
       if (o.dryRun) {
         notes.images = `would publish bty-web and bty-tftp ${o.version} (+ latest for a final release) with revision ${commit}`;
         return "images not built (dry run)";

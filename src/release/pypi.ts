@@ -6,6 +6,7 @@
  */
 import { z } from "zod";
 
+import { lastMeaningfulLine } from "../report.js";
 import { ReleaseInputError } from "./version.js";
 
 /** bty's distribution name on the index. */
@@ -31,7 +32,7 @@ export type IndexAnswer = z.infer<typeof answerSchema>;
 
 /** Parse index-versions.py's answer. */
 export function parseIndexAnswer(stdout: string): IndexAnswer {
-  const line = stdout.trim().split("\n").at(-1) ?? "";
+  const line = lastMeaningfulLine(stdout);
   try {
     return answerSchema.parse(JSON.parse(line));
   } catch {

@@ -49,6 +49,9 @@ describe("buildNetbootPc", () => {
     const out = chainOf(await call("buildNetbootPc"));
     expect(out.find((c) => c.field === "from")?.args.address).toBe("debian:trixie-20251117-slim");
     const apt = argv(out).find((a) => a[1] === "/opt/bty-ci/apt-install.sh")!;
+    // Without --debian-mirror: the installer, then Debian package names only.
+    expect(apt[0]).toBe("bash");
+    for (const pkg of apt.slice(2)) expect(pkg).toMatch(/^[a-z0-9][a-z0-9+.-]+$/);
     for (const pkg of ["live-build", "debootstrap", "squashfs-tools", "xorriso", "git", "python3", "zstd", "cpio"]) {
       expect(apt).toContain(pkg);
     }
@@ -187,6 +190,8 @@ describe("buildRambootInit and buildUsbbootPc", () => {
     const sealAt = out.findIndex((c) => c.field === "withExec" && (c.args.args as string[])[2] === "seal");
     const before = out.slice(0, sealAt).filter((c) => String(c.args.path ?? "").startsWith("/build/scratch/bty-"));
     expect(before.map((c) => c.args.path)).toEqual(["/build/scratch/bty-outside", "/build/scratch/bty-layer"]);
+    // Both from what install-bty left in its container.
+    for (const c of before) expect(chainOf(c.args.source).at(-1)).toMatchObject({ field: "directory", args: { path: c.args.path } });
     expect(argv(out).at(-1)).toEqual([
       ...SCRIPT, "finish", "--work", "/build/scratch", "--variant", "ramboot-init", "--version", "0.77.2", "--out", "/build/out",
     ]);

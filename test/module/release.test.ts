@@ -265,6 +265,7 @@ describe("publishPypi", () => {
     expect(queryIndex(runs("build"))).toBe(-1);
     expect(execs()).toContainEqual(["pip", "install", "uv==0.13.9"]);
     expect(envOf(chain).UV_CACHE_DIR).toBe("/cache/uv");
+    expect(envOf(chain).BTY_CI_NONCE).toMatch(/^\d+-[a-z0-9]+$/);
     // Only the version's wheel and sdist are taken from the given dist.
     expect(chain.find((c) => c.field === "withDirectory" && c.args.path === "/release/dist")?.args.include).toEqual([
       "bty_lab-0.77.2-py3-none-any.whl",
@@ -405,6 +406,8 @@ describe("publish (the tag flow)", () => {
     expect(md.message).toContain("\n\n**publish v0.77.2: 5 of 5 failed**\n");
     expect(md.message.split("\n").at(-1)).toBe("<!-- bty-ci-report: failed -->");
     const text = (await call("publish", all).catch((e: Error) => e)) as Error;
+    // Text is the step lines once, without a second copy as a report.
+    expect(text.message.split("\n")).toHaveLength(6);
     expect(text.message.split("\n").at(-1)).toBe('publish v0.77.2 stopped at "gate"; completed: nothing. Fix the cause and run publish again: completed steps are detected and kept, the rest is finished.');
   });
 

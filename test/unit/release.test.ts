@@ -210,6 +210,16 @@ describe("release.toml (spec §10.2)", () => {
     expect(() => parseReleaseToml('version = "1"\ntag = "v1"\nreleased = "2026-07-12 09:00"\n')).toThrow(/released/);
     expect(() => parseReleaseToml('version = "1"\ntag = "v1"\nreleased = "2026-07-12T09:00:00Z"\n[[artifacts]]\nname = "x"\nsize = -1\nsha256 = "00"\n')).toThrow(/artifacts\.0\.size: [^;]+; artifacts\.0\.sha256: /);
   });
+  it("orders rows by group folder, then name, in code units as Python's sorted() does (not the locale's)", () => {
+    const groups: AssetGroup[] = [
+      { group: "z", builtBy: "docs", files: ["b.pdf", "a.pdf"], sidecars: [] },
+      { group: "B", builtBy: "docs", files: ["x.pdf"], sidecars: [] },
+      { group: "a", builtBy: "docs", files: ["y.pdf", "Y.pdf"], sidecars: [] },
+    ];
+    const stats = Object.fromEntries(["a.pdf", "b.pdf", "x.pdf", "y.pdf", "Y.pdf"].map((n) => [n, { size: 1, sha256: HEX("c") }]));
+    const m = buildManifest("v1.0", "1.0", new Date(0), groups, stats);
+    expect(m.artifacts.map((a) => a.name)).toEqual(["x.pdf", "Y.pdf", "y.pdf", "a.pdf", "b.pdf"]);
+  });
   it("stamps drop milliseconds only", () => {
     expect(releasedStamp(new Date("2026-01-02T03:04:05.999Z"))).toBe("2026-01-02T03:04:05Z");
   });
