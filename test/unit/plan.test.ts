@@ -172,6 +172,7 @@ describe("paths-ignore (spec §1.2)", () => {
     ["**.js", ["index.js", "js/index.js", "src/js/app.js"], ["index.json", "indexjs"]],
     // A single * before or after a slash stays in its segment.
     ["a*/b", ["abc/b", "a/b"], ["x/b", "abc/d/b"]],
+    ["a*c/d", ["abc/d", "ac/d"], ["x/d", "ab/x/d"]],
     ["docs/*/index.md", ["docs/a/index.md"], ["docs/index.md", "docs/a/b/index.md"]],
   ])("globToRegExp(%j) matches what GitHub's cheat sheet says", (pattern, matches, others) => {
     const re = globToRegExp(pattern);
