@@ -39,8 +39,6 @@ const cacheKeys = (chain: Call[]) =>
 /** The pipelines that start from a container image (the jobs the call built). */
 const jobs = () => engine.chains().filter((chain) => chain.some((c) => c.field === "from"));
 
-/** The chain of the source of `chain`'s `field` (withDirectory/withFile) at `path`. */
-const sourceChainOf = (chain: Call[], field: string, path: string) => chainOf(mounted(chain, field, path)?.args.source);
 /** The container a withDirectory/withFile source came from (its chain up to .directory/.file). */
 const sourceChain = (chain: Call[], path: string) => chainOf(mounted(chain, "withDirectory", path)?.args.source ?? mounted(chain, "withFile", path)?.args.source);
 
@@ -99,14 +97,14 @@ describe("buildNetbootPc", () => {
     const rootfsAt = out.findIndex((c) => c.field === "withExec" && (c.args.args as string[])[2] === "rootfs");
     expect(unmountAt).toBe(rootfsAt + 1);
     // Where each layer's files come from.
-    const origin = (field: string, path: string) =>
-      sourceChainOf(out, field, path).filter((c) => c.field !== "container").map((c) => (c.args.path === undefined ? c.field : `${c.field} ${String(c.args.path)}`));
-    expect(origin("withFile", "/opt/bty-ci/apt-install.sh")).toEqual(["currentModule", "source", "directory ci", "file apt-install.sh"]);
-    expect(origin("withDirectory", "/opt/bty-ci/ci")).toEqual(["currentModule", "source", "directory ci"]);
-    expect(origin("withFile", "/src/pyproject.toml").at(-1)).toBe("file pyproject.toml");
-    expect(origin("withDirectory", "/build/scratch/bty-outside").at(-1)).toBe("directory /build/scratch/bty-outside");
-    expect(origin("withDirectory", "/build/scratch/bty-layer").at(-1)).toBe("directory /build/scratch/bty-layer");
-    expect(origin("withFile", "/build/scratch/pip-freeze.txt").at(-1)).toBe("file /build/scratch/pip-freeze.txt");
+    const origin = (path: string) =>
+      sourceChain(out, path).filter((c) => c.field !== "container").map((c) => (c.args.path === undefined ? c.field : `${c.field} ${String(c.args.path)}`));
+    expect(origin("/opt/bty-ci/apt-install.sh")).toEqual(["currentModule", "source", "directory ci", "file apt-install.sh"]);
+    expect(origin("/opt/bty-ci/ci")).toEqual(["currentModule", "source", "directory ci"]);
+    expect(origin("/src/pyproject.toml").at(-1)).toBe("file pyproject.toml");
+    expect(origin("/build/scratch/bty-outside").at(-1)).toBe("directory /build/scratch/bty-outside");
+    expect(origin("/build/scratch/bty-layer").at(-1)).toBe("directory /build/scratch/bty-layer");
+    expect(origin("/build/scratch/pip-freeze.txt").at(-1)).toBe("file /build/scratch/pip-freeze.txt");
   });
 
   it("gives root capabilities to live-build's stages only", async () => {
@@ -199,7 +197,7 @@ describe("buildRambootInit and buildUsbbootPc", () => {
 
   it("usbboot-pc: bty's own usb_iso_build finish (privileged, loop devices), then the ISO checks", async () => {
     const out = chainOf(await call("buildUsbbootPc"));
-    expect(sourceChainOf(out, "withDirectory", "/src/cijoe/scripts").at(-1)).toMatchObject({ field: "directory", args: { path: "cijoe/scripts" } });
+    expect(sourceChain(out, "/src/cijoe/scripts").at(-1)).toMatchObject({ field: "directory", args: { path: "cijoe/scripts" } });
     const iso = "/build/out/bty-usbboot-pc-x86_64-v0.77.2.iso";
     expect(argv(out).slice(-3)).toEqual([
       [
