@@ -365,6 +365,7 @@ describe.skipIf(!canBuild)(`netboot-pc, really built from bty's sdist${canBuild 
       "-netdev", "user,id=n0", "-device", "virtio-net-pci,netdev=n0",
     ], { stdio: ["ignore", "pipe", "pipe"] });
     children.push(qemu);
+    const closed = new Promise<void>((res) => qemu.on("close", () => res()));
     const log = createWriteStream(serial);
     let seen = "";
     const found = await new Promise<boolean>((res) => {
@@ -379,13 +380,16 @@ describe.skipIf(!canBuild)(`netboot-pc, really built from bty's sdist${canBuild 
       };
       qemu.stdout!.on("data", onData);
       qemu.stderr!.on("data", onData);
-      qemu.on("close", () => {
+      void closed.then(() => {
         clearTimeout(timer);
         res(seen.includes(marker));
       });
     });
     qemu.kill("SIGKILL");
     http.kill("SIGKILL");
+    // QEMU's pipes still deliver what it wrote before the kill: end the serial
+    // log once they are closed, not before (a write after end is an error).
+    await closed;
     log.end();
     const secs = Math.round((performance.now() - start) / 1000);
     console.log(`boot to "${marker}": ${found ? `${secs} s` : "not reached"} (${accel}); serial log ${serial}`);
