@@ -55,6 +55,7 @@ export default defineConfig({
         test: {
           name: "payload",
           include: ["test/payload/**/*.test.ts"],
+          setupFiles: ["test/payload/setup.ts"],
           testTimeout: 30 * 60_000,
           hookTimeout: 30 * 60_000,
           // Payload tests share apt, loop devices and one bty checkout: run them in order.

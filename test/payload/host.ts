@@ -13,6 +13,7 @@ import {
   mkdirSync,
   mkdtempSync,
   readdirSync,
+  readFileSync,
   readlinkSync,
   renameSync,
   rmSync,
@@ -37,9 +38,52 @@ function run(argv: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {
   return r.stdout;
 }
 
-/** A new, empty scratch directory. */
+/** The scratch directories this test file made, for test/payload/setup.ts to clear. */
+const scratchDirs: string[] = [];
+
+/** A new, empty scratch directory; removed after its test file passes (see clearScratch). */
 export function scratch(prefix: string): string {
-  return mkdtempSync(join(tmpdir(), `bty-ci-${prefix}-`));
+  const dir = mkdtempSync(join(tmpdir(), `bty-ci-${prefix}-`));
+  scratchDirs.push(dir);
+  return dir;
+}
+
+/** Mount points of this process's mount namespace (mountinfo's fifth field, octal escapes decoded). */
+export function mountPoints(mountinfo = readFileSync("/proc/self/mountinfo", "utf8")): string[] {
+  return mountinfo
+    .split("\n")
+    .filter((line) => line.trim() !== "")
+    .map((line) => line.split(" ")[4]!.replace(/\\([0-7]{3})/g, (_, octal: string) => String.fromCharCode(parseInt(octal, 8))));
+}
+
+/**
+ * Remove the scratch directories made so far, except one that holds a mount
+ * point: a bind of /dev or a live-build chroot's /proc left by a killed build
+ * would be emptied through it. Returns what stayed and why; it stays on the
+ * list for the next clear.
+ */
+export function clearScratch(): { dir: string; why: string }[] {
+  const mounts = mountPoints();
+  const kept: { dir: string; why: string }[] = [];
+  for (const dir of scratchDirs.splice(0)) {
+    const inside = mounts.find((m) => m === dir || m.startsWith(`${dir}/`));
+    if (inside !== undefined) {
+      kept.push({ dir, why: `${inside} is mounted there` });
+      continue;
+    }
+    try {
+      rmSync(dir, { recursive: true, force: true });
+    } catch (e) {
+      kept.push({ dir, why: (e as Error).message });
+    }
+  }
+  scratchDirs.push(...kept.map((k) => k.dir));
+  return kept;
+}
+
+/** The scratch directories made so far and not cleared. */
+export function scratchMade(): readonly string[] {
+  return scratchDirs;
 }
 
 /** The bin directory of a venv holding uv at the pinned version (made once). */
