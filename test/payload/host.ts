@@ -23,6 +23,8 @@ import {
 import { tmpdir } from "node:os";
 import { delimiter, join, resolve } from "node:path";
 
+import type { RunnerTask } from "vitest";
+
 import { PYTHON_MATRIX, type PythonLeg, TOOLS } from "../../src/config.js";
 import { type Layout, type Step, UV_ENV } from "../../src/steps.js";
 
@@ -79,6 +81,12 @@ export function clearScratch(): { dir: string; why: string }[] {
   }
   scratchDirs.push(...kept.map((k) => k.dir));
   return kept;
+}
+
+/** A failed task anywhere in a file's tree: a test, a suite whose hook threw, the file itself. */
+export function anyFailed(task: RunnerTask): boolean {
+  if (task.result?.state === "fail") return true;
+  return "tasks" in task && task.tasks.some(anyFailed);
 }
 
 /** The scratch directories made so far and not cleared. */

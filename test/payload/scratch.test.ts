@@ -9,8 +9,7 @@ import { join } from "node:path";
 import type { RunnerTask } from "vitest";
 import { describe, expect, it } from "vitest";
 
-import { clearScratch, mountPoints, scratch, scratchMade } from "./host.js";
-import { anyFailed } from "./setup.js";
+import { anyFailed, clearScratch, mountPoints, scratch, scratchMade } from "./host.js";
 
 const ROOT = process.getuid?.() === 0;
 

@@ -8,22 +8,15 @@
  * failure they stay for inspection and their paths are printed, as they are
  * with BTY_CI_KEEP_SCRATCH=1.
  */
-import type { RunnerTask } from "vitest";
 import { afterAll } from "vitest";
 
-import { clearScratch, scratchMade } from "./host.js";
-
-/** A failed task anywhere in the tree: a test, a hook's suite, the file itself. */
-export function anyFailed(task: RunnerTask): boolean {
-  if (task.result?.state === "fail") return true;
-  return "tasks" in task && task.tasks.some(anyFailed);
-}
+import { anyFailed, clearScratch, scratchMade } from "./host.js";
 
 // The first argument is the (fixture) context, which vitest wants destructured.
 afterAll(({}, file) => {
   const made = scratchMade();
   if (made.length === 0) return;
-  const keep = process.env.BTY_CI_KEEP_SCRATCH === "1" ? "BTY_CI_KEEP_SCRATCH=1" : anyFailed(file) ? "a test failed" : undefined;
+  const keep = process.env.BTY_CI_KEEP_SCRATCH === "1" ? "BTY_CI_KEEP_SCRATCH=1" : anyFailed(file) ? "a test or hook failed" : undefined;
   if (keep !== undefined) {
     console.log(`scratch kept (${keep}):\n${made.map((d) => `  ${d}`).join("\n")}`);
     return;
