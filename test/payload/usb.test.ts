@@ -386,8 +386,6 @@ describe.skipIf(!isRoot)("test-usb-ventoy staging on a real loop device (root; V
     expect(r.stderr).toMatch(/no Ventoy2Disk\.sh in .*: pass the unpacked ventoy-<version>-linux\.tar\.gz/);
     expect(existsSync(join(layout.work, "disk.img"))).toBe(false);
   });
-
-  it.skip("boots Ventoy 1.1.05 with the usbboot-pc ISO (skipped: no Ventoy release and no bty usbboot-pc ISO reachable here; the in-VM checks are usb-vm.py --scenario ventoy)", () => {});
 });
 
 const PROGRAMS = ["usb/grow-stage.sh", "usb/usb-vm.py", "usb/grow-assert.sh", "usb/ventoy-stage.sh"];
