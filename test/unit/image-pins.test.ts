@@ -8,8 +8,7 @@ import { resolve } from "node:path";
 
 import { describe, expect, it } from "vitest";
 
-import { PYTHON_IMAGE, PYTHON_MATRIX } from "../../src/config.js";
-import { pythonImageRef } from "../../src/images.js";
+import { PYTHON_MATRIX } from "../../src/config.js";
 
 const FIXTURE = resolve(import.meta.dirname, "../fixtures/official-images-python-slim-bookworm.txt");
 const fixture = readFileSync(FIXTURE, "utf8");
@@ -45,22 +44,21 @@ describe("official-images fixture", () => {
   });
 });
 
-describe("pinned Python images", () => {
-  const legs = Object.entries(PYTHON_MATRIX);
+/**
+ * bty's workflow runs python-version 3.11, 3.12, 3.13 and 3.14; bty-ci pins
+ * each to a patch release. A bump changes this list, the config and the
+ * fixture together.
+ */
+const EXPECTED_PINS = { py311: "3.11.16", py312: "3.12.14", py313: "3.13.15", py314: "3.14.7" };
+const legs = Object.entries(EXPECTED_PINS);
 
-  it("the matrix is py311 … py314, each leg on its own minor", () => {
-    expect(legs).toEqual([
-      ["py311", expect.stringMatching(/^3\.11\.\d+$/)],
-      ["py312", expect.stringMatching(/^3\.12\.\d+$/)],
-      ["py313", expect.stringMatching(/^3\.13\.\d+$/)],
-      ["py314", expect.stringMatching(/^3\.14\.\d+$/)],
-    ]);
+describe("pinned Python images", () => {
+  it("the matrix is bty's py311 … py314, at these patch releases", () => {
+    expect(PYTHON_MATRIX).toEqual(EXPECTED_PINS);
   });
 
-  it.each(legs)("%s: its image tag is published by the official images", (_leg, version) => {
-    const ref = pythonImageRef(PYTHON_IMAGE, version);
-    expect(ref.startsWith("python:")).toBe(true);
-    expect(published).toContain(ref.slice("python:".length));
+  it.each(legs)("%s: its slim-bookworm tag is published by the official images", (_leg, version) => {
+    expect(published).toContain(`${version}-slim-bookworm`);
   });
 
   it.each(legs)("%s: pins the newest patch release published for its minor", (_leg, version) => {
