@@ -277,7 +277,9 @@ stage_install_bty() {
   mkdir -p "$layer" "$outside" "$logs"
   [[ ! -e "$root/opt/bty/venv" ]] || die "the chroot already holds /opt/bty/venv: start again from the rootfs stage"
   install -D -m 0644 "$wheel" "$root/opt/bty/$(basename "$wheel")"
-  install -m 0755 "$work/held-hooks/$BTY_INSTALL_HOOK" "$root/root/$BTY_INSTALL_HOOK"
+  # Where the held hook runs from inside the chroot; it reads no path of its own.
+  local hook="/var/tmp/$BTY_INSTALL_HOOK"
+  install -m 0755 "$work/held-hooks/$BTY_INSTALL_HOOK" "$root$hook"
   touch "$marker"
   sleep 1
   chroot_mounts "$root"
@@ -287,10 +289,10 @@ stage_install_bty() {
   echo "media-build.sh: bty's $BTY_INSTALL_HOOK in the chroot (log $logs/install-bty.log)"
   timeout --kill-after=30 "$timeout_s" chroot "$root" /usr/bin/env -i HOME=/root \
     PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
-    "/root/$BTY_INSTALL_HOOK" >"$logs/install-bty.log" 2>&1 || rc=$?
+    "$hook" >"$logs/install-bty.log" 2>&1 || rc=$?
   trap - EXIT
   chroot_umounts "$root"
-  rm -f "$root/root/$BTY_INSTALL_HOOK"
+  rm -f "$root$hook"
   if ((rc != 0)); then
     echo "media-build.sh: $BTY_INSTALL_HOOK failed (exit $rc); last $LOG_TAIL_LINES log lines:" >&2
     tail -n "$LOG_TAIL_LINES" "$logs/install-bty.log" >&2
