@@ -4,9 +4,8 @@
  * payload tests (docker + a real registry) build and push from the same
  * plan, so tags, labels, build args and the staged files cannot drift apart.
  */
-import { isValidVersion } from "../project.js";
 import { releasedStamp } from "./manifest.js";
-import { isPrerelease, ReleaseInputError } from "./version.js";
+import { assertTagMatchesVersion, isPrerelease, ReleaseInputError } from "./version.js";
 
 /** The two images bty publishes. */
 export type ImageKind = "web" | "tftp";
@@ -111,22 +110,8 @@ export function registryHost(repository: string): string {
  */
 export function validateRelease(inputs: ReleaseInputs): void {
   const { tag, version, revision, created, repository, sourceUrl, platforms } = inputs;
-  if (!isValidVersion(version)) {
-    throw new ReleaseInputError(
-      `version "${version}" is not a PEP 440 version: fix [project] version in pyproject.toml`,
-    );
-  }
-  if (tag !== `v${version}`) {
-    throw new ReleaseInputError(
-      `tag "${tag}" does not match [project] version "${version}": release tag v${version}, ` +
-        "or bump pyproject.toml to the version being tagged",
-    );
-  }
-  if (version.includes("+")) {
-    throw new ReleaseInputError(
-      `version "${version}" has a local part (+…): neither PyPI nor OCI tags accept it; release a public version`,
-    );
-  }
+  // The same version and tag rules as the GitHub release and PyPI.
+  assertTagMatchesVersion(tag, version);
   if (!REVISION.test(revision)) {
     throw new ReleaseInputError(
       `revision "${revision}" is not a commit id: pass --revision with the full SHA the tag points at ` +

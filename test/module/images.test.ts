@@ -244,7 +244,7 @@ describe("publishTftp", () => {
 
 describe("bad input is refused before anything is built or sent", () => {
   it.each([
-    ["a tag that is not v<version>", "publishDocker", { tag: "v0.77.3" }, /tag "v0.77.3" does not match \[project\] version "0.77.2"/],
+    ["a tag that is not v<version>", "publishDocker", { tag: "v0.77.3" }, /tag "v0.77.3" does not match pyproject\.toml's version 0\.77\.2/],
     ["no registry token", "publishDocker", { registryToken: undefined }, /no credentials for ghcr.io: pass --registry-token/],
     ["no registry user", "publishTftp", { registryUser: "" }, /no credentials for ghcr.io: pass --registry-user/],
     ["a revision that is not a commit", "publishDocker", { revision: "HEAD" }, /revision "HEAD" is not a commit id/],

@@ -111,21 +111,31 @@ describe("validateRelease refuses bad input, naming the fix", () => {
     expect(() => validateRelease(inputs({ repository: "registry.local:5000/a/b_c/d-e" }))).not.toThrow();
   });
 
+  // The rules of the GitHub release and PyPI (version.ts), so no version
+  // gets an image that the other two refuse.
   it("a tag that is not v<version>", () => {
     expect(() => validateRelease(inputs({ tag: "v0.77.3" }))).toThrow(
-      'tag "v0.77.3" does not match [project] version "0.77.2": release tag v0.77.2, or bump pyproject.toml to the version being tagged',
+      'tag "v0.77.3" does not match pyproject.toml\'s version 0.77.2: release tag v0.77.2, or bump [project] version to the tag\'s version',
     );
     expect(() => validateRelease(inputs({ tag: "0.77.2" }))).toThrow(/does not match/);
   });
 
   it("a version that is not PEP 440", () => {
     expect(() => validateRelease(inputs({ tag: "vlatest", version: "latest" }))).toThrow(
-      'version "latest" is not a PEP 440 version: fix [project] version in pyproject.toml',
+      'version "latest" is not a PEP 440 version: set [project] version in pyproject.toml to a release like "0.77.2" (or "0.78.0rc1")',
+    );
+  });
+
+  it("a version not in canonical form, which the wheel and the index would spell otherwise", () => {
+    expect(() => validateRelease(inputs({ tag: "v0.77.2RC1", version: "0.77.2RC1" }))).toThrow(
+      'version "0.77.2RC1" is not in canonical PEP 440 form: write "0.77.2rc1" in pyproject.toml',
     );
   });
 
   it("a local version, which no registry accepts as a tag", () => {
-    expect(() => validateRelease(inputs({ tag: "v0.77.2+g1", version: "0.77.2+g1" }))).toThrow(/has a local part/);
+    expect(() => validateRelease(inputs({ tag: "v0.77.2+g1", version: "0.77.2+g1" }))).toThrow(
+      'version "0.77.2+g1" has a local segment (+…), which package indexes refuse: drop it',
+    );
   });
 
   it("a revision that is not a commit id", () => {
