@@ -322,8 +322,20 @@ describe("publish (the tag flow)", () => {
       "pypi     done     published bty_lab-0.77.2-py3-none-any.whl, bty_lab-0.77.2.tar.gz to the index behind http://index.test/simple/ (files it already had were skipped)",
       "publish v0.77.2: every step completed",
     ]);
-    // Both images are seeded with the release's own ipxe.efi.
-    expect(engine.fieldCalls("file").map((c) => c.args.path)).toContain("bty-ipxe-x86_64-v0.77.2.efi");
+    // Both images are seeded with the release's own ipxe.efi: every platform
+    // variant of every publish stages the file build-ipxe made for v0.77.2.
+    const variants = engine
+      .chains()
+      .flatMap((chain) => chain.filter((c) => c.field === "publish"))
+      .flatMap((p) => (p.args.platformVariants as string[]).map((id) => engine.pipelineOf(id) ?? []));
+    expect(variants).toHaveLength(8); // bty-web and bty-tftp, <version> and latest, amd64 and arm64
+    const seeds = variants.map((variant) => variant.find((c) => c.field === "withFile" && /(^|\/)seed\/ipxe\.efi$/.test(String(c.args.path))));
+    expect(new Set(seeds.map((seed) => seed?.args.path))).toEqual(new Set(["docker/seed/ipxe.efi", "seed/ipxe.efi"]));
+    for (const seed of seeds) {
+      const built = engine.pipelineOf(String(seed!.args.source)) ?? [];
+      expect(built.at(-1)).toMatchObject({ field: "file", args: { path: "bty-ipxe-x86_64-v0.77.2.efi" } });
+      expect(built.some((c) => c.field === "withExec" && (c.args.args as string[]).some((a) => a.includes("ipxe-build.sh")))).toBe(true);
+    }
     const s = steps();
     expect(Object.values(s).every((i) => i >= 0)).toBe(true);
     expect(s.gate).toBeLessThan(s.checks);
