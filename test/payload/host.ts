@@ -15,6 +15,7 @@ import {
   readdirSync,
   readFileSync,
   readlinkSync,
+  realpathSync,
   renameSync,
   rmSync,
   statSync,
@@ -45,7 +46,9 @@ const scratchDirs: string[] = [];
 
 /** A new, empty scratch directory; removed after its test file passes (see clearScratch). */
 export function scratch(prefix: string): string {
-  const dir = mkdtempSync(join(tmpdir(), `bty-ci-${prefix}-`));
+  // Resolved, as mountinfo's paths are, so clearScratch sees a mount inside
+  // even when $TMPDIR goes through a symlink.
+  const dir = mkdtempSync(join(realpathSync(tmpdir()), `bty-ci-${prefix}-`));
   scratchDirs.push(dir);
   return dir;
 }

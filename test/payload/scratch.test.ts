@@ -3,13 +3,13 @@
  * passing file, never emptied through a mount point, kept after a failure.
  */
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
 import type { RunnerTask } from "vitest";
 import { describe, expect, it } from "vitest";
 
-import { anyFailed, clearScratch, mountPoints, scratch, scratchMade } from "./host.js";
+import { anyFailed, clearScratch, mountPoints, REPO, scratch, scratchMade } from "./host.js";
 
 const ROOT = process.getuid?.() === 0;
 
@@ -59,5 +59,50 @@ describe("scratch directories", () => {
     expect(anyFailed(task("pass", [task("pass", [task("pass"), task("fail")])]))).toBe(true);
     // A file-level beforeAll that threw fails the file itself, its tests skipped.
     expect(anyFailed(task("fail", [task("skip")]))).toBe(true);
+  });
+});
+
+/**
+ * A file of test/payload/scratch-files run by a vitest of its own with the
+ * payload setup: its exit code, output and the scratch directory it made.
+ */
+function runFile(name: string, keep = false) {
+  const probe = join(scratch("probe-out"), "made");
+  const env: NodeJS.ProcessEnv = { ...process.env, SCRATCH_PROBE: probe };
+  delete env.BTY_CI_KEEP_SCRATCH;
+  if (keep) env.BTY_CI_KEEP_SCRATCH = "1";
+  const r = spawnSync(
+    process.execPath,
+    [join(REPO, "node_modules/vitest/vitest.mjs"), "run", "--config", join(import.meta.dirname, "scratch-files/vitest.config.ts"), name],
+    { cwd: REPO, env, encoding: "utf8" },
+  );
+  return { code: r.status, out: r.stdout + r.stderr, dir: readFileSync(probe, "utf8") };
+}
+
+describe("the payload setup on whole files", () => {
+  it("a file that passed leaves no scratch and says nothing about it", () => {
+    const r = runFile("passes.fixture.ts");
+    expect(r.code, r.out).toBe(0);
+    expect(existsSync(r.dir)).toBe(false);
+    expect(r.out).not.toMatch(/scratch (kept|not removed)/);
+  });
+
+  it.each([
+    ["a failed test", "test-fails.fixture.ts"],
+    ["a throwing afterAll of the file's own", "after-all-throws.fixture.ts"],
+  ])("%s keeps the file's scratch and lists it", (_what, name) => {
+    const r = runFile(name);
+    expect(r.code, r.out).toBe(1);
+    expect(existsSync(r.dir)).toBe(true);
+    expect(r.out).toContain(`scratch kept (a test or hook failed):\n  ${r.dir}\n`);
+    rmSync(r.dir, { recursive: true });
+  });
+
+  it("BTY_CI_KEEP_SCRATCH=1 keeps a passing file's scratch and lists it", () => {
+    const r = runFile("passes.fixture.ts", true);
+    expect(r.code, r.out).toBe(0);
+    expect(existsSync(r.dir)).toBe(true);
+    expect(r.out).toContain(`scratch kept (BTY_CI_KEEP_SCRATCH=1):\n  ${r.dir}\n`);
+    rmSync(r.dir, { recursive: true });
   });
 });

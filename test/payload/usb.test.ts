@@ -20,10 +20,10 @@ import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameS
 import { dirname, join } from "node:path";
 
 import { parse as parseToml } from "smol-toml";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import { bundleDir, type UsbLayout, usbGrowSteps, usbVentoySteps } from "../../src/usb/plan.js";
-import { btyCheckout, CACHE_DIR, CI_DIR, hostEnv, REPO, scratch, uvBin } from "./host.js";
+import { anyFailed, btyCheckout, CACHE_DIR, CI_DIR, hostEnv, REPO, scratch, uvBin } from "./host.js";
 
 const isRoot = process.getuid?.() === 0;
 const MIMIC = join(REPO, "test/payload/usb-mimic");
@@ -135,24 +135,17 @@ function guestCheck(key: string, images: string): { status: number | null; out: 
 }
 
 /**
- * Work directories of this file's runs, cleaned at the end: the 4 GiB sparse
- * disk of each goes; a run's debug bundle stays when the file failed.
+ * Work directories of this file's runs. A failed file keeps its scratch
+ * (test/payload/setup.ts) for the debug bundles, without each run's 4 GiB
+ * sparse disk.
  */
 const works: string[] = [];
 const layoutFor = (iso: string, work = scratch("usb")): UsbLayout => {
   works.push(work);
   return { ciDir: CI_DIR, work, iso };
 };
-let failed = false;
-afterEach((ctx) => {
-  failed ||= ctx.task.result?.state === "fail";
-});
-afterAll(() => {
-  for (const w of works) {
-    if (failed) rmSync(join(w, "disk.img"), { force: true });
-    else rmSync(w, { recursive: true, force: true });
-  }
-  if (failed) console.log(`usb payload: debug bundles kept in ${works.join(", ")}`);
+afterAll(({}, file) => {
+  if (anyFailed(file)) for (const w of works) rmSync(join(w, "disk.img"), { force: true });
 });
 
 describe.skipIf(!isRoot)("test-usb-grow on a mimic usbboot-pc ISO (root: loop devices)", () => {

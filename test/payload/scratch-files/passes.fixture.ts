@@ -1,0 +1,5 @@
+import { it } from "vitest";
+
+import { probeScratch } from "./probe.js";
+
+it("makes scratch and passes", probeScratch);
