@@ -31,15 +31,9 @@ export interface VentoyInput {
   ventoyChecksum: string;
 }
 
-/** What the release needs from the facade: its build functions and image publishers. */
-export interface Builders {
+/** What the release needs from the facade: the build function of every asset group, all-checks and the image publishers. */
+export interface Builders extends Record<AssetGroup["builtBy"], () => Promise<Directory>> {
   allChecks(format?: string, failOnError?: boolean, ventoy?: Directory, ventoyChecksum?: string): Promise<string>;
-  buildWheel(): Promise<Directory>;
-  docs(): Promise<Directory>;
-  buildIpxe(): Promise<Directory>;
-  buildNetbootPc(): Promise<Directory>;
-  buildRambootInit(): Promise<Directory>;
-  buildUsbbootPc(): Promise<Directory>;
   publishDocker(tag: string, revision: string, registryUser?: string, registryToken?: Secret, ipxeSeed?: File, dist?: Directory): Promise<string[]>;
   publishTftp(tag: string, revision: string, registryUser?: string, registryToken?: Secret, ipxeSeed?: File): Promise<string[]>;
 }
