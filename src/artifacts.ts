@@ -8,6 +8,7 @@ import { posix } from "node:path";
 
 import type { Directory } from "@dagger.io/dagger";
 
+import { compareCodeUnits } from "./release/manifest.js";
 import { type Artifact, parseSha256Sums } from "./report.js";
 
 /** Checksum files a build writes (bty's convention: basenames, next to the files). */
@@ -25,6 +26,6 @@ export async function directoryArtifacts(dir: Directory): Promise<Artifact[]> {
       }),
     )
   ).flat();
-  const unique = [...new Map(listed.map((l) => [l.name, l])).values()].sort((a, b) => a.name.localeCompare(b.name));
+  const unique = [...new Map(listed.map((l) => [l.name, l])).values()].sort((a, b) => compareCodeUnits(a.name, b.name));
   return Promise.all(unique.map(async (l) => ({ ...l, size: await dir.file(l.name).size() })));
 }

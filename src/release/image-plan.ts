@@ -4,7 +4,7 @@
  * payload tests (docker + a real registry) build and push from the same
  * plan, so tags, labels, build args and the staged files cannot drift apart.
  */
-import { releasedStamp } from "./manifest.js";
+import { utcStamp } from "./stamp.js";
 import { assertTagMatchesVersion, isPrerelease, ReleaseInputError } from "./version.js";
 
 /** The two images bty publishes. */
@@ -177,7 +177,7 @@ export function imagePlan(kind: ImageKind, inputs: ReleaseInputs, now: Date): Im
       "org.opencontainers.image.source": inputs.sourceUrl,
       "org.opencontainers.image.revision": inputs.revision,
       "org.opencontainers.image.version": version,
-      "org.opencontainers.image.created": inputs.created || releasedStamp(now),
+      "org.opencontainers.image.created": inputs.created || utcStamp(now),
     },
     refs: [`${repository}:${version}`, ...(isPrerelease(version) ? [] : [`${repository}:latest`])],
     wheel: recipe.wheelDir ? `${recipe.wheelDir}/${wheelName(version)}` : undefined,

@@ -9,6 +9,7 @@ import { z } from "zod";
 
 import type { AssetGroup } from "./assets.js";
 import { ReleaseAssetError } from "./assets.js";
+import { utcStamp } from "./stamp.js";
 import { assertTagMatchesVersion } from "./version.js";
 
 /** One released file. */
@@ -24,11 +25,6 @@ export interface Manifest {
   tag: string;
   released: string;
   artifacts: Artifact[];
-}
-
-/** UTC time as bty writes it: `%Y-%m-%dT%H:%M:%SZ` (no fractional seconds); also the images' created label. */
-export function releasedStamp(date: Date): string {
-  return `${date.toISOString().slice(0, 19)}Z`;
 }
 
 /**
@@ -51,11 +47,11 @@ export function buildManifest(
       if (!stat) throw new ReleaseAssetError(`no size/digest for ${name}`);
       return { name, size: stat.size, sha256: stat.sha256 };
     });
-  return { version, tag, released: releasedStamp(released), artifacts: rows };
+  return { version, tag, released: utcStamp(released), artifacts: rows };
 }
 
 /** Python's str ordering (code units), not the locale's. */
-function compareCodeUnits(a: string, b: string): number {
+export function compareCodeUnits(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 

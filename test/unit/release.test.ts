@@ -20,7 +20,8 @@ import {
   PUBLISH_STEPS,
   runInOrder,
 } from "../../src/release/flow.js";
-import { buildManifest, type Manifest, parseReleaseToml, releasedStamp, renderReleaseToml } from "../../src/release/manifest.js";
+import { buildManifest, type Manifest, parseReleaseToml, renderReleaseToml } from "../../src/release/manifest.js";
+import { utcStamp } from "../../src/release/stamp.js";
 import { assembleArgv, assertGitHubTarget, githubReleaseArgv, githubTagArgv, githubTagShaArgv } from "../../src/release/program.js";
 import { indexVersionsArgv, parseIndexAnswer, uvPublishArgv } from "../../src/release/pypi.js";
 import { manifestLast, mismatch, planUploads, verifyRelease } from "../../src/release/upload-plan.js";
@@ -221,7 +222,7 @@ describe("release.toml (spec §10.2)", () => {
     expect(m.artifacts.map((a) => a.name)).toEqual(["x.pdf", "Y.pdf", "y.pdf", "a.pdf", "b.pdf"]);
   });
   it("stamps drop milliseconds only", () => {
-    expect(releasedStamp(new Date("2026-01-02T03:04:05.999Z"))).toBe("2026-01-02T03:04:05Z");
+    expect(utcStamp(new Date("2026-01-02T03:04:05.999Z"))).toBe("2026-01-02T03:04:05Z");
   });
 });
 
