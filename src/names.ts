@@ -28,6 +28,7 @@ export function cliName(name: string): string {
   let out = "";
   for (let i = 0; i < s.length; i++) {
     const c = s[i]!;
+    // `-` needs no rewrite: it has no kind, so it is copied as it is below.
     if (c === " " || c === "_" || c === ".") {
       out += "-";
       continue;

@@ -95,7 +95,7 @@ export function pxeClient(inputs: JobInputs, server: Service, trio: Directory, f
 
 /** Files of the debug bundle shown in a failure, in this order. */
 const BUNDLE_SHOWN = ["FAILURE.txt", "markers.txt", "seeding.log", "qemu-cmdline.txt", "accel.txt", "dnsmasq.log", "serial.log", "bty-web.log", "withcache.log"];
-const TAIL_LINES = 60;
+const BUNDLE_TAIL_LINES = 60;
 
 /** Runs the chain; on failure throws with the debug bundle's contents (tails of the long logs). */
 export async function runPxeChain(client: Container, firmware: Firmware): Promise<void> {
@@ -109,7 +109,7 @@ export async function runPxeChain(client: Container, firmware: Firmware): Promis
     const present = await bundle.entries();
     for (const name of BUNDLE_SHOWN.filter((n) => present.includes(n))) {
       const text = await bundle.file(name).contents();
-      parts.push(`---- ${name} (last ${TAIL_LINES} lines) ----\n${text.split("\n").slice(-TAIL_LINES).join("\n")}`);
+      parts.push(`---- ${name} (last ${BUNDLE_TAIL_LINES} lines) ----\n${text.split("\n").slice(-BUNDLE_TAIL_LINES).join("\n")}`);
     }
   }
   throw new Error(parts.join("\n"));

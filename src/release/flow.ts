@@ -8,7 +8,7 @@
  * flow again finishes whatever a failure left.
  */
 import { ReleaseInputError } from "./version.js";
-import { type CheckResult, TAIL_LINES } from "../report.js";
+import { type CheckResult, failureTail } from "../report.js";
 
 export const PUBLISH_STEPS = ["gate", "checks", "release", "images", "pypi"] as const;
 export type PublishStep = (typeof PUBLISH_STEPS)[number];
@@ -116,13 +116,12 @@ export async function runInOrder(
 export function outcomesAsResults(outcomes: StepOutcome[]): CheckResult[] {
   return outcomes.map((o) => {
     if (o.status === "not run") return { name: o.step, ok: false, seconds: 0, reason: "not run: an earlier step failed", tail: [] };
-    const lines = o.detail.split("\n");
     return {
       name: o.step,
       ok: o.status === "done",
       seconds: o.seconds ?? 0,
-      reason: lines[0]!, // split gives at least one element
-      tail: o.status === "failed" ? lines.slice(-TAIL_LINES) : [],
+      reason: o.detail.split("\n")[0]!, // split gives at least one element
+      tail: o.status === "failed" ? failureTail(o.detail) : [],
     };
   });
 }
