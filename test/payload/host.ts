@@ -18,7 +18,6 @@ import {
   realpathSync,
   renameSync,
   rmSync,
-  statSync,
   writeFileSync,
 } from "node:fs";
 import { tmpdir } from "node:os";
@@ -172,20 +171,25 @@ export function requireHostPython(leg: PythonLeg): string {
 }
 
 /**
- * bty's newest sdist from the package index (`pip download`, as the brief
- * asks), cached; returns the path of the .tar.gz.
+ * The bty release the payload tier tests: a pin, so that a new bty release
+ * cannot change what the tests run (bump it on purpose, with its fixes).
  */
-export function btySdist(): string {
+export const BTY_TEST_VERSION = "0.77.2";
+
+/**
+ * bty's sdist at `version` from the package index (`pip download`), cached;
+ * returns the path of the .tar.gz.
+ */
+export function btySdist(version: string = BTY_TEST_VERSION): string {
   const dir = join(CACHE_DIR, "sdist");
+  const file = join(dir, `bty_lab-${version}.tar.gz`);
+  if (existsSync(file)) return file;
   mkdirSync(dir, { recursive: true });
   if (!process.env.BTY_CI_OFFLINE) {
-    run(["python3", "-m", "pip", "download", "-q", "--no-binary", ":all:", "--no-deps", "-d", dir, "bty-lab"]);
+    run(["python3", "-m", "pip", "download", "-q", "--no-binary", ":all:", "--no-deps", "-d", dir, `bty-lab==${version}`]);
   }
-  const sdists = readdirSync(dir)
-    .filter((f) => /^bty_lab-.+\.tar\.gz$/.test(f))
-    .sort((a, b) => statSync(join(dir, b)).mtimeMs - statSync(join(dir, a)).mtimeMs);
-  if (!sdists[0]) throw new Error(`no bty sdist in ${dir}: run once with network to fetch it`);
-  return join(dir, sdists[0]);
+  if (!existsSync(file)) throw new Error(`no sdist of bty-lab ${version} in ${dir}: run once with network to fetch it`);
+  return file;
 }
 
 /**

@@ -13,10 +13,9 @@ import { join, resolve } from "node:path";
 import { IPXE, PXE } from "../../src/config.js";
 import { ipxeArtifactName, ipxeSteps } from "../../src/ipxe/plan.js";
 import { type ChainLayout, chainArgv, type Firmware, type Marker, PASSWORD_ENV, serverArgv } from "../../src/pxe/plan.js";
-import { CACHE_DIR, CI_DIR, REPO, runHostSteps, scratch } from "./host.js";
+import { btySdist, CACHE_DIR, CI_DIR, REPO, runHostSteps, scratch } from "./host.js";
+import { constraintsKey, uvLockConstraints, WITHCACHE_VERSION, withcacheConstraintLines } from "./python-lock.js";
 
-/** withcache, the cache bty-web's catalog lives in (bty runs its image; bty-ci pins the package). */
-export const WITHCACHE_VERSION = "0.13.3";
 /** What the stand-in trio's /init prints on the serial console. */
 export const STANDIN_MARKER = "bty-ci: stand-in trio booted";
 
@@ -66,11 +65,17 @@ function cached(name: string, make: (staging: string) => void | Promise<void>): 
   return made instanceof Promise ? made.then(finish) : finish();
 }
 
-/** A venv with `spec` pip-installed; returns its bin directory. */
-export function venvBin(name: string, spec: string): string {
+/**
+ * A venv with `spec` pip-installed under `constraints` (locked versions);
+ * returns its bin directory. The venv's name carries the constraints' key.
+ */
+export function venvBin(base: string, spec: string, constraints: readonly string[]): string {
+  const name = `${base}-${constraintsKey(constraints)}`;
   const dir = cached(name, (staging) => {
     must(["python3", "-m", "venv", staging], "python3 -m venv");
-    must([join(staging, "bin/pip"), "install", "-q", spec], `pip install ${spec}`);
+    const file = join(staging, "constraints.txt");
+    writeFileSync(file, `${constraints.join("\n")}\n`);
+    must([join(staging, "bin/pip"), "install", "-q", "-c", file, spec], `pip install -c ${file} ${spec}`);
     // A venv's scripts name its path in their shebang: point them at where
     // the staging directory is renamed to, or they cannot start.
     const bin = join(staging, "bin");
@@ -84,8 +89,13 @@ export function venvBin(name: string, spec: string): string {
   return join(dir, "bin");
 }
 
-export const btyWebBin = (version: string) => join(venvBin(`bty-web-${version}`, `bty-lab[web]==${version}`), "bty-web");
-export const withcacheBin = () => join(venvBin(`withcache-${WITHCACHE_VERSION}`, `withcache==${WITHCACHE_VERSION}`), "withcache-server");
+/** bty-web (bty-lab[web]) at `version`, its dependencies at the versions of that sdist's uv.lock. */
+export function btyWebBin(version: string): string {
+  const lock = must(["tar", "-xzOf", btySdist(version), `bty_lab-${version}/uv.lock`], `read uv.lock of bty-lab ${version}'s sdist`);
+  return join(venvBin(`bty-web-${version}`, `bty-lab[web]==${version}`, uvLockConstraints(lock)), "bty-web");
+}
+export const withcacheBin = () =>
+  join(venvBin(`withcache-${WITHCACHE_VERSION}`, `withcache==${WITHCACHE_VERSION}`, withcacheConstraintLines()), "withcache-server");
 
 /** What the iPXE compile left: the binary, its output directory, the built tree and the compile's seconds (undefined when cached). */
 export interface BuiltIpxe {

@@ -8,7 +8,7 @@
  * and module tiers.
  */
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { copyFileSync, existsSync, mkdirSync, readdirSync, rmSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
 
@@ -17,6 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { indexGate } from "../../src/release/flow.js";
 import { indexVersionsArgv, parseIndexAnswer, uvPublishArgv } from "../../src/release/pypi.js";
 import { CACHE_DIR, CI_DIR, scratch, uvBin } from "./host.js";
+import { constraintsKey } from "./python-lock.js";
 import { btyDist, HOST_RELEASE_LAYOUT, type ProgramRun, runProgram } from "./release/fixture.js";
 
 const VERSION = "0.77.2";
@@ -24,6 +25,8 @@ const FILES = [`bty_lab-${VERSION}-py3-none-any.whl`, `bty_lab-${VERSION}.tar.gz
 const TOKEN = `pypi-fake${Math.random().toString(36).slice(2)}SECRET`;
 const PYPISERVER = "2.4.2";
 const PASSLIB = "1.7.4";
+/** pypiserver's own dependencies, locked (`pip freeze` of a venv with the two pins above, 2026-12-03). */
+const PYPISERVER_CONSTRAINTS = ["defusedxml==0.7.1", "importlib_resources==7.1.0", "packaging==26.4"];
 
 let server: ChildProcess;
 let packages: string;
@@ -34,11 +37,13 @@ let uv: string;
 const runs: ProgramRun[] = [];
 
 function pypiserverVenv(): string {
-  const venv = join(CACHE_DIR, `pypiserver-${PYPISERVER}`);
+  const venv = join(CACHE_DIR, `pypiserver-${PYPISERVER}-${constraintsKey(PYPISERVER_CONSTRAINTS)}`);
   if (!existsSync(join(venv, "bin", "pypi-server"))) {
     mkdirSync(CACHE_DIR, { recursive: true });
     expect(spawnSync("python3", ["-m", "venv", venv]).status).toBe(0);
-    const pip = spawnSync(join(venv, "bin", "pip"), ["install", "-q", `pypiserver[passlib]==${PYPISERVER}`, `passlib==${PASSLIB}`], { encoding: "utf8" });
+    const constraints = join(venv, "constraints.txt");
+    writeFileSync(constraints, `${PYPISERVER_CONSTRAINTS.join("\n")}\n`);
+    const pip = spawnSync(join(venv, "bin", "pip"), ["install", "-q", "-c", constraints, `pypiserver[passlib]==${PYPISERVER}`, `passlib==${PASSLIB}`], { encoding: "utf8" });
     expect(pip.status, pip.stderr).toBe(0);
   }
   return venv;

@@ -23,7 +23,8 @@ import { parse as parseToml } from "smol-toml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import { bundleDir, type UsbLayout, usbGrowSteps, usbVentoySteps } from "../../src/usb/plan.js";
-import { anyFailed, btyCheckout, CACHE_DIR, CI_DIR, hostEnv, REPO, scratch, uvBin } from "./host.js";
+import { anyFailed, BTY_TEST_VERSION, btyCheckout, btySdist, CACHE_DIR, CI_DIR, hostEnv, REPO, scratch, uvBin } from "./host.js";
+import { constraintsKey, uvLockConstraints } from "./python-lock.js";
 
 const isRoot = process.getuid?.() === 0;
 const MIMIC = join(REPO, "test/payload/usb-mimic");
@@ -106,13 +107,23 @@ function mimicIso(): string {
   return iso;
 }
 
-/** bty's newest release with the [tui] extra, as the live image's 0500-bty-install hook installs it, in a venv (cached): the code the Ventoy checks import in the guest. */
+/**
+ * bty at the tested release with the [tui] extra, as the live image's
+ * 0500-bty-install hook installs it, its dependencies at that sdist's uv.lock,
+ * in a venv (cached): the code the Ventoy checks import in the guest.
+ */
 function btyVenv(): string {
-  const venv = join(CACHE_DIR, "usb-bty-venv");
+  const lock = spawnSync("tar", ["-xzOf", btySdist(), `bty_lab-${BTY_TEST_VERSION}/uv.lock`], { encoding: "utf8" });
+  expect(lock.status, lock.stderr).toBe(0);
+  const constraints = uvLockConstraints(lock.stdout);
+  const venv = join(CACHE_DIR, `usb-bty-venv-${BTY_TEST_VERSION}-${constraintsKey(constraints)}`);
   if (!existsSync(join(venv, "bin/python3"))) {
     const uv = join(uvBin(), "uv");
     const env = hostEnv();
-    for (const argv of [[uv, "venv", "--python", "/usr/bin/python3", venv], [uv, "pip", "install", "--python", join(venv, "bin/python3"), "bty-lab[tui]"]]) {
+    const file = `${venv}.constraints.txt`;
+    writeFileSync(file, `${constraints.join("\n")}\n`);
+    const install = [uv, "pip", "install", "--python", join(venv, "bin/python3"), "-c", file, `bty-lab[tui]==${BTY_TEST_VERSION}`];
+    for (const argv of [[uv, "venv", "--python", "/usr/bin/python3", venv], install]) {
       const r = spawnSync(argv[0]!, argv.slice(1), { encoding: "utf8", env });
       expect(r.status, r.stderr).toBe(0);
     }
