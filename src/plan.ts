@@ -198,7 +198,7 @@ export function plan(event: string, ref: string, changedPaths: readonly string[]
     };
     const publish: PlannedCall = {
       name: "publish",
-      call: ["publish", "--tag", "{tag}"],
+      call: ["publish", "--tag", "{tag}", "--head", "."],
       kind: "release",
       needs: ["check-not-published", ...gate],
       workflow: "ci-cd.yml",
@@ -235,7 +235,8 @@ export function plan(event: string, ref: string, changedPaths: readonly string[]
   }
   const tagRelease: PlannedCall = {
     name: "tag-release",
-    call: ["tag-release", "--token", "env:RELEASE_PAT"],
+    // --head: the checkout's commit, which a GitRef's defaultPath does not give under -m or as a toolchain.
+    call: ["tag-release", "--head", ".", "--token", "env:RELEASE_PAT"],
     kind: "release",
     needs: gate,
     workflow: "ci-cd.yml",

@@ -83,6 +83,15 @@ const checksEnv = { ...cloudEnv, VENTOY_CHECKSUM: "${{ vars.VENTOY_CHECKSUM }}" 
 /** The argument every call that runs the checks passes for test-usb-ventoy. */
 const VENTOY_ARG = '--ventoy-checksum "$VENTOY_CHECKSUM"';
 
+/**
+ * The argument every call that takes the checked-out commit passes. `head`
+ * is a GitRef whose `defaultPath: "/"` Dagger v0.21.8 resolves to the
+ * module's own repository, under `-m` and as a toolchain alike (seen on a
+ * real engine): without it, tag-release would tag a bty-ci commit and
+ * publish's gate would compare the tag with one. `.` is bty's checkout.
+ */
+const HEAD_ARG = "--head .";
+
 /** A step that runs `call`, writes its Markdown report to the job summary and fails unless it passed. */
 function reportStep(name: string, prefix: string, call: string, file: string): Step {
   return {
@@ -131,7 +140,7 @@ export function workflowObject(opts: WorkflowOptions): Record<string, unknown> {
       steps: [
         checkout,
         installDagger,
-        callStep("tag-release", dagger, `tag-release --token env:RELEASE_PAT ${VENTOY_ARG}`, { RELEASE_PAT: "${{ secrets.RELEASE_PAT }}" }),
+        callStep("tag-release", dagger, `tag-release ${HEAD_ARG} --token env:RELEASE_PAT ${VENTOY_ARG}`, { RELEASE_PAT: "${{ secrets.RELEASE_PAT }}" }),
       ],
     },
     release: {
@@ -159,7 +168,7 @@ export function workflowObject(opts: WorkflowOptions): Record<string, unknown> {
           ...reportStep(
             "publish",
             dagger,
-            'publish --tag "$TAG" --github-token env:GITHUB_TOKEN --registry-user "$GITHUB_ACTOR" --registry-token env:GITHUB_TOKEN ' +
+            `publish --tag "$TAG" ${HEAD_ARG} --github-token env:GITHUB_TOKEN --registry-user "$GITHUB_ACTOR" --registry-token env:GITHUB_TOKEN ` +
               "--oidc-request-token env:ACTIONS_ID_TOKEN_REQUEST_TOKEN --oidc-request-url env:ACTIONS_ID_TOKEN_REQUEST_URL " +
               VENTOY_ARG,
             "publish.md",

@@ -5,10 +5,12 @@
 import { describe, expect, it } from "vitest";
 import { parse as parseYaml } from "yaml";
 
+import { cliName } from "../../src/names.js";
+import { workflowOptions, workflowYaml } from "../../src/workflow.js";
 import { type Call, execError } from "../harness/engine.js";
 import { answerCheckout, checkoutContents } from "../harness/checkout.js";
 import { invokeFunction } from "../harness/invoke.js";
-import { findArgument, listFunctions, scanModule } from "../harness/scan.js";
+import { type ArgumentInfo, argumentInfo, findArgument, listFunctions, scanModule } from "../harness/scan.js";
 import { useRecordingEngine } from "../harness/use-engine.js";
 import { MODULE_FILES as files } from "./module-files.js";
 
@@ -57,7 +59,7 @@ describe("plan", () => {
     expect(table.split("\n")[0]).toBe("workflow_dispatch refs/heads/main");
     expect(table).toMatch(/^1 +ci-cd\.yml +build-wheel +dagger call build-wheel +-$/m);
     const json = JSON.parse((await call("plan", { event: "tag", ref: "v1.0.0", changedPaths: [], format: "json" })) as string);
-    expect(json.stages.at(-1)[0].call).toEqual(["publish", "--tag", "v1.0.0"]);
+    expect(json.stages.at(-1)[0].call).toEqual(["publish", "--tag", "v1.0.0", "--head", "."]);
     expect(engine.queries()).toEqual([]);
   });
 
@@ -167,4 +169,44 @@ describe("artifacts of nested checksum files", () => {
       { name: "dist/b.iso", size: 20, sha256: SHA },
     ]);
   });
+});
+
+/**
+ * Dagger v0.21.8 resolves an argument's `defaultPath` from where the module
+ * lives, not from where it is called: a GitRef's to the module's own
+ * repository under `-m` and as a toolchain alike, a Directory's to the
+ * module's tree under `-m` (the caller's workspace as a toolchain). Seen on a
+ * real engine (the engine tier runs these very lines). So every drop-in call
+ * passes each such argument explicitly as the checkout, `.`; the constructor's
+ * `--source` only matters under `-m`.
+ */
+describe("the drop-in passes the checkout for every defaultPath argument of what it calls", () => {
+  const byCliName = new Map(listFunctions(mod).map((f) => [cliName(f.registeredName), f]));
+  const constructorArgs = Object.values(mod.objects[mod.name]!._constructor!.arguments).map(argumentInfo);
+  /** The arguments that must be given as `.`: every GitRef with a defaultPath; a Directory's too under -m. */
+  const mustBeCheckout = (args: ArgumentInfo[], mode: string) =>
+    args.filter((a) => a.defaultPath !== undefined && (a.type === "GitRef" || (mode === "-m" && a.type === "Directory")));
+
+  for (const [mode, module] of [["-m", "github.com/safl/bty-ci@v1.2.3"], ["toolchain", ""]] as const) {
+    it(`${mode}: each call's GitRef (and under -m Directory) arguments with a defaultPath are given as .`, () => {
+      const wf = parseYaml(workflowYaml(workflowOptions(module))) as { jobs: Record<string, { steps: { run?: string }[] }> };
+      const lines = Object.values(wf.jobs)
+        .flatMap((j) => j.steps.flatMap((s) => (s.run ?? "").split("\n")))
+        .filter((l) => /(^|\s)dagger .* call /.test(l));
+      expect(lines.length).toBeGreaterThan(5);
+      for (const line of lines) {
+        const words = line.slice(line.indexOf(" call ") + " call ".length).trim().split(/\s+/);
+        if (mode === "toolchain") expect(words.shift(), line).toBe("bty-ci");
+        const at = words.findIndex((w) => byCliName.has(w));
+        expect(at, `${line}: no bty-ci function`).toBeGreaterThanOrEqual(0);
+        const given = (from: string[]) => new Map(from.map((w, i) => [w, from[i + 1]]));
+        const ctor = given(words.slice(0, at));
+        const call = given(words.slice(at + 1));
+        for (const a of mustBeCheckout(constructorArgs, mode)) expect(ctor.get(`--${cliName(a.name)}`), `${line}: --${cliName(a.name)}`).toBe(".");
+        for (const a of mustBeCheckout(byCliName.get(words[at]!)!.arguments, mode)) {
+          expect(call.get(`--${cliName(a.name)}`), `${line}: --${cliName(a.name)}`).toBe(".");
+        }
+      }
+    });
+  }
 });

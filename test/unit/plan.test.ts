@@ -241,12 +241,14 @@ describe("refs and events", () => {
     const p = plan("tag", "v0.77.2");
     const byName = (n: string) => callArgs(p, plannedCalls(p).find((c) => c.name === n)!);
     expect(byName("check-not-published")).toEqual(["check-not-published", "--tag", "v0.77.2"]);
-    expect(byName("publish")).toEqual(["publish", "--tag", "v0.77.2"]);
+    expect(byName("publish")).toEqual(["publish", "--tag", "v0.77.2", "--head", "."]);
     expect(byName("test-pxe:bios")).toEqual(["test-pxe", "--firmware", "bios"]);
     expect(byName("test:py-313")).toEqual(["test", "py-313"]);
     const main = plan("push", "main");
     expect(callArgs(main, plannedCalls(main).find((c) => c.name === "tag-release")!)).toEqual([
       "tag-release",
+      "--head",
+      ".",
       "--token",
       "env:RELEASE_PAT",
     ]);
@@ -287,7 +289,7 @@ describe("formatPlan and planJson", () => {
     const text = formatPlan(plan("tag", "v0.77.2", ["pyproject.toml"]));
     expect(text.split("\n")[0]).toBe("push refs/tags/v0.77.2 (1 changed paths)");
     expect(text).toMatch(/^3 +ci-cd\.yml +test-pxe:bios +dagger call test-pxe --firmware bios +check-not-published, build-ipxe, build-netboot-pc$/m);
-    expect(text).toMatch(/^4 +ci-cd\.yml +publish +dagger call publish --tag v0\.77\.2 +every check, build and e2e test \(18\)$/m);
+    expect(text).toMatch(/^4 +ci-cd\.yml +publish +dagger call publish --tag v0\.77\.2 --head \. +every check, build and e2e test \(18\)$/m);
   });
 
   it("says when nothing runs", () => {
@@ -320,7 +322,7 @@ describe("formatPlan and planJson", () => {
     expect(json.stages).toHaveLength(4);
     expect(json.stages[3][0]).toEqual({
       name: "publish",
-      call: ["publish", "--tag", "v2.0.0"],
+      call: ["publish", "--tag", "v2.0.0", "--head", "."],
       kind: "release",
       needs: ["check-not-published", ...GATE],
       workflow: "ci-cd.yml",

@@ -363,10 +363,10 @@ describe("the drop-in's contents", () => {
     for (const j of Object.values(jobs)) {
       expect((j.env as Record<string, string>).DAGGER_CLOUD_TOKEN).toBe("${{ secrets.DAGGER_CLOUD_TOKEN }}");
     }
-    expect(runs("tag-release")).toMatch(/tag-release --token env:RELEASE_PAT --ventoy-checksum "\$VENTOY_CHECKSUM"$/);
+    expect(runs("tag-release")).toMatch(/tag-release --head \. --token env:RELEASE_PAT --ventoy-checksum "\$VENTOY_CHECKSUM"$/);
     expect(jobs["tag-release"]!.steps.at(-1)!.env).toEqual({ RELEASE_PAT: "${{ secrets.RELEASE_PAT }}" });
     expect(runs("release")).toContain(
-      'publish --tag "$TAG" --github-token env:GITHUB_TOKEN --registry-user "$GITHUB_ACTOR" --registry-token env:GITHUB_TOKEN ' +
+      'publish --tag "$TAG" --head . --github-token env:GITHUB_TOKEN --registry-user "$GITHUB_ACTOR" --registry-token env:GITHUB_TOKEN ' +
         "--oidc-request-token env:ACTIONS_ID_TOKEN_REQUEST_TOKEN --oidc-request-url env:ACTIONS_ID_TOKEN_REQUEST_URL " +
         '--ventoy-checksum "$VENTOY_CHECKSUM" --format markdown --fail-on-error=false > "$report"',
     );
