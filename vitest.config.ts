@@ -62,6 +62,21 @@ export default defineConfig({
           fileParallelism: false,
         },
       },
+      {
+        extends: true,
+        test: {
+          name: "engine",
+          include: ["test/engine/**/*.test.ts"],
+          // The real engine's setup (cold: Go builds, three mmdebstraps) and
+          // each CLI call's module load are minutes, not seconds.
+          testTimeout: 45 * 60_000,
+          hookTimeout: 60 * 60_000,
+          // After every other tier: the engine's Go builds and containers
+          // would otherwise share the two cores with the payload tier's QEMU
+          // runs, whose time budgets assume a machine of their own.
+          sequence: { groupOrder: 1 },
+        },
+      },
     ],
   },
 });

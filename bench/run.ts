@@ -16,7 +16,12 @@
  *   6. with --pxe[=TRIO_DIR]: test-pxe's chain per firmware (bench/pxe.ts):
  *      QEMU start to the trio's kernel booting, and with a netboot-pc trio
  *      directory the full chain through `bty: flash complete; rebooting`.
+ *   7. with --engine[=job,...]: the heavy jobs on a real Dagger engine
+ *      (bench/engine.ts; root, the shared engine scripts): build-netboot-pc,
+ *      test-pxe on both firmwares, build-usbboot-pc + test-usb-grow,
+ *      build-ramboot-init, all-checks --format markdown.
  * Usage: npm run bench [-- --skip-matrix] [-- --skip-ipxe] [-- --media[=netboot-pc,ramboot-init,usbboot-pc]] [-- --usb[=ISO]] [-- --pxe[=TRIO_DIR]]
+ *                      [-- --engine[=netboot-pc,pxe,usbboot-pc,ramboot-init,all-checks]]
  */
 import { spawnSync } from "node:child_process";
 import { appendFileSync, existsSync, mkdirSync, readFileSync, statSync } from "node:fs";
@@ -24,9 +29,11 @@ import { join, resolve } from "node:path";
 
 import { IPXE, PYTHON_MATRIX, type PythonLeg } from "../src/config.js";
 import { ipxeArtifactName, ipxeSteps } from "../src/ipxe/plan.js";
-import { MEDIA_VARIANTS, type MediaVariant } from "../src/media/plan.js";
+import { MEDIA_VARIANTS } from "../src/media/plan.js";
 import { testSteps } from "../src/steps.js";
 import { btyCheckout, CI_DIR, hostEnv, hostLayout, hostPython, REPO, runHostSteps, scratch } from "../test/payload/host.js";
+import { benchEngine, ENGINE_JOBS } from "./engine.js";
+import { choiceFlag } from "./flags.js";
 import { benchMedia, type MediaBench, printMediaBench } from "./media.js";
 import { benchPxe } from "./pxe.js";
 
@@ -59,17 +66,6 @@ async function matrixPass(cacheRoot: string, legs: [PythonLeg, string][]): Promi
     times.set(leg, { sync: runs[0]!.seconds * 1000, total: performance.now() - start });
   }
   return times;
-}
-
-/** The variants named by --media[=a,b] (all three for a bare --media). */
-function mediaVariants(): MediaVariant[] {
-  const flag = process.argv.find((a) => a === "--media" || a.startsWith("--media="));
-  if (!flag) return [];
-  if (flag === "--media") return [...MEDIA_VARIANTS];
-  const wanted = flag.slice("--media=".length).split(",");
-  const unknown = wanted.filter((v) => !(MEDIA_VARIANTS as readonly string[]).includes(v));
-  if (unknown.length) throw new Error(`--media: unknown variant(s) ${unknown.join(", ")}; use ${MEDIA_VARIANTS.join(", ")}`);
-  return wanted as MediaVariant[];
 }
 
 /**
@@ -116,7 +112,7 @@ async function main() {
   console.log(`unit + module tiers: ${seconds(timeFastTiers())}`);
   if (!process.argv.includes("--skip-ipxe")) await ipxeCompile();
   const built: MediaBench[] = [];
-  for (const variant of mediaVariants()) {
+  for (const variant of choiceFlag(process.argv, "media", MEDIA_VARIANTS)) {
     built.push(await benchMedia(variant));
     printMediaBench(built.at(-1)!);
   }
@@ -124,6 +120,8 @@ async function main() {
   if (usb) console.log(benchUsbGrow(usb.startsWith("--usb=") ? usb.slice("--usb=".length) : built.find((b) => b.iso)?.iso));
   const pxe = process.argv.find((a) => a === "--pxe" || a.startsWith("--pxe="));
   if (pxe) await benchPxe(pxe.startsWith("--pxe=") ? pxe.slice("--pxe=".length) : undefined);
+  const onEngine = choiceFlag(process.argv, "engine", ENGINE_JOBS);
+  if (onEngine.length) await benchEngine(onEngine);
   if (process.argv.includes("--skip-matrix")) return;
 
   const legs = (Object.keys(PYTHON_MATRIX) as PythonLeg[])

@@ -1,0 +1,117 @@
+/**
+ * The heavy jobs on the real engine (`npm run bench -- --engine[=job,…]`):
+ * what the engine tier cannot hold in `.ci/run`'s time. Each job runs through
+ * the real `dagger` CLI against an engine started by the engine tier's harness
+ * (test/engine/harness.ts) on bty's sdist tree, with the offline inputs this
+ * machine needs (GitHub is unreachable: the vendored iPXE tree and r8125
+ * repository, the host's CA bundle for the chroot's pip), and prints its
+ * result and wall time. Jobs:
+ *   netboot-pc   build-netboot-pc, exported and its sha256 manifest checked;
+ *   pxe          test-pxe --firmware bios, then uefi, on that trio (built if
+ *                not in this run) through `bty: flash complete; rebooting`;
+ *   usbboot-pc   build-usbboot-pc, then test-usb-grow on its ISO;
+ *   ramboot-init build-ramboot-init;
+ *   all-checks   all-checks --format markdown, the report a job summary shows.
+ */
+import { spawnSync } from "node:child_process";
+import { mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+
+import { BTY_TEST_VERSION, btySdist, REPO } from "../test/payload/host.js";
+import { dagger, ENGINE_TOOLS, ENGINE_WORK, engineDown, engineUp, runLogged } from "../test/engine/harness.js";
+import { MEDIA } from "../src/config.js";
+
+export const ENGINE_JOBS = ["netboot-pc", "pxe", "usbboot-pc", "ramboot-init", "all-checks"] as const;
+export type EngineJob = (typeof ENGINE_JOBS)[number];
+
+const VENDOR = process.env.BTY_CI_VENDOR_DIR ?? resolve(REPO, "../shared/vendor");
+const HOST_CA = "/etc/ssl/certs/ca-certificates.crt";
+
+interface Outcome {
+  job: string;
+  seconds: number;
+  result: string;
+}
+
+export async function benchEngine(jobs: EngineJob[]): Promise<void> {
+  const work = join(ENGINE_WORK, "bench");
+  rmSync(work, { recursive: true, force: true });
+  const bty = join(work, "bty");
+  const out = join(work, "out");
+  mkdirSync(bty, { recursive: true });
+  mkdirSync(out, { recursive: true });
+  spawnSync("tar", ["-xzf", btySdist(), "-C", bty, "--strip-components=1"]);
+  const ipxe = join(work, "ipxe");
+  mkdirSync(ipxe);
+  spawnSync("tar", ["-xzf", join(VENDOR, "ipxe/ipxe-0ab2277c40f1.tar.gz"), "-C", ipxe, "--strip-components=1"]);
+  const r8125 = join(work, "r8125.git");
+  spawnSync("git", ["clone", "-q", "--bare", join(VENDOR, "r8125/realtek-r8125-dkms-60c86586fbe2.bundle"), r8125]);
+  const hookManifests = join(VENDOR, "pre-commit-manifests");
+  const module = REPO;
+  const media = ["--extra-ca-certs", HOST_CA, "--r-8125-source", r8125];
+  const outcomes: Outcome[] = [];
+
+  const call = async (name: string, args: string[]) => {
+    const r = await dagger(`bench-${name}`, ["-m", module, "call", "--source", bty, "--hook-manifests", hookManifests, ...args]);
+    const last = `${r.stdout}${r.stderr}`.trim().split("\n").slice(-1)[0] ?? "";
+    outcomes.push({ job: name, seconds: r.seconds, result: r.code === 0 ? "passed" : `failed (exit ${r.code}): ${last.slice(0, 160)}` });
+    console.log(`  ${name}: ${outcomes.at(-1)!.result}, ${r.seconds.toFixed(0)} s`);
+    return r;
+  };
+  const built = (dir: string) => readdirSync(dir).map((f) => `${f} ${statSync(join(dir, f)).size} B`).join(", ");
+
+  console.log(`\nthe heavy jobs on the real engine (${ENGINE_WORK}), bty ${BTY_TEST_VERSION}:`);
+  const setupStart = performance.now();
+  await engineUp();
+  // The media builds' trixie image: not among the look-alikes the engine scripts push by default.
+  const trixie = await runLogged("setup-trixie-image", ["bash", join(ENGINE_TOOLS, "07-image.sh"), MEDIA.image, MEDIA.suite], {
+    env: { ...process.env, WORK: ENGINE_WORK },
+  });
+  if (trixie.code !== 0) throw new Error(`07-image.sh ${MEDIA.image} failed:\n${trixie.stderr}`);
+  console.log(`  engine setup (warm Go caches) and the trixie image: ${((performance.now() - setupStart) / 1000).toFixed(0)} s`);
+  try {
+    let trio: string | undefined;
+    const netboot = async () => {
+      const dir = join(out, "netboot-pc");
+      const r = await call("build-netboot-pc", ["build-netboot-pc", ...media, "export", "--path", dir]);
+      if (r.code === 0) {
+        trio = dir;
+        console.log(`    ${built(dir)}`);
+      }
+    };
+    for (const job of jobs) {
+      if (job === "netboot-pc") await netboot();
+      if (job === "pxe") {
+        if (!trio) await netboot();
+        const efiDir = join(out, "ipxe");
+        await call("build-ipxe", ["build-ipxe", "--ipxe-source", ipxe, "export", "--path", efiDir]);
+        for (const firmware of ["bios", "uefi"]) {
+          await call(`test-pxe-${firmware}`, ["test-pxe", "--firmware", firmware, ...(trio ? ["--trio", trio] : []), "--ipxe", efiDir]);
+        }
+      }
+      if (job === "usbboot-pc") {
+        const dir = join(out, "usbboot-pc");
+        const r = await call("build-usbboot-pc", ["build-usbboot-pc", ...media, "export", "--path", dir]);
+        if (r.code === 0) {
+          console.log(`    ${built(dir)}`);
+          const iso = readdirSync(dir).find((f) => f.endsWith(".iso"))!;
+          await call("test-usb-grow", ["test-usb-grow", "--iso", join(dir, iso), "export", "--path", join(out, "usb-grow-bundle")]);
+        }
+      }
+      if (job === "ramboot-init") {
+        const dir = join(out, "ramboot-init");
+        const r = await call("build-ramboot-init", ["build-ramboot-init", ...media, "export", "--path", dir]);
+        if (r.code === 0) console.log(`    ${built(dir)}`);
+      }
+      if (job === "all-checks") {
+        const r = await call("all-checks", ["all-checks", "--format", "markdown", "--fail-on-error=false"]);
+        writeFileSync(join(out, "all-checks.md"), r.stdout);
+        console.log(`    report: ${join(out, "all-checks.md")}\n${r.stdout}`);
+      }
+    }
+  } finally {
+    await engineDown();
+  }
+  console.log("\n  job                       result                                   seconds");
+  for (const o of outcomes) console.log(`  ${o.job.padEnd(25)} ${o.result.slice(0, 40).padEnd(40)} ${o.seconds.toFixed(0).padStart(7)}`);
+}

@@ -1,0 +1,230 @@
+/**
+ * The engine tier: bty-ci through the real `dagger` CLI v0.21.8 against a
+ * real engine started here (harness.ts), on bty 0.77.2's sdist tree.
+ *
+ * What it proves that the stand-in engine cannot: the module loads in the
+ * engine's TypeScript runtime; the CLI lists exactly the functions and checks
+ * the README's reference names; the calls run in real containers (privileged
+ * loop devices, LaTeX, an iPXE compile, uv, mypy, pytest) and export what they
+ * promise; and the drop-in workflow's own command lines, as `workflow`
+ * prints them, resolve `--source` and `--head` to bty's checkout both with
+ * bty-ci loaded with `-m` from a git server and installed as a toolchain.
+ *
+ * What it cannot: the images are Debian look-alikes served by a local
+ * registry (every python:* tag runs Debian's Python 3.11), so the image pins
+ * and the per-leg Python versions are the payload tier's to prove.
+ */
+import { spawnSync } from "node:child_process";
+import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import type { Server } from "node:http";
+import { join } from "node:path";
+
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { parse as parseYaml } from "yaml";
+
+import { BTY_TEST_VERSION, btySdist, CI_DIR, REPO } from "../payload/host.js";
+import {
+  DAGGER,
+  daggerEnv,
+  daggerOk,
+  ENGINE_SKIP,
+  ENGINE_WORK,
+  engineDown,
+  engineUp,
+  git,
+  gitServer,
+  listFiles,
+  moduleRepo,
+  publishBare,
+  runLogged,
+  timingTable,
+} from "./harness.js";
+
+const VENDOR = process.env.BTY_CI_VENDOR_DIR ?? join(REPO, "../shared/vendor");
+const HOOK_MANIFESTS = join(VENDOR, "pre-commit-manifests");
+const IPXE_TARBALL = join(VENDOR, "ipxe/ipxe-0ab2277c40f1.tar.gz");
+
+/** The reference block of README.md: the functions and checks, as a reader sees them. */
+function readmeReference(): { functions: string[]; checks: string[] } {
+  const readme = readFileSync(join(REPO, "README.md"), "utf8");
+  const block = readme.slice(readme.indexOf("<!-- reference:start -->"), readme.indexOf("<!-- reference:end -->"));
+  const headings = [...block.matchAll(/^#### `([^`]+)` → \S+(?: \(([^)]*)\))?$/gm)].map((m) => ({ name: m[1]!, tags: m[2] ?? "" }));
+  return {
+    functions: headings.filter((h) => !h.name.includes(" ")).map((h) => h.name),
+    checks: headings.filter((h) => h.tags.split(", ").includes("check")).map((h) => h.name.replace(" ", ":")),
+  };
+}
+
+/**
+ * The first column of a CLI table (`dagger functions`, `dagger check -l`):
+ * the rows after its `Name` header, up to the first blank line (a footer such
+ * as "Skipped 1 function(s) …" follows it); colour codes removed.
+ */
+export function firstColumn(out: string): string[] {
+  const lines = out.replace(/\x1b\[[0-9;]*m/g, "").split("\n");
+  const header = lines.findIndex((l) => /^Name\s/.test(l));
+  if (header < 0) throw new Error(`no "Name" header in the CLI's table:\n${out}`);
+  const rows = lines.slice(header + 1);
+  const end = rows.findIndex((l) => l.trim() === "");
+  return (end < 0 ? rows : rows.slice(0, end)).map((l) => l.split(/\s+/)[0]!);
+}
+
+describe.skipIf(ENGINE_SKIP !== undefined)(`engine tier: the real dagger CLI on a real engine${ENGINE_SKIP ? ` — skipped: ${ENGINE_SKIP}` : ""}`, () => {
+  const work = join(ENGINE_WORK, "tier");
+  const mod = join(work, "bty-ci");
+  const bty = join(work, "bty");
+  const out = join(work, "out");
+  const call = (name: string, args: string[]) => daggerOk(name, ["-m", mod, "call", "--source", bty, ...args]);
+
+  beforeAll(async () => {
+    rmSync(work, { recursive: true, force: true });
+    mkdirSync(out, { recursive: true });
+    moduleRepo(mod);
+    mkdirSync(bty, { recursive: true });
+    const untar = spawnSync("tar", ["-xzf", btySdist(), "-C", bty, "--strip-components=1"], { encoding: "utf8" });
+    if (untar.status !== 0) throw new Error(`unpack bty's sdist: ${untar.stderr}`);
+    await engineUp();
+  }, 60 * 60_000);
+
+  afterAll(async () => {
+    await engineDown();
+    console.log(`engine tier, timed steps:\n${timingTable()}`);
+  }, 5 * 60_000);
+
+  it("dagger functions lists exactly the functions of the README's reference", async () => {
+    const listed = firstColumn(await daggerOk("functions", ["-m", mod, "functions"]));
+    expect(listed.sort()).toEqual(readmeReference().functions.sort());
+  });
+
+  it("version reads bty's pyproject.toml; plan and workflow answer", async () => {
+    expect((await call("version", ["version"])).trim()).toBe(BTY_TEST_VERSION);
+    expect(await call("plan", ["plan", "--event", "workflow_dispatch"])).toContain("dagger call build-wheel");
+    const wf = parseYaml(await call("workflow", ["workflow", "contents"]));
+    expect(Object.keys(wf.jobs)).toEqual(["checks", "tag-release", "release", "smoke"]);
+  });
+
+  it("build-wheel exports wheel and sdist whose SHA256SUMS verify", async () => {
+    await call("build-wheel", ["build-wheel", "export", "--path", join(out, "dist")]);
+    expect(listFiles(join(out, "dist"))).toEqual(
+      [`bty_lab-${BTY_TEST_VERSION}-py3-none-any.whl`, `bty_lab-${BTY_TEST_VERSION}.tar.gz`, "SHA256SUMS"].sort(),
+    );
+    expect(spawnSync("sha256sum", ["-c", "SHA256SUMS"], { cwd: join(out, "dist") }).status).toBe(0);
+  });
+
+  it("lint passes with the offline hook manifests", async () => {
+    await daggerOk("lint", ["-m", mod, "call", "--source", bty, "--hook-manifests", HOOK_MANIFESTS, "lint"]);
+  });
+
+  it("typecheck, one test leg and flash-integration (privileged, loop devices) pass", async () => {
+    await call("typecheck", ["typecheck"]);
+    await call("test-py-312", ["test", "py-312"]);
+    await call("flash-integration", ["flash-integration"]);
+  });
+
+  it("docs exports the HTML site and a PDF, checksummed", async () => {
+    await call("docs", ["docs", "export", "--path", join(out, "docs")]);
+    const files = listFiles(join(out, "docs"));
+    expect(files).toEqual(expect.arrayContaining(["SHA256SUMS", "bty.pdf", "html/index.html"]));
+    expect(readFileSync(join(out, "docs/bty.pdf")).subarray(0, 5).toString()).toBe("%PDF-");
+    expect(spawnSync("sha256sum", ["-c", "SHA256SUMS"], { cwd: join(out, "docs") }).status).toBe(0);
+  });
+
+  it("build-ipxe compiles the pinned iPXE from --ipxe-source: bty's chain script inside, verified, checksummed", async () => {
+    const tree = join(work, "ipxe");
+    mkdirSync(tree);
+    expect(spawnSync("tar", ["-xzf", IPXE_TARBALL, "-C", tree, "--strip-components=1"]).status).toBe(0);
+    await call("build-ipxe", ["build-ipxe", "--ipxe-source", tree, "export", "--path", join(out, "ipxe")]);
+    const efi = join(out, "ipxe", `bty-ipxe-x86_64-v${BTY_TEST_VERSION}.efi`);
+    expect(listFiles(join(out, "ipxe"))).toEqual([`bty-ipxe-x86_64-v${BTY_TEST_VERSION}.efi`, `bty-ipxe-x86_64-v${BTY_TEST_VERSION}.efi.sha256`]);
+    // The size a compile of this commit with bty's embed script has outside the engine (payload tier).
+    expect(statSync(efi).size).toBe(1_146_368);
+    expect(readFileSync(efi).includes("bty: chaining to http://${next-server}:8080/pxe-bootstrap.ipxe")).toBe(true);
+    // bty-ci's own verifier, outside the engine: PE32+ x86-64 EFI, a sane size, the embed script's lines inside.
+    const embed = join(bty, "bty-media/auxiliary/ipxe-embed.ipxe");
+    const verify = spawnSync("python3", [join(CI_DIR, "ipxe-verify.py"), "--embed", embed, "--min-bytes", "786432", "--max-bytes", "1572864", efi], { encoding: "utf8" });
+    expect(verify.status, verify.stdout + verify.stderr).toBe(0);
+    expect(spawnSync("sha256sum", ["-c", `bty-ipxe-x86_64-v${BTY_TEST_VERSION}.efi.sha256`], { cwd: join(out, "ipxe") }).status).toBe(0);
+  });
+
+  describe("the drop-in workflow's own command lines, in a git checkout of bty", () => {
+    const gitRoot = join(work, "git");
+    const checkout = join(work, "bty-checkout");
+    const moduleUrl = "http://127.0.0.1/bty-ci.git@main";
+    let server: Server;
+    /** The run: lines of the drop-in, as `workflow` prints them for `module`. */
+    let lines: (module: string) => Promise<Record<string, string>>;
+
+    beforeAll(async () => {
+      mkdirSync(gitRoot, { recursive: true });
+      publishBare(mod, gitRoot, "bty-ci");
+      server = await gitServer(gitRoot);
+      // bty's checkout, on a branch other than main: tag-release refuses it by
+      // name, which shows whose ref --head resolved to (bty-ci's is main).
+      mkdirSync(checkout, { recursive: true });
+      expect(spawnSync("tar", ["-xzf", btySdist(), "-C", checkout, "--strip-components=1"]).status).toBe(0);
+      git(checkout, "init", "-q", "-b", "engine-tier-probe");
+      git(checkout, "add", "-A");
+      git(checkout, "commit", "-qm", `bty ${BTY_TEST_VERSION} from its sdist`);
+      lines = async (module: string) => {
+        const wf = parseYaml(await call(`workflow-${module ? "m" : "toolchain"}`, ["workflow", "--module", module, "contents"]));
+        const steps: Record<string, string> = {};
+        for (const job of Object.values(wf.jobs) as { steps: { name: string; run?: string }[] }[]) {
+          for (const s of job.steps) if (s.run?.includes("dagger ")) steps[s.name] = s.run;
+        }
+        return steps;
+      };
+    }, 10 * 60_000);
+
+    afterAll(() => new Promise<void>((done) => (server ? server.close(() => done()) : done())));
+
+    /**
+     * Run one drop-in line in the checkout with the workflow's environment.
+     * Asynchronously: the git server that -m loads bty-ci from lives in this
+     * process.
+     */
+    function runLine(name: string, line: string, env: Record<string, string> = {}) {
+      return runLogged(`dropin-${name}`, ["bash", "-c", line.replace(/^dagger /, `${DAGGER} `)], { cwd: checkout, env: daggerEnv(env), timeoutMs: 45 * 60_000 });
+    }
+
+    for (const mode of ["-m (git server)", "toolchain"] as const) {
+      describe(mode, () => {
+        let steps: Record<string, string>;
+
+        beforeAll(async () => {
+          if (mode === "toolchain") {
+            const tc = join(checkout, ".bty-ci");
+            rmSync(tc, { recursive: true, force: true });
+            git(work, "clone", "-q", mod, tc);
+            rmSync(join(tc, ".git"), { recursive: true, force: true });
+            writeFileSync(join(checkout, ".git/info/exclude"), "/.bty-ci/\n/dagger.json\n");
+            await daggerOk("toolchain-init", ["init", "--name", "bty"], { cwd: checkout });
+            await daggerOk("toolchain-install", ["toolchain", "install", "./.bty-ci"], { cwd: checkout });
+          }
+          // The drop-in names bty-ci's release; here it is this tree, served on 127.0.0.1.
+          const printed = await lines(mode === "toolchain" ? "" : "github.com/safl/bty-ci@main");
+          steps = Object.fromEntries(Object.entries(printed).map(([k, v]) => [k, v.replaceAll("github.com/safl/bty-ci@main", moduleUrl)]));
+        }, 15 * 60_000);
+
+        if (mode === "toolchain") {
+          it("dagger check -l lists the README's checks, under the toolchain's name", async () => {
+            const listed = firstColumn(await daggerOk("check-l", ["check", "-l"], { cwd: checkout }));
+            expect(listed.sort()).toEqual(readmeReference().checks.map((c) => `bty-ci:${c}`).sort());
+          });
+        }
+
+        // One line of the dispatch job (its test lines load the module the same
+        // way; the legs themselves ran above).
+        it("the dispatch job's build-wheel line passes on bty's checkout", async () => {
+          const r = await runLine(`${mode.split(" ")[0]}-build-wheel`, steps["build-wheel"]!);
+          expect(r.code, `${steps["build-wheel"]}\n${r.stderr.slice(-3000)}`).toBe(0);
+        });
+
+        it("tag-release's line takes --head from the checkout: it refuses the checkout's branch by name", async () => {
+          const r = await runLine(`${mode.split(" ")[0]}-tag-release`, steps["tag-release"]!, { RELEASE_PAT: "not-a-token", VENTOY_CHECKSUM: "" });
+          expect(r.code).not.toBe(0);
+          expect(r.stderr).toContain('the checkout is on "refs/heads/engine-tier-probe"');
+        });
+      });
+    }
+  });
+});
