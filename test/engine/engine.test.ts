@@ -23,6 +23,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse as parseYaml } from "yaml";
 
 import { BTY_TEST_VERSION, btySdist, CI_DIR, REPO } from "../payload/host.js";
+import { firstColumn, readmeReference } from "./cli-output.js";
 import {
   DAGGER,
   daggerEnv,
@@ -43,31 +44,6 @@ import {
 const VENDOR = process.env.BTY_CI_VENDOR_DIR ?? join(REPO, "../shared/vendor");
 const HOOK_MANIFESTS = join(VENDOR, "pre-commit-manifests");
 const IPXE_TARBALL = join(VENDOR, "ipxe/ipxe-0ab2277c40f1.tar.gz");
-
-/** The reference block of README.md: the functions and checks, as a reader sees them. */
-function readmeReference(): { functions: string[]; checks: string[] } {
-  const readme = readFileSync(join(REPO, "README.md"), "utf8");
-  const block = readme.slice(readme.indexOf("<!-- reference:start -->"), readme.indexOf("<!-- reference:end -->"));
-  const headings = [...block.matchAll(/^#### `([^`]+)` → \S+(?: \(([^)]*)\))?$/gm)].map((m) => ({ name: m[1]!, tags: m[2] ?? "" }));
-  return {
-    functions: headings.filter((h) => !h.name.includes(" ")).map((h) => h.name),
-    checks: headings.filter((h) => h.tags.split(", ").includes("check")).map((h) => h.name.replace(" ", ":")),
-  };
-}
-
-/**
- * The first column of a CLI table (`dagger functions`, `dagger check -l`):
- * the rows after its `Name` header, up to the first blank line (a footer such
- * as "Skipped 1 function(s) …" follows it); colour codes removed.
- */
-export function firstColumn(out: string): string[] {
-  const lines = out.replace(/\x1b\[[0-9;]*m/g, "").split("\n");
-  const header = lines.findIndex((l) => /^Name\s/.test(l));
-  if (header < 0) throw new Error(`no "Name" header in the CLI's table:\n${out}`);
-  const rows = lines.slice(header + 1);
-  const end = rows.findIndex((l) => l.trim() === "");
-  return (end < 0 ? rows : rows.slice(0, end)).map((l) => l.split(/\s+/)[0]!);
-}
 
 describe.skipIf(ENGINE_SKIP !== undefined)(`engine tier: the real dagger CLI on a real engine${ENGINE_SKIP ? ` — skipped: ${ENGINE_SKIP}` : ""}`, () => {
   const work = join(ENGINE_WORK, "tier");
@@ -93,7 +69,7 @@ describe.skipIf(ENGINE_SKIP !== undefined)(`engine tier: the real dagger CLI on 
 
   it("dagger functions lists exactly the functions of the README's reference", async () => {
     const listed = firstColumn(await daggerOk("functions", ["-m", mod, "functions"]));
-    expect(listed.sort()).toEqual(readmeReference().functions.sort());
+    expect(listed.sort()).toEqual(readmeReference(readFileSync(join(REPO, "README.md"), "utf8")).functions.sort());
   });
 
   it("version reads bty's pyproject.toml; plan and workflow answer", async () => {
@@ -208,7 +184,7 @@ describe.skipIf(ENGINE_SKIP !== undefined)(`engine tier: the real dagger CLI on 
         if (mode === "toolchain") {
           it("dagger check -l lists the README's checks, under the toolchain's name", async () => {
             const listed = firstColumn(await daggerOk("check-l", ["check", "-l"], { cwd: checkout }));
-            expect(listed.sort()).toEqual(readmeReference().checks.map((c) => `bty-ci:${c}`).sort());
+            expect(listed.sort()).toEqual(readmeReference(readFileSync(join(REPO, "README.md"), "utf8")).checks.map((c) => `bty-ci:${c}`).sort());
           });
         }
 
