@@ -15,17 +15,20 @@
  */
 import { spawnSync } from "node:child_process";
 import { mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 
-import { BTY_TEST_VERSION, btySdist, REPO } from "../test/payload/host.js";
+import { BTY_TEST_VERSION, btySdist, HOOK_MANIFESTS, HOST_CA, IPXE_TARBALL, R8125_BUNDLE, REPO } from "../test/payload/host.js";
 import { dagger, ENGINE_TOOLS, ENGINE_WORK, engineDown, engineUp, runLogged } from "../test/engine/harness.js";
 import { MEDIA } from "../src/config.js";
 
 export const ENGINE_JOBS = ["netboot-pc", "pxe", "usbboot-pc", "ramboot-init", "all-checks"] as const;
 export type EngineJob = (typeof ENGINE_JOBS)[number];
 
-const VENDOR = process.env.BTY_CI_VENDOR_DIR ?? resolve(REPO, "../shared/vendor");
-const HOST_CA = "/etc/ssl/certs/ca-certificates.crt";
+/** A setup command that must succeed: throws with its output. */
+function must(argv: string[]): void {
+  const r = spawnSync(argv[0]!, argv.slice(1), { encoding: "utf8" });
+  if (r.status !== 0) throw new Error(`${argv.join(" ")} failed (exit ${r.status}):\n${r.stdout}${r.stderr}`);
+}
 
 interface Outcome {
   job: string;
@@ -40,43 +43,42 @@ export async function benchEngine(jobs: EngineJob[]): Promise<void> {
   const out = join(work, "out");
   mkdirSync(bty, { recursive: true });
   mkdirSync(out, { recursive: true });
-  spawnSync("tar", ["-xzf", btySdist(), "-C", bty, "--strip-components=1"]);
+  must(["tar", "-xzf", btySdist(), "-C", bty, "--strip-components=1"]);
   const ipxe = join(work, "ipxe");
   mkdirSync(ipxe);
-  spawnSync("tar", ["-xzf", join(VENDOR, "ipxe/ipxe-0ab2277c40f1.tar.gz"), "-C", ipxe, "--strip-components=1"]);
+  must(["tar", "-xzf", IPXE_TARBALL, "-C", ipxe, "--strip-components=1"]);
   const r8125 = join(work, "r8125.git");
-  spawnSync("git", ["clone", "-q", "--bare", join(VENDOR, "r8125/realtek-r8125-dkms-60c86586fbe2.bundle"), r8125]);
-  const hookManifests = join(VENDOR, "pre-commit-manifests");
+  must(["git", "clone", "-q", "--bare", R8125_BUNDLE, r8125]);
   const module = REPO;
   const media = ["--extra-ca-certs", HOST_CA, "--r-8125-source", r8125];
   const outcomes: Outcome[] = [];
 
   const call = async (name: string, args: string[]) => {
-    const r = await dagger(`bench-${name}`, ["-m", module, "call", "--source", bty, "--hook-manifests", hookManifests, ...args]);
+    const r = await dagger(`bench-${name}`, ["-m", module, "call", "--source", bty, "--hook-manifests", HOOK_MANIFESTS, ...args]);
     const last = `${r.stdout}${r.stderr}`.trim().split("\n").slice(-1)[0] ?? "";
     outcomes.push({ job: name, seconds: r.seconds, result: r.code === 0 ? "passed" : `failed (exit ${r.code}): ${last.slice(0, 160)}` });
     console.log(`  ${name}: ${outcomes.at(-1)!.result}, ${r.seconds.toFixed(0)} s`);
     return r;
   };
-  const built = (dir: string) => readdirSync(dir).map((f) => `${f} ${statSync(join(dir, f)).size} B`).join(", ");
+  const describeFiles = (dir: string) => readdirSync(dir).map((f) => `${f} ${statSync(join(dir, f)).size} B`).join(", ");
 
   console.log(`\nthe heavy jobs on the real engine (${ENGINE_WORK}), bty ${BTY_TEST_VERSION}:`);
   const setupStart = performance.now();
-  await engineUp();
-  // The media builds' trixie image: not among the look-alikes the engine scripts push by default.
-  const trixie = await runLogged("setup-trixie-image", ["bash", join(ENGINE_TOOLS, "07-image.sh"), MEDIA.image, MEDIA.suite], {
-    env: { ...process.env, WORK: ENGINE_WORK },
-  });
-  if (trixie.code !== 0) throw new Error(`07-image.sh ${MEDIA.image} failed:\n${trixie.stderr}`);
-  console.log(`  engine setup (warm Go caches) and the trixie image: ${((performance.now() - setupStart) / 1000).toFixed(0)} s`);
   try {
+    await engineUp();
+    // The media builds' trixie image: not among the look-alikes the engine scripts push by default.
+    const trixie = await runLogged("setup-trixie-image", ["bash", join(ENGINE_TOOLS, "07-image.sh"), MEDIA.image, MEDIA.suite], {
+      env: { ...process.env, WORK: ENGINE_WORK },
+    });
+    if (trixie.code !== 0) throw new Error(`07-image.sh ${MEDIA.image} failed:\n${trixie.stderr}`);
+    console.log(`  engine setup and the trixie image: ${((performance.now() - setupStart) / 1000).toFixed(0)} s`);
     let trio: string | undefined;
     const netboot = async () => {
       const dir = join(out, "netboot-pc");
       const r = await call("build-netboot-pc", ["build-netboot-pc", ...media, "export", "--path", dir]);
       if (r.code === 0) {
         trio = dir;
-        console.log(`    ${built(dir)}`);
+        console.log(`    ${describeFiles(dir)}`);
       }
     };
     for (const job of jobs) {
@@ -93,7 +95,7 @@ export async function benchEngine(jobs: EngineJob[]): Promise<void> {
         const dir = join(out, "usbboot-pc");
         const r = await call("build-usbboot-pc", ["build-usbboot-pc", ...media, "export", "--path", dir]);
         if (r.code === 0) {
-          console.log(`    ${built(dir)}`);
+          console.log(`    ${describeFiles(dir)}`);
           const iso = readdirSync(dir).find((f) => f.endsWith(".iso"))!;
           await call("test-usb-grow", ["test-usb-grow", "--iso", join(dir, iso), "export", "--path", join(out, "usb-grow-bundle")]);
         }
@@ -101,7 +103,7 @@ export async function benchEngine(jobs: EngineJob[]): Promise<void> {
       if (job === "ramboot-init") {
         const dir = join(out, "ramboot-init");
         const r = await call("build-ramboot-init", ["build-ramboot-init", ...media, "export", "--path", dir]);
-        if (r.code === 0) console.log(`    ${built(dir)}`);
+        if (r.code === 0) console.log(`    ${describeFiles(dir)}`);
       }
       if (job === "all-checks") {
         const r = await call("all-checks", ["all-checks", "--format", "markdown", "--fail-on-error=false"]);

@@ -13,16 +13,11 @@
  */
 import { spawnSync } from "node:child_process";
 import { appendFileSync, existsSync, readdirSync, readFileSync, statSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 
 import { type MediaLayout, type MediaStage, type MediaVariant, mediaStages } from "../src/media/plan.js";
-import { btyCheckout, CI_DIR, REPO, scratch, uvBin } from "../test/payload/host.js";
+import { btyCheckout, CI_DIR, HOST_CA, R8125_BUNDLE, scratch, uvBin } from "../test/payload/host.js";
 
-/** The vendored r8125 repository (as in test/payload/media.test.ts). */
-const R8125_BUNDLE = [process.env.BTY_CI_VENDOR ?? resolve(REPO, "../shared/vendor"), resolve(REPO, "../../shared/vendor")]
-  .map((vendor) => join(vendor, "r8125/realtek-r8125-dkms-60c86586fbe2.bundle"))
-  .find((bundle) => existsSync(bundle));
-const HOST_CA = "/etc/ssl/certs/ca-certificates.crt";
 
 function run(argv: string[], log: string): number {
   const start = performance.now();
@@ -72,8 +67,8 @@ export async function benchMedia(variant: MediaVariant): Promise<MediaBench> {
   const log = join(root, "bench.log");
   const work = join(root, "build");
   const layout: MediaLayout = { ciDir: CI_DIR, source: bty, work, out: join(root, "out") };
-  const r8125Repo = R8125_BUNDLE ? join(root, "r8125.git") : undefined;
-  if (R8125_BUNDLE && r8125Repo) run(["git", "clone", "-q", "--bare", R8125_BUNDLE, r8125Repo], log);
+  const r8125Repo = existsSync(R8125_BUNDLE) ? join(root, "r8125.git") : undefined;
+  if (r8125Repo) run(["git", "clone", "-q", "--bare", R8125_BUNDLE, r8125Repo], log);
   const dist = join(root, "dist");
   const opts = { caCert: HOST_CA, r8125Repo };
 

@@ -9,8 +9,8 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 
 import { CHAIN_MARKERS, FIRMWARES, type Marker } from "../src/pxe/plan.js";
-import { btyCheckout } from "../test/payload/host.js";
-import { customIpxe, IPXE_TARBALL, runChain, STANDIN_MARKER, standinTrio } from "../test/payload/pxe-host.js";
+import { btyCheckout, IPXE_TARBALL } from "../test/payload/host.js";
+import { customIpxe, runChain, STANDIN_MARKER, standinTrio } from "../test/payload/pxe-host.js";
 
 const STANDIN_MARKERS: Marker[] = [
   ...CHAIN_MARKERS.filter((m) => !["auto-flash-started", "flash-complete"].includes(m.key)),

@@ -31,7 +31,7 @@ import { IPXE, PYTHON_MATRIX, type PythonLeg } from "../src/config.js";
 import { ipxeArtifactName, ipxeSteps } from "../src/ipxe/plan.js";
 import { MEDIA_VARIANTS } from "../src/media/plan.js";
 import { testSteps } from "../src/steps.js";
-import { btyCheckout, CI_DIR, hostEnv, hostLayout, hostPython, REPO, runHostSteps, scratch } from "../test/payload/host.js";
+import { btyCheckout, CI_DIR, hostEnv, hostLayout, hostPython, IPXE_TARBALL, REPO, runHostSteps, scratch } from "../test/payload/host.js";
 import { benchEngine, ENGINE_JOBS } from "./engine.js";
 import { choiceFlag } from "./flags.js";
 import { benchMedia, type MediaBench, printMediaBench } from "./media.js";
@@ -86,7 +86,7 @@ function benchUsbGrow(iso?: string): string {
 
 /** build-ipxe's steps on the vendored tree: cold, then after an embed-script change in the same tree. */
 async function ipxeCompile(): Promise<void> {
-  const tarball = join(process.env.BTY_CI_VENDOR_DIR ?? resolve(REPO, "../shared/vendor"), "ipxe/ipxe-0ab2277c40f1.tar.gz");
+  const tarball = IPXE_TARBALL;
   if (!existsSync(tarball)) {
     console.log(`\niPXE compile: skipped, no ${tarball} (set BTY_CI_VENDOR_DIR)`);
     return;

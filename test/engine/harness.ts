@@ -6,20 +6,22 @@
  * Every call is logged to `<work>/logs/calls/<name>.log` with its argv, and
  * timed; the times are printed at the end of the tier (the closing table).
  */
-import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { spawn, spawnSync } from "node:child_process";
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 
-import { REPO } from "../payload/host.js";
+import { REPO, SHARED_DIR, VENDOR_DIR } from "../payload/host.js";
 
-/** The shared engine scripts (a sibling checkout of bty-ci's steering repository). */
-export const ENGINE_TOOLS = resolve(process.env.BTY_CI_SHARED_DIR ?? join(REPO, "../shared"), "tools/dagger-engine");
-/** The extras tarball the Go module proxy lacks (Dagger's distconsts, the TS runtime, four vito modules). */
-export const EXTRAS_TGZ = resolve(process.env.BTY_CI_SHARED_DIR ?? join(REPO, "../shared"), "vendor/dagger/dagger-extras-v0.21.8.tgz");
+/** The shared engine scripts (run from where they live, never copied here). */
+export const ENGINE_TOOLS = join(SHARED_DIR, "tools/dagger-engine");
+/** The inputs Dagger's build needs that the Go module proxy lacks (Dagger's distconsts, the TS runtime, four vito modules). */
+const EXTRAS_TGZ = join(VENDOR_DIR, "dagger/dagger-extras-v0.21.8.tgz");
 /** Where the engine's build, root file systems, images, state and logs go (about 10 GB). */
 export const ENGINE_WORK = process.env.BTY_CI_ENGINE_WORK ?? "/var/tmp/bty-ci-engine";
-export const DAGGER = join(ENGINE_WORK, "bin/dagger");
+export const DAGGER_BIN = join(ENGINE_WORK, "bin/dagger");
+/** A CLI call's limit: under the tier's test limit, so a hung call fails its own test with its log. */
+const CALL_TIMEOUT_MS = 40 * 60_000;
 
 /**
  * BTY_CI_ENGINE_KEEP=1, for working on the tier itself: an engine already
@@ -30,8 +32,8 @@ const KEEP_ENGINE = process.env.BTY_CI_ENGINE_KEEP === "1";
 
 /** Whether an engine answers on the work folder's socket. */
 async function engineAnswers(): Promise<boolean> {
-  if (!existsSync(DAGGER)) return false;
-  return (await runLogged("engine-probe", [DAGGER, "--progress=plain", "core", "version"], { env: daggerEnv(), timeoutMs: 60_000 })).code === 0;
+  if (!existsSync(DAGGER_BIN)) return false;
+  return (await runLogged("engine-probe", [DAGGER_BIN, "--progress=plain", "core", "version"], { env: daggerEnv(), timeoutMs: 60_000 })).code === 0;
 }
 
 /** Why the engine tier cannot run here, or undefined when it can. */
@@ -41,16 +43,16 @@ export const ENGINE_SKIP =
     : !existsSync(join(ENGINE_TOOLS, "run-all.sh"))
       ? `no engine scripts at ${ENGINE_TOOLS} (set BTY_CI_SHARED_DIR)`
       : !existsSync(EXTRAS_TGZ)
-        ? `no ${EXTRAS_TGZ}`
+        ? `no ${EXTRAS_TGZ} (set BTY_CI_VENDOR_DIR)`
         : undefined;
 
 /** One timed step of the tier: engine setup or a CLI call. */
-export interface Timed {
+interface Timed {
   name: string;
   seconds: number;
   code: number | null;
 }
-export const timings: Timed[] = [];
+const timings: Timed[] = [];
 
 function logDir(): string {
   const dir = join(ENGINE_WORK, "logs/calls");
@@ -62,53 +64,87 @@ function tail(text: string, lines = 40): string {
   return text.split("\n").slice(-lines).join("\n");
 }
 
-/** Run a command to completion, logging to `<logs>/<name>.log`; never throws. */
-export function runLogged(
-  name: string,
-  argv: string[],
-  opts: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
-): Promise<{ code: number | null; stdout: string; stderr: string; seconds: number }> {
-  const log = join(logDir(), `${name}.log`);
-  const start = performance.now();
-  return new Promise((done) => {
-    const child: ChildProcess = spawn(argv[0]!, argv.slice(1), { cwd: opts.cwd, env: opts.env ?? process.env, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout!.on("data", (d: Buffer) => (stdout += d.toString()));
-    child.stderr!.on("data", (d: Buffer) => (stderr += d.toString()));
-    const timer = opts.timeoutMs ? setTimeout(() => child.kill("SIGKILL"), opts.timeoutMs) : undefined;
-    child.on("close", (code) => {
-      if (timer) clearTimeout(timer);
-      const seconds = (performance.now() - start) / 1000;
-      writeFileSync(log, `$ ${argv.join(" ")}\n(cwd ${opts.cwd ?? process.cwd()}; exit ${code}; ${seconds.toFixed(1)} s)\n--- stdout\n${stdout}\n--- stderr\n${stderr}`);
-      timings.push({ name, seconds, code });
-      done({ code, stdout, stderr, seconds });
-    });
-  });
-}
-
-/** The environment every CLI call gets: the engine's socket, the Go SDK's module cache first. */
-export function daggerEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
-  return {
-    ...process.env,
-    _EXPERIMENTAL_DAGGER_RUNNER_HOST: `unix://${ENGINE_WORK}/run/engine.sock`,
-    GOPROXY: "file:///go/pkg/mod/cache/download,https://proxy.golang.org,direct",
-    DO_NOT_TRACK: "1",
-    DAGGER_NO_NAG: "1",
-    ...extra,
-  };
-}
-
-export interface CliResult {
+export interface RunResult {
   code: number | null;
   stdout: string;
   stderr: string;
   seconds: number;
 }
 
+/** Process groups of the commands running now (each command is its own group). */
+const running = new Set<number>();
+
+/**
+ * Stop every command still running, whole process groups (a script's Go
+ * build or mmdebstrap included): for a caller that is itself being stopped.
+ */
+export function stopRunning(): void {
+  for (const pgid of running) {
+    try {
+      process.kill(-pgid, "SIGKILL");
+    } catch {
+      // already gone
+    }
+  }
+}
+
+/**
+ * Run a command to completion, logging to `<logs>/<name>.log`; never throws.
+ * The command is its own process group, so a timeout stops what it started
+ * too; a command that cannot start is exit code null with the reason on stderr.
+ */
+export function runLogged(name: string, argv: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<RunResult> {
+  const log = join(logDir(), `${name}.log`);
+  const start = performance.now();
+  return new Promise((done) => {
+    const child = spawn(argv[0]!, argv.slice(1), { cwd: opts.cwd, env: opts.env ?? process.env, stdio: ["ignore", "pipe", "pipe"], detached: true });
+    if (child.pid !== undefined) running.add(child.pid);
+    let stdout = "";
+    let stderr = "";
+    let timedOut = false;
+    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    const timer = opts.timeoutMs
+      ? setTimeout(() => {
+          timedOut = true;
+          if (child.pid !== undefined) process.kill(-child.pid, "SIGKILL");
+        }, opts.timeoutMs)
+      : undefined;
+    let finished = false;
+    // A command that cannot start emits "error" and may emit "close" too: one result.
+    const finish = (code: number | null) => {
+      if (finished) return;
+      finished = true;
+      if (timer) clearTimeout(timer);
+      if (child.pid !== undefined) running.delete(child.pid);
+      if (timedOut) stderr += `\n[bty-ci engine tier: stopped after ${(opts.timeoutMs! / 1000).toFixed(0)} s]`;
+      const seconds = (performance.now() - start) / 1000;
+      writeFileSync(log, `$ ${argv.join(" ")}\n(cwd ${opts.cwd ?? process.cwd()}; exit ${code}; ${seconds.toFixed(1)} s)\n--- stdout\n${stdout}\n--- stderr\n${stderr}`);
+      timings.push({ name, seconds, code });
+      done({ code, stdout, stderr, seconds });
+    };
+    child.on("error", (err) => {
+      stderr += `cannot run ${argv[0]}: ${err.message}`;
+      finish(null);
+    });
+    child.on("close", (code) => finish(code));
+  });
+}
+
+/** The environment every CLI call gets: the engine's socket, no telemetry or nags. */
+export function daggerEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    _EXPERIMENTAL_DAGGER_RUNNER_HOST: `unix://${ENGINE_WORK}/run/engine.sock`,
+    DO_NOT_TRACK: "1",
+    DAGGER_NO_NAG: "1",
+    ...extra,
+  };
+}
+
 /** `dagger <args>` against the tier's engine (plain progress on stderr). */
-export async function dagger(name: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<CliResult> {
-  return runLogged(name, [DAGGER, "--progress=plain", ...args], { cwd: opts.cwd, env: daggerEnv(opts.env), timeoutMs: 45 * 60_000 });
+export async function dagger(name: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<RunResult> {
+  return runLogged(name, [DAGGER_BIN, "--progress=plain", ...args], { cwd: opts.cwd, env: daggerEnv(opts.env), timeoutMs: CALL_TIMEOUT_MS });
 }
 
 /** A call that must succeed: its stdout, or an error with the tail of its log. */
@@ -118,9 +154,13 @@ export async function daggerOk(name: string, args: string[], opts: { cwd?: strin
   return r.stdout;
 }
 
-/** The engine scripts in order, as run-all.sh runs them (without its smoke calls). */
-const SETUP_STEPS: [string, string[]][] = [
-  ["packages", ["00-packages.sh"]],
+/** A setup step: its name in the logs and timings, the script and its arguments. */
+type SetupStep = [name: string, argv: string[]];
+
+/** The host packages the engine needs (apt): on its own, since apt must not run beside the payload tier. */
+export const PACKAGES_STEP: SetupStep = ["packages", ["00-packages.sh"]];
+/** The rest of the scripts in order, as run-all.sh runs them (without its smoke calls). */
+export const BUILD_STEPS: SetupStep[] = [
   ["sources", ["01-sources.sh"]],
   ["build", ["02-build.sh"]],
   ["rootfs-engine", ["03-rootfs.sh", "engine"]],
@@ -135,55 +175,86 @@ function scriptEnv(): NodeJS.ProcessEnv {
   return { ...process.env, WORK: ENGINE_WORK, EXTRAS_TGZ };
 }
 
-/**
- * A CNI dnsmasq that outlived an engine killed while it ran containers makes
- * the next engine fail to start (the scripts' README, "an engine that dies
- * uncleanly"); stop it by its PID, found by its config file under this work
- * folder's engine root.
- */
-export function stopStrayDnsmasq(): string[] {
-  const stopped: string[] = [];
-  for (const pid of readdirSync("/proc").filter((p) => /^\d+$/.test(p))) {
-    let cmd: string;
-    try {
-      cmd = readFileSync(`/proc/${pid}/cmdline`, "utf8").replaceAll("\0", " ");
-    } catch {
-      continue;
-    }
-    if (cmd.includes("dnsmasq") && cmd.includes("/cni/dnsname/dagger/dnsmasq.conf")) {
-      try {
-        process.kill(Number(pid), "SIGTERM");
-        stopped.push(pid);
-      } catch {
-        // gone meanwhile
-      }
-    }
+/** Run setup steps in order; throws at the first that fails, with its output's tail. */
+export async function runSetup(steps: SetupStep[]): Promise<void> {
+  for (const [name, [script, ...args]] of steps) {
+    const r = await runLogged(`setup-${name}`, ["bash", join(ENGINE_TOOLS, script!), ...args], { env: scriptEnv(), timeoutMs: 40 * 60_000 });
+    if (r.code !== 0) throw new Error(`engine setup ${script} ${args.join(" ")} failed (exit ${r.code}):\n${tail(r.stdout + r.stderr)}`);
   }
-  return stopped;
 }
 
 /**
- * Build (or rebuild, warm: Go caches) and start the engine. The engine's
+ * The result of a build run in the background (test/engine/prepare.ts, which
+ * .ci/run starts at lowest priority before the tests so the Go builds use
+ * the cores the payload tier leaves idle): written by that process, read
+ * by the tier once it has exited.
+ */
+export const PREPARED_STATUS = join(ENGINE_WORK, "logs/prepared.json");
+export interface PreparedStatus {
+  pid: number;
+  ok: boolean;
+  seconds: number;
+  error?: string;
+}
+
+/** BTY_CI_ENGINE_PREPARER: the PID of that background build, set by .ci/run. */
+const PREPARER = process.env.BTY_CI_ENGINE_PREPARER;
+
+/** Wait for the background build to end; throws when it failed or left no result. */
+async function awaitPreparer(pid: number): Promise<void> {
+  const start = performance.now();
+  while (existsSync(`/proc/${pid}`)) await new Promise((r) => setTimeout(r, 5_000));
+  timings.push({ name: "setup-wait-for-background-build", seconds: (performance.now() - start) / 1000, code: 0 });
+  const status: PreparedStatus | undefined = existsSync(PREPARED_STATUS) ? JSON.parse(readFileSync(PREPARED_STATUS, "utf8")) : undefined;
+  if (status?.pid !== pid) throw new Error(`the engine's background build (PID ${pid}) ended without a result in ${PREPARED_STATUS}; its steps' logs: ${logDir()}`);
+  if (!status.ok) throw new Error(`the engine's background build failed after ${status.seconds.toFixed(0)} s: ${status.error}`);
+}
+
+/**
+ * A CNI dnsmasq that outlived an engine killed while it ran containers makes
+ * the next engine fail to start (the scripts' README, "an engine that dies
+ * uncleanly"). Stop those of this work folder's engine only: a dnsmasq whose
+ * root holds the very dagger-engine binary of `<work>/rootfs/engine`.
+ */
+function stopStrayDnsmasq(): void {
+  const engineBin = join(ENGINE_WORK, "rootfs/engine/usr/local/bin/dagger-engine");
+  if (!existsSync(engineBin)) return;
+  const ours = statSync(engineBin);
+  for (const pid of readdirSync("/proc").filter((p) => /^\d+$/.test(p))) {
+    try {
+      if (!readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0")[0]!.endsWith("dnsmasq")) continue;
+      const theirs = statSync(`/proc/${pid}/root/usr/local/bin/dagger-engine`);
+      if (theirs.dev === ours.dev && theirs.ino === ours.ino) process.kill(Number(pid), "SIGTERM");
+    } catch {
+      // gone meanwhile, or not an engine's
+    }
+  }
+}
+
+/**
+ * Build (unless a background build did) and start the engine. The engine's
  * state is emptied first, so every run executes every call for real rather
  * than answering from an earlier run's function cache.
  */
 export async function engineUp(): Promise<void> {
   if (KEEP_ENGINE && (await engineAnswers())) return;
-  await stopEngine();
+  if (PREPARER) {
+    await awaitPreparer(Number(PREPARER));
+    // An engine an earlier run left, if any; the registry is the one the build just filled.
+    await stopEngine("--keep-registry");
+  } else {
+    await stopEngine();
+  }
   stopStrayDnsmasq();
   rmSync(join(ENGINE_WORK, "state"), { recursive: true, force: true });
-  for (const [name, [script, ...args]] of SETUP_STEPS) {
-    const r = await runLogged(`setup-${name}`, ["bash", join(ENGINE_TOOLS, script!), ...args], { env: scriptEnv(), timeoutMs: 40 * 60_000 });
-    if (r.code !== 0) throw new Error(`engine setup ${script} ${args.join(" ")} failed (exit ${r.code}):\n${tail(r.stdout + r.stderr)}`);
-  }
+  if (!PREPARER) await runSetup([PACKAGES_STEP, ...BUILD_STEPS]);
   const up = await runLogged("setup-engine-up", ["bash", join(ENGINE_TOOLS, "engine-up.sh")], { env: scriptEnv(), timeoutMs: 5 * 60_000 });
-  if (up.code !== 0) throw new Error(`engine-up.sh failed (exit ${up.code}):\n${tail(up.stdout + up.stderr)}\n${tail(readLog("engine.log"))}`);
+  if (up.code !== 0) throw new Error(`engine-up.sh failed (exit ${up.code}):\n${tail(up.stdout + up.stderr)}\n${tail(engineLog())}`);
 }
 
-/** Stop the engine and its registry and remove what its CNI left; safe when nothing runs. */
-async function stopEngine(): Promise<void> {
-  if (!existsSync(ENGINE_TOOLS)) return;
-  await runLogged("engine-down", ["bash", join(ENGINE_TOOLS, "engine-down.sh")], { env: scriptEnv(), timeoutMs: 3 * 60_000 });
+/** Stop the engine and its registry (unless --keep-registry) and remove what its CNI left; safe when nothing runs. */
+async function stopEngine(...flags: "--keep-registry"[]): Promise<void> {
+  await runLogged("engine-down", ["bash", join(ENGINE_TOOLS, "engine-down.sh"), ...flags], { env: scriptEnv(), timeoutMs: 3 * 60_000 });
 }
 
 /** The end of a run: the engine stopped, unless BTY_CI_ENGINE_KEEP=1 keeps it for the next. */
@@ -191,21 +262,23 @@ export async function engineDown(): Promise<void> {
   if (!KEEP_ENGINE) await stopEngine();
 }
 
-export function readLog(name: string): string {
-  const file = join(ENGINE_WORK, "logs", name);
+function engineLog(): string {
+  const file = join(ENGINE_WORK, "logs/engine.log");
   return existsSync(file) ? readFileSync(file, "utf8") : "";
 }
 
 /**
- * A copy of this repository's tracked files (what a git clone of bty-ci
- * holds), as its own git repository with one commit on `main`: the module
- * as `-m` loads it and as a toolchain copy.
+ * This working tree's tracked files as they are now (edits included, as a
+ * git clone of bty-ci would hold them once committed), in their own git
+ * repository with one commit on `main`: the module as `-m` loads it and as
+ * a toolchain copy.
  */
 export function moduleRepo(dir: string): string {
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
-  const files = spawnSync("git", ["-C", REPO, "ls-files", "-z"], { encoding: "utf8" }).stdout.split("\0").filter(Boolean);
+  const files = git(REPO, "ls-files", "-z").split("\0").filter(Boolean);
   for (const f of files) {
+    // A tracked file deleted in the working tree is not part of it.
     if (!existsSync(join(REPO, f))) continue;
     mkdirSync(join(dir, f, ".."), { recursive: true });
     cpSync(join(REPO, f), join(dir, f));
@@ -230,14 +303,24 @@ export function git(cwd: string, ...args: string[]): string {
  */
 export async function gitServer(root: string): Promise<Server> {
   const server = createServer((req, res) => {
+    const fail = (why: string) => {
+      if (!res.headersSent) res.writeHead(502, { "content-type": "text/plain" });
+      res.end(`git http-backend: ${why}\n`);
+    };
+    let path: string;
     const url = new URL(req.url ?? "/", "http://127.0.0.1");
+    try {
+      path = decodeURIComponent(url.pathname);
+    } catch {
+      return void (res.writeHead(400).end("malformed path\n"));
+    }
     const cgi = spawn("git", ["http-backend"], {
       env: {
         ...process.env,
         GIT_PROJECT_ROOT: root,
         GIT_HTTP_EXPORT_ALL: "1",
         REQUEST_METHOD: req.method ?? "GET",
-        PATH_INFO: decodeURIComponent(url.pathname),
+        PATH_INFO: path,
         QUERY_STRING: url.search.slice(1),
         CONTENT_TYPE: req.headers["content-type"] ?? "",
         REMOTE_ADDR: req.socket.remoteAddress ?? "",
@@ -246,6 +329,9 @@ export async function gitServer(root: string): Promise<Server> {
       },
       stdio: ["pipe", "pipe", "inherit"],
     });
+    cgi.on("error", (err) => fail(err.message));
+    // The client hanging up mid-request closes the CGI's stdin early: not the server's error.
+    cgi.stdin.on("error", () => undefined);
     req.pipe(cgi.stdin);
     let head = Buffer.alloc(0);
     let headersDone = false;
@@ -266,10 +352,12 @@ export async function gitServer(root: string): Promise<Server> {
       res.writeHead(status);
       res.write(head.subarray(end + 4));
     });
-    cgi.on("close", () => res.end());
+    cgi.on("close", (code) => (headersDone ? res.end() : fail(`exited ${code} without a response`)));
   });
   await new Promise<void>((ok, fail) => {
-    server.once("error", fail);
+    server.once("error", (err: NodeJS.ErrnoException) =>
+      fail(err.code === "EADDRINUSE" ? new Error("127.0.0.1:80 is taken: the engine tier's git server needs it (Dagger drops the port of an http:// module URL); stop what listens there") : err),
+    );
     server.listen(80, "127.0.0.1", ok);
   });
   return server;

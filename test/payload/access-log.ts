@@ -19,13 +19,22 @@ export interface AccessedRequest {
 // shape every common access log shares (uvicorn's, Python's http.server's).
 const REQUEST = /(\S+) - "([A-Z]+) (\S+) HTTP\/[\d.]+" (\d{3})/;
 
+/** The path percent-decoded; one that is not valid percent-encoding (a client's garbage) as logged. */
+function decodedPath(target: string): string {
+  try {
+    return decodeURIComponent(target);
+  } catch {
+    return target;
+  }
+}
+
 /** Every request line of `log`, in order; other lines are passed over. */
 export function accessedRequests(log: string): AccessedRequest[] {
   const requests: AccessedRequest[] = [];
   for (const line of log.split("\n")) {
     const m = REQUEST.exec(line);
     if (!m) continue;
-    requests.push({ client: m[1]!, method: m[2]!, path: decodeURIComponent(m[3]!), status: Number(m[4]) });
+    requests.push({ client: m[1]!, method: m[2]!, path: decodedPath(m[3]!), status: Number(m[4]) });
   }
   return requests;
 }

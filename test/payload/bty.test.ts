@@ -1,6 +1,6 @@
 /**
  * Payload tier, realistic: every Python-side job's step list runs for real
- * on bty's newest sdist from the package index, the way the job containers
+ * on bty's sdist at BTY_TEST_VERSION from the package index, the way the job containers
  * run it (uv, ruff, mypy, pytest, loop devices, Sphinx + TeX); lint: lint.test.ts.
  */
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
@@ -20,6 +20,7 @@ import {
   typecheckSteps,
 } from "../../src/steps.js";
 import {
+  BTY_TEST_VERSION,
   btyCheckout,
   chrootArgv,
   chrootEnv,
@@ -63,7 +64,7 @@ const venvVersion = (checkout: string) =>
 /** pytest's closing line, e.g. "911 passed, 1 skipped, 19 deselected in 70.1s". */
 const pytestSummary = (tail: string) => tail.match(/=+ (.*\d+ passed.*) in [\d.]+s/)?.[1];
 
-describe("bty (newest sdist)", () => {
+describe(`bty ${BTY_TEST_VERSION} (its sdist)`, () => {
   const checkout = btyCheckout();
   const { version } = parsePyproject(readFileSync(join(checkout, "pyproject.toml"), "utf8"));
 

@@ -32,6 +32,22 @@ export const REPO = resolve(import.meta.dirname, "../..");
 export const CI_DIR = join(REPO, "ci");
 export const CACHE_DIR = process.env.BTY_CI_PAYLOAD_CACHE ?? join(REPO, ".cache/payload");
 
+/**
+ * The steering checkout beside this repository (override: BTY_CI_SHARED_DIR):
+ * the Dagger engine scripts and the vendored inputs.
+ */
+export const SHARED_DIR = resolve(process.env.BTY_CI_SHARED_DIR ?? join(REPO, "../shared"));
+/** Upstream inputs no registry serves (override: BTY_CI_VENDOR_DIR). */
+export const VENDOR_DIR = resolve(process.env.BTY_CI_VENDOR_DIR ?? join(SHARED_DIR, "vendor"));
+/** iPXE's source at the commit bty builds (upstream's git archive). */
+export const IPXE_TARBALL = join(VENDOR_DIR, "ipxe/ipxe-0ab2277c40f1.tar.gz");
+/** The r8125 repository bty's live-build hook clones from GitHub, as a git bundle. */
+export const R8125_BUNDLE = join(VENDOR_DIR, "r8125/realtek-r8125-dkms-60c86586fbe2.bundle");
+/** pre-commit hook repositories' manifests (the lint's offline input). */
+export const HOOK_MANIFESTS = join(REPO, "test/fixtures/pre-commit-manifests");
+/** The host's CA bundle (TLS is intercepted on some networks), bound into chroots and builds. */
+export const HOST_CA = process.env.SSL_CERT_FILE ?? "/etc/ssl/certs/ca-certificates.crt";
+
 function run(argv: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): string {
   const r = spawnSync(argv[0]!, argv.slice(1), { cwd: opts.cwd, env: opts.env, encoding: "utf8" });
   if (r.status !== 0) {
@@ -376,9 +392,6 @@ export async function runHostSteps(
  * A codename, not "testing", so the suite does not move under the test.
  */
 export const DEBIAN_PYTHON_SUITES: Partial<Record<PythonLeg, string>> = { py314: "forky" };
-
-/** The host's CA bundle (TLS is intercepted on some networks), bound into chroots. */
-const HOST_CA = "/etc/ssl/certs/ca-certificates.crt";
 
 /** Why no Debian chroot can be made or entered here, or undefined when one can. */
 export function chrootUnavailable(): string | undefined {

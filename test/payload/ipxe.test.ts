@@ -14,13 +14,10 @@ import { join, resolve } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 
 import { IPXE } from "../../src/config.js";
-import { btyCheckout, CI_DIR, hostEnv, REPO, scratch } from "./host.js";
+import { btyCheckout, CI_DIR, hostEnv, IPXE_TARBALL as TARBALL, scratch } from "./host.js";
 import { requestsFor } from "./access-log.js";
 import { btyWebBin, customIpxe } from "./pxe-host.js";
 
-/** Upstream inputs no registry serves live next to the repository (override: BTY_CI_VENDOR_DIR). */
-const VENDOR = process.env.BTY_CI_VENDOR_DIR ?? resolve(REPO, "../shared/vendor");
-const TARBALL = join(VENDOR, "ipxe/ipxe-0ab2277c40f1.tar.gz");
 const TARBALL_SHA256 = "ce4461737deb70fcee4dd34e107bea713cc84adc5bd268bfed5c13497528301c";
 const EFI_NAME = (version: string) => `bty-ipxe-x86_64-v${version}.efi`;
 const CHAIN_LINE = "chain http://${next-server}:8080/pxe-bootstrap.ipxe";

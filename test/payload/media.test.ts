@@ -30,30 +30,18 @@ import {
   writeFileSync,
 } from "node:fs";
 import { createServer } from "node:net";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import { artifactNames, buildManifestName, type MediaLayout, type MediaStage, mediaStages, usbIsoStages } from "../../src/media/plan.js";
 import { CHAIN_MARKERS } from "../../src/pxe/plan.js";
 import { requestsFor } from "./access-log.js";
-import { btyCheckout, CI_DIR, REPO, scratch, uvBin } from "./host.js";
-import { customIpxe, IPXE_TARBALL, PXE_SKIP, runChain } from "./pxe-host.js";
+import { btyCheckout, CI_DIR, HOST_CA, IPXE_TARBALL, R8125_BUNDLE, scratch, uvBin } from "./host.js";
+import { customIpxe, PXE_SKIP, runChain } from "./pxe-host.js";
 
 const VERIFY = join(CI_DIR, "media-verify.py");
-/**
- * The vendored r8125 repository (bty's hook clones it from GitHub, which is
- * not reachable here): `../shared/vendor` next to the checkout, or one level
- * further up from a worktree; BTY_CI_VENDOR names another place.
- */
-const R8125_BUNDLE = [
-  process.env.BTY_CI_VENDOR ?? resolve(REPO, "../shared/vendor"),
-  resolve(REPO, "../../shared/vendor"),
-]
-  .map((vendor) => join(vendor, "r8125/realtek-r8125-dkms-60c86586fbe2.bundle"))
-  .find((bundle) => existsSync(bundle));
 const R8125_COMMIT = "60c86586fbe22cea7ed660a629e2d1374cc26196";
-const HOST_CA = "/etc/ssl/certs/ca-certificates.crt";
 /** Seconds the live system may take under TCG on contended cores to print its marker. */
 const BOOT_TIMEOUT_S = 900;
 /** The whole netboot-pc build: ~8 minutes alone on 2 cores, 30+ when others build too. */
@@ -69,9 +57,10 @@ const canLiveBuild = isRoot && lbVersion >= 20240208;
 const liveBuildSkipReason = !isRoot
   ? "needs root (live-build)"
   : `needs live-build >= 20240208 (found ${lbVersion || "none"}): run ci/install-live-build.sh`;
-const canBuild = canLiveBuild && R8125_BUNDLE !== undefined;
+// bty's r8125 hook clones GitHub, unreachable here: the vendored bundle stands in.
+const canBuild = canLiveBuild && existsSync(R8125_BUNDLE);
 const buildSkipReason = canLiveBuild
-  ? "no vendored r8125 bundle (../shared/vendor/r8125/): bty's r8125 hook would clone GitHub, unreachable here"
+  ? `no vendored r8125 bundle at ${R8125_BUNDLE} (set BTY_CI_VENDOR_DIR)`
   : liveBuildSkipReason;
 
 function sh(argv: string[], opts: { cwd?: string } = {}) {
@@ -284,7 +273,7 @@ describe.skipIf(!canBuild)(`netboot-pc, really built from bty's sdist${canBuild 
     const uv = sh([join(uvBin(), "uv"), "build", "--wheel", "--out-dir", dist, bty]);
     expect(uv.status, uv.stderr).toBe(0);
     const r8125Repo = join(work, "r8125.git");
-    expect(sh(["git", "clone", "-q", "--bare", R8125_BUNDLE!, r8125Repo]).status).toBe(0);
+    expect(sh(["git", "clone", "-q", "--bare", R8125_BUNDLE, r8125Repo]).status).toBe(0);
     const layout: MediaLayout = { ciDir: CI_DIR, source: bty, work: join(work, "build"), out };
     seconds = await runStages(
       mediaStages(layout, "netboot-pc", version, dist, { caCert: HOST_CA, r8125Repo }),

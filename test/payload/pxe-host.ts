@@ -8,12 +8,12 @@
  */
 import { spawn, spawnSync } from "node:child_process";
 import { chmodSync, copyFileSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 
 import { IPXE, PXE } from "../../src/config.js";
 import { ipxeArtifactName, ipxeSteps } from "../../src/ipxe/plan.js";
 import { type ChainLayout, chainArgv, type Firmware, type Marker, PASSWORD_ENV, serverArgv } from "../../src/pxe/plan.js";
-import { btySdist, CACHE_DIR, CI_DIR, REPO, runHostSteps, scratch } from "./host.js";
+import { btySdist, CACHE_DIR, CI_DIR, IPXE_TARBALL, runHostSteps, scratch } from "./host.js";
 import { constraintsKey, uvLockConstraints, WITHCACHE_VERSION, withcacheConstraintLines } from "./python-lock.js";
 
 /** What the stand-in trio's /init prints on the serial console. */
@@ -22,8 +22,6 @@ export const STANDIN_MARKER = "bty-ci: stand-in trio booted";
 /** bty's BIOS path: Debian's stock undionly.kpxe (the ipxe package), as bty's test seeds it. */
 export const STOCK_UNDI = "/usr/lib/ipxe/undionly.kpxe";
 
-const VENDOR = process.env.BTY_CI_VENDOR_DIR ?? resolve(REPO, "../shared/vendor");
-export const IPXE_TARBALL = join(VENDOR, "ipxe/ipxe-0ab2277c40f1.tar.gz");
 
 const has = (cmd: string, args = ["--version"]) => spawnSync(cmd, args, { stdio: "ignore" }).status === 0;
 /** Why a PXE chain cannot run on this machine, or undefined when it can. */

@@ -22,9 +22,9 @@ import { beforeAll, describe, expect, it } from "vitest";
 
 import { CHAIN_MARKERS, type Firmware, type Marker } from "../../src/pxe/plan.js";
 import { requestsFor } from "./access-log.js";
-import { btyCheckout, CI_DIR, scratch } from "./host.js";
+import { btyCheckout, CI_DIR, IPXE_TARBALL, scratch } from "./host.js";
 import {
-  btyWebBin, chainCommand as command, customIpxe, IPXE_TARBALL, PXE_SKIP, type PxeInputs, type Run, runChain as chain, STANDIN_MARKER,
+  btyWebBin, chainCommand as command, customIpxe, PXE_SKIP, type PxeInputs, type Run, runChain as chain, STANDIN_MARKER,
   standinTrio, STOCK_UNDI, withcacheBin,
 } from "./pxe-host.js";
 
