@@ -10,7 +10,7 @@
  *      Python-only change (bench/media.ts; 10+ minutes per variant, root,
  *      trixie's live-build: ci/install-live-build.sh).
  *   5. with --usb[=ISO]: the USB grow run (stage, boot, wizard, grow,
- *      poweroff, assert) of the payload tier (root; issue 7's budget is 4
+ *      poweroff, assert) of the payload tier (root; its budget is 4
  *      minutes under TCG), on bty's real usbboot-pc ISO when given or built
  *      by --media=usbboot-pc in the same run, else on the mimic ISO.
  *   6. with --pxe[=TRIO_DIR]: test-pxe's chain per firmware (bench/pxe.ts):

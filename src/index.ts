@@ -239,7 +239,7 @@ export class BtyCi {
     return buildMedia(this.inputs, "usbboot-pc", { extraCaCerts, r8125Source, timeoutSeconds });
   }
 
-  // --- USB tests (issue 7; spec §3.13-3.14, §9) ---
+  // --- USB tests (bty's test-usb-grow and test-usb-ventoy jobs) ---
 
   /**
    * bty's test-usb-grow: the usbboot-pc ISO on a 4 GiB disk booted under QEMU
@@ -403,7 +403,7 @@ export class BtyCi {
     return ipxeDirectory(this.inputs, ipxeSource ?? pinnedIpxeSource(), version).sync();
   }
 
-  // --- release and publish (issue 8; src/release/) ---------------------------
+  // --- release and publish (src/release/) ------------------------------------
 
   /**
    * Refuse to release a version the package index already has (bty's
@@ -650,7 +650,7 @@ export class BtyCi {
     return text;
   }
 
-  // --- plan and workflow (issue 9) ---
+  // --- plan and workflow ---
 
   /**
    * Which bty-ci calls a GitHub event starts, stage by stage, and what each

@@ -136,7 +136,7 @@ export function summarize(results: CheckResult[]): string {
   return formatTable(results);
 }
 
-// --- Run report: Markdown for $GITHUB_STEP_SUMMARY and JSON (issue 9) ---
+// --- Run report: Markdown for $GITHUB_STEP_SUMMARY and JSON ---
 
 /** One file a job produced. */
 export interface Artifact {

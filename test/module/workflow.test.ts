@@ -176,7 +176,8 @@ describe("artifacts of nested checksum files", () => {
  * lives, not from where it is called: a GitRef's to the module's own
  * repository under `-m` and as a toolchain alike, a Directory's to the
  * module's tree under `-m` (the caller's workspace as a toolchain). Seen on a
- * real engine (the engine tier runs these very lines). So every drop-in call
+ * real engine (the engine tier runs two of these lines as printed, the
+ * dispatch job's build-wheel and tag-release, in both modes). So every drop-in call
  * passes each such argument explicitly as the checkout, `.`; the constructor's
  * `--source` only matters under `-m`.
  */

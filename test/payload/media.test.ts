@@ -385,7 +385,7 @@ describe.skipIf(!canBuild)(`netboot-pc, really built from bty's sdist${canBuild 
     console.log(`boot to "${marker}": ${found ? `${secs} s` : "not reached"} (${accel}); serial log ${serial}`);
     expect(found, `no "${marker}" on the serial console within ${BOOT_TIMEOUT_S}s; last output:\n${seen.slice(-3000)}`).toBe(true);
   });
-  // test-pxe's full chain on this very trio (issue 7), bty's production path:
+  // test-pxe's full chain on this very trio, bty's production path:
   // DHCP -> iPXE -> bty-web's per-MAC script -> this kernel and initrd -> the
   // squashfs over HTTP -> bty's auto-flash of the image seeded in withcache.
   it.skipIf(PXE_SKIP !== undefined).each(["bios", "uefi"] as const)(
@@ -410,7 +410,7 @@ describe.skipIf(!canBuild)(`netboot-pc, really built from bty's sdist${canBuild 
       // ...and pulled the image through withcache, as bty's auto-flash does.
       const withcache = readFileSync(join(run.work, "server-logs/withcache.log"), "utf8");
       expect(requestsFor(withcache, "GET", "/b/", { prefix: true }).filter((r) => r.path.endsWith("/test.qcow2") && r.status === 200)).not.toEqual([]);
-      // Issue 7's budget under TCG: the whole chain through the flash in 10 minutes.
+      // The budget under TCG: the whole chain through the flash in 10 minutes.
       expect(Number(flashAt)).toBeLessThanOrEqual(600);
     },
   );

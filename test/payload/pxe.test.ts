@@ -96,7 +96,7 @@ function expectBootedTheTrio(run: Run) {
     `${run.work}: accel ${accel}, QEMU start -> trio kernel booting ${seenAt(run.out, "kernel-booting")} s, ` +
       `-> stand-in init ${seenAt(run.out, "standin-init")} s; whole run ${run.seconds.toFixed(0)} s`,
   );
-  // Issue 7: QEMU start to the trio's kernel booting within 60 s on TCG.
+  // The budget: QEMU start to the trio's kernel booting within 60 s on TCG.
   expect(seenAt(run.out, "kernel-booting")).toBeLessThanOrEqual(60);
 }
 

@@ -29,7 +29,7 @@ import { constraintsKey, uvLockConstraints } from "./python-lock.js";
 const isRoot = process.getuid?.() === 0;
 const MIMIC = join(REPO, "test/payload/usb-mimic");
 const VERSION = "0.0.0-mimic";
-/** The grow run must fit issue 7's budget: 4 minutes under TCG. */
+/** The grow run must fit its budget: 4 minutes under TCG. */
 const GROW_BUDGET_S = 240;
 
 function sh(argv: string[], opts: { input?: string } = {}) {
