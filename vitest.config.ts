@@ -60,6 +60,9 @@ export default defineConfig({
           hookTimeout: 30 * 60_000,
           // Payload tests share apt, loop devices and one bty checkout: run them in order.
           fileParallelism: false,
+          // Last, after the engine tier (D51). Vitest would run a one-worker
+          // project left at the default order last anyway; said here.
+          sequence: { groupOrder: 2 },
         },
       },
       {
@@ -71,9 +74,10 @@ export default defineConfig({
           // each CLI call's module load are minutes, not seconds.
           testTimeout: 45 * 60_000,
           hookTimeout: 60 * 60_000,
-          // After every other tier: the engine's Go builds and containers
-          // would otherwise share the two cores with the payload tier's QEMU
-          // runs, whose time budgets assume a machine of their own.
+          // After unit and module, before payload, alone: the engine's Go
+          // builds and containers would otherwise share the two cores with
+          // the payload tier's QEMU runs, whose time budgets assume a machine
+          // of their own; first, a broken engine shows in 20 minutes, not 65 (D51).
           sequence: { groupOrder: 1 },
         },
       },

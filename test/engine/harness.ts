@@ -71,23 +71,6 @@ export interface RunResult {
   seconds: number;
 }
 
-/** Process groups of the commands running now (each command is its own group). */
-const running = new Set<number>();
-
-/**
- * Stop every command still running, whole process groups (a script's Go
- * build or mmdebstrap included): for a caller that is itself being stopped.
- */
-export function stopRunning(): void {
-  for (const pgid of running) {
-    try {
-      process.kill(-pgid, "SIGKILL");
-    } catch {
-      // already gone
-    }
-  }
-}
-
 /**
  * Run a command to completion, logging to `<logs>/<name>.log`; never throws.
  * The command is its own process group, so a timeout stops what it started
@@ -98,7 +81,6 @@ export function runLogged(name: string, argv: string[], opts: { cwd?: string; en
   const start = performance.now();
   return new Promise((done) => {
     const child = spawn(argv[0]!, argv.slice(1), { cwd: opts.cwd, env: opts.env ?? process.env, stdio: ["ignore", "pipe", "pipe"], detached: true });
-    if (child.pid !== undefined) running.add(child.pid);
     let stdout = "";
     let stderr = "";
     let timedOut = false;
@@ -116,7 +98,6 @@ export function runLogged(name: string, argv: string[], opts: { cwd?: string; en
       if (finished) return;
       finished = true;
       if (timer) clearTimeout(timer);
-      if (child.pid !== undefined) running.delete(child.pid);
       if (timedOut) stderr += `\n[bty-ci engine tier: stopped after ${(opts.timeoutMs! / 1000).toFixed(0)} s]`;
       const seconds = (performance.now() - start) / 1000;
       writeFileSync(log, `$ ${argv.join(" ")}\n(cwd ${opts.cwd ?? process.cwd()}; exit ${code}; ${seconds.toFixed(1)} s)\n--- stdout\n${stdout}\n--- stderr\n${stderr}`);
@@ -154,13 +135,9 @@ export async function daggerOk(name: string, args: string[], opts: { cwd?: strin
   return r.stdout;
 }
 
-/** A setup step: its name in the logs and timings, the script and its arguments. */
-type SetupStep = [name: string, argv: string[]];
-
-/** The host packages the engine needs (apt): on its own, since apt must not run beside the payload tier. */
-export const PACKAGES_STEP: SetupStep = ["packages", ["00-packages.sh"]];
-/** The rest of the scripts in order, as run-all.sh runs them (without its smoke calls). */
-export const BUILD_STEPS: SetupStep[] = [
+/** The engine scripts in order, as run-all.sh runs them (without its smoke calls). */
+const SETUP_STEPS: [name: string, argv: string[]][] = [
+  ["packages", ["00-packages.sh"]],
   ["sources", ["01-sources.sh"]],
   ["build", ["02-build.sh"]],
   ["rootfs-engine", ["03-rootfs.sh", "engine"]],
@@ -173,41 +150,6 @@ export const BUILD_STEPS: SetupStep[] = [
 
 function scriptEnv(): NodeJS.ProcessEnv {
   return { ...process.env, WORK: ENGINE_WORK, EXTRAS_TGZ };
-}
-
-/** Run setup steps in order; throws at the first that fails, with its output's tail. */
-export async function runSetup(steps: SetupStep[]): Promise<void> {
-  for (const [name, [script, ...args]] of steps) {
-    const r = await runLogged(`setup-${name}`, ["bash", join(ENGINE_TOOLS, script!), ...args], { env: scriptEnv(), timeoutMs: 40 * 60_000 });
-    if (r.code !== 0) throw new Error(`engine setup ${script} ${args.join(" ")} failed (exit ${r.code}):\n${tail(r.stdout + r.stderr)}`);
-  }
-}
-
-/**
- * The result of a build run in the background (test/engine/prepare.ts, which
- * .ci/run starts at lowest priority before the tests so the Go builds use
- * the cores the payload tier leaves idle): written by that process, read
- * by the tier once it has exited.
- */
-export const PREPARED_STATUS = join(ENGINE_WORK, "logs/prepared.json");
-export interface PreparedStatus {
-  pid: number;
-  ok: boolean;
-  seconds: number;
-  error?: string;
-}
-
-/** BTY_CI_ENGINE_PREPARER: the PID of that background build, set by .ci/run. */
-const PREPARER = process.env.BTY_CI_ENGINE_PREPARER;
-
-/** Wait for the background build to end; throws when it failed or left no result. */
-async function awaitPreparer(pid: number): Promise<void> {
-  const start = performance.now();
-  while (existsSync(`/proc/${pid}`)) await new Promise((r) => setTimeout(r, 5_000));
-  timings.push({ name: "setup-wait-for-background-build", seconds: (performance.now() - start) / 1000, code: 0 });
-  const status: PreparedStatus | undefined = existsSync(PREPARED_STATUS) ? JSON.parse(readFileSync(PREPARED_STATUS, "utf8")) : undefined;
-  if (status?.pid !== pid) throw new Error(`the engine's background build (PID ${pid}) ended without a result in ${PREPARED_STATUS}; its steps' logs: ${logDir()}`);
-  if (!status.ok) throw new Error(`the engine's background build failed after ${status.seconds.toFixed(0)} s: ${status.error}`);
 }
 
 /**
@@ -232,29 +174,26 @@ function stopStrayDnsmasq(): void {
 }
 
 /**
- * Build (unless a background build did) and start the engine. The engine's
+ * Build (or rebuild, warm: Go caches) and start the engine. The engine's
  * state is emptied first, so every run executes every call for real rather
  * than answering from an earlier run's function cache.
  */
 export async function engineUp(): Promise<void> {
   if (KEEP_ENGINE && (await engineAnswers())) return;
-  if (PREPARER) {
-    await awaitPreparer(Number(PREPARER));
-    // An engine an earlier run left, if any; the registry is the one the build just filled.
-    await stopEngine("--keep-registry");
-  } else {
-    await stopEngine();
-  }
+  await stopEngine();
   stopStrayDnsmasq();
   rmSync(join(ENGINE_WORK, "state"), { recursive: true, force: true });
-  if (!PREPARER) await runSetup([PACKAGES_STEP, ...BUILD_STEPS]);
+  for (const [name, [script, ...args]] of SETUP_STEPS) {
+    const r = await runLogged(`setup-${name}`, ["bash", join(ENGINE_TOOLS, script!), ...args], { env: scriptEnv(), timeoutMs: 40 * 60_000 });
+    if (r.code !== 0) throw new Error(`engine setup ${script} ${args.join(" ")} failed (exit ${r.code}):\n${tail(r.stdout + r.stderr)}`);
+  }
   const up = await runLogged("setup-engine-up", ["bash", join(ENGINE_TOOLS, "engine-up.sh")], { env: scriptEnv(), timeoutMs: 5 * 60_000 });
   if (up.code !== 0) throw new Error(`engine-up.sh failed (exit ${up.code}):\n${tail(up.stdout + up.stderr)}\n${tail(engineLog())}`);
 }
 
-/** Stop the engine and its registry (unless --keep-registry) and remove what its CNI left; safe when nothing runs. */
-async function stopEngine(...flags: "--keep-registry"[]): Promise<void> {
-  await runLogged("engine-down", ["bash", join(ENGINE_TOOLS, "engine-down.sh"), ...flags], { env: scriptEnv(), timeoutMs: 3 * 60_000 });
+/** Stop the engine and its registry and remove what its CNI left; safe when nothing runs. */
+async function stopEngine(): Promise<void> {
+  await runLogged("engine-down", ["bash", join(ENGINE_TOOLS, "engine-down.sh")], { env: scriptEnv(), timeoutMs: 3 * 60_000 });
 }
 
 /** The end of a run: the engine stopped, unless BTY_CI_ENGINE_KEEP=1 keeps it for the next. */
