@@ -18,7 +18,7 @@ import { mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs
 import { join } from "node:path";
 
 import { BTY_TEST_VERSION, btySdist, HOOK_MANIFESTS, HOST_CA, IPXE_TARBALL, R8125_BUNDLE, REPO } from "../test/payload/host.js";
-import { dagger, ENGINE_TOOLS, ENGINE_WORK, engineDown, engineUp, runLogged } from "../test/engine/harness.js";
+import { dagger, ENGINE_WORK, engineDown, engineUp, lookAlikeImage } from "../test/engine/harness.js";
 import { MEDIA } from "../src/config.js";
 
 export const ENGINE_JOBS = ["netboot-pc", "pxe", "usbboot-pc", "ramboot-init", "all-checks"] as const;
@@ -67,10 +67,7 @@ export async function benchEngine(jobs: EngineJob[]): Promise<void> {
   try {
     await engineUp();
     // The media builds' trixie image: not among the look-alikes the engine scripts push by default.
-    const trixie = await runLogged("setup-trixie-image", ["bash", join(ENGINE_TOOLS, "07-image.sh"), MEDIA.image, MEDIA.suite], {
-      env: { ...process.env, WORK: ENGINE_WORK },
-    });
-    if (trixie.code !== 0) throw new Error(`07-image.sh ${MEDIA.image} failed:\n${trixie.stderr}`);
+    await lookAlikeImage(MEDIA.image, MEDIA.suite);
     console.log(`  engine setup and the trixie image: ${((performance.now() - setupStart) / 1000).toFixed(0)} s`);
     let trio: string | undefined;
     const netboot = async () => {

@@ -3,7 +3,7 @@
  * engine registers; each job lives in its domain file (python, docs) and
  * every pinned input in config.ts.
  */
-import { argument, check, dag, Directory, type File, func, type GitRef, object, type Secret } from "@dagger.io/dagger";
+import { argument, check, dag, Directory, type File, func, type GitRef, object, type Secret, type Service } from "@dagger.io/dagger";
 
 import { directoryArtifacts } from "./artifacts.js";
 import {
@@ -417,9 +417,11 @@ export class BtyCi {
     tag: string,
     /** Simple index URL to ask; empty: pip's (--python-index, else pip's default index). */
     index: string = "",
+    /** A server the engine cannot reach by itself (e.g. tcp://127.0.0.1:8080, tunnelled from your machine), bound as --index's host. */
+    indexService?: Service,
   ): Promise<string> {
     const { version } = await readProject(this.source);
-    return checkNotPublishedFlow(this.inputs, version, tag, index);
+    return checkNotPublishedFlow(this.inputs, version, tag, { url: index, service: indexService });
   }
 
   /**
@@ -438,13 +440,15 @@ export class BtyCi {
     repo: string = "safl/bty",
     /** GitHub REST API root (GitHub Enterprise: https://HOST/api/v3). */
     apiUrl: string = "https://api.github.com",
+    /** A server the engine cannot reach by itself (e.g. tcp://127.0.0.1:8080, tunnelled from your machine), bound as --api-url's host. */
+    apiService?: Service,
     /** For the checks: an unpacked Ventoy 1.1.05 release (see test-usb-ventoy). */
     ventoy?: Directory,
     /** For the checks: sha256 of ventoy-1.1.05-linux.tar.gz from the release's sha256.txt. */
     ventoyChecksum: string = "",
   ): Promise<string> {
     const { version } = await readProject(this.source);
-    return tagReleaseFlow(this, version, token, head, { repo, apiUrl }, { ventoy, ventoyChecksum });
+    return tagReleaseFlow(this, version, token, head, { repo, apiUrl, service: apiService }, { ventoy, ventoyChecksum });
   }
 
   /**
@@ -466,11 +470,13 @@ export class BtyCi {
     repo: string = "safl/bty",
     /** GitHub REST API root (GitHub Enterprise: https://HOST/api/v3). */
     apiUrl: string = "https://api.github.com",
+    /** A server the engine cannot reach by itself (e.g. tcp://127.0.0.1:8080, tunnelled from your machine), bound as --api-url's host. */
+    apiService?: Service,
     /** Already built assets as <group>/<file> (bty's gathered/ layout); default: built here. */
     gathered?: Directory,
   ): Promise<string> {
     const { version } = await readProject(this.source);
-    return attachToReleaseFlow(this, { version, tag, token, head, target: { repo, apiUrl }, gathered });
+    return attachToReleaseFlow(this, { version, tag, token, head, target: { repo, apiUrl, service: apiService }, gathered });
   }
 
   /**
@@ -489,6 +495,8 @@ export class BtyCi {
     oidcRequestUrl?: Secret,
     /** Simple index URL for the skip-existing check; empty: pip's index. */
     index: string = "",
+    /** A server the engine cannot reach by itself (e.g. tcp://127.0.0.1:8080, tunnelled from your machine), bound as --index's host; uploads go there too. */
+    indexService?: Service,
     /** Upload URL; empty: uv's default (PyPI). */
     publishUrl: string = "",
     /** Directory with the wheel and sdist; default: built here. */
@@ -496,7 +504,7 @@ export class BtyCi {
   ): Promise<string> {
     const { version } = await readProject(this.source);
     const creds = publishCredentials(token, oidcRequestToken, oidcRequestUrl);
-    return publishPypiFlow(this, this.inputs, { version, tag, creds, index, publishUrl, dist });
+    return publishPypiFlow(this, this.inputs, { version, tag, creds, index: { url: index, service: indexService }, publishUrl, dist });
   }
 
   /**
@@ -530,8 +538,12 @@ export class BtyCi {
     repo: string = "safl/bty",
     /** GitHub REST API root (GitHub Enterprise: https://HOST/api/v3). */
     apiUrl: string = "https://api.github.com",
+    /** A server the engine cannot reach by itself (e.g. tcp://127.0.0.1:8080, tunnelled from your machine), bound as --api-url's host. */
+    apiService?: Service,
     /** Simple index URL the gate and skip-existing ask; empty: pip's index. */
     index: string = "",
+    /** A server the engine cannot reach by itself (e.g. tcp://127.0.0.1:8080, tunnelled from your machine), bound as --index's host; uploads go there too. */
+    indexService?: Service,
     /** Upload URL; empty: uv's default (PyPI). */
     publishUrl: string = "",
     /** Build and check everything, send nothing; print the plan and the manifest. */
@@ -547,8 +559,8 @@ export class BtyCi {
   ): Promise<string> {
     const { version } = await readProject(this.source);
     return publishFlow(this, this.inputs, {
-      version, tag, head, target: { repo, apiUrl }, githubToken, registryUser, registryToken,
-      pypiToken, oidcRequestToken, oidcRequestUrl, index, publishUrl, dryRun, format, failOnError,
+      version, tag, head, target: { repo, apiUrl, service: apiService }, githubToken, registryUser, registryToken,
+      pypiToken, oidcRequestToken, oidcRequestUrl, index: { url: index, service: indexService }, publishUrl, dryRun, format, failOnError,
       ventoy: { ventoy, ventoyChecksum },
     });
   }

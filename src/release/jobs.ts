@@ -4,12 +4,13 @@
  * talks to the outside carries a per-call nonce so the engine never answers
  * it from its cache (a cached "uploaded" would be a lie).
  */
-import { CacheSharingMode, type Container, dag, type Directory, ReturnType, type Secret } from "@dagger.io/dagger";
+import { CacheSharingMode, type Container, dag, type Directory, ReturnType, type Secret, type Service } from "@dagger.io/dagger";
 
 import { CACHE, PATHS, PRIMARY_LEG, PYTHON_MATRIX, RELEASE, TOOLS } from "../config.js";
 import type { JobInputs } from "../containers.js";
 import { pythonImageRef } from "../images.js";
 import { type AssetGroup } from "./assets.js";
+import { serviceHostName } from "./endpoint.js";
 import {
   assembleArgv,
   GITHUB_TOKEN_ENV,
@@ -67,48 +68,67 @@ export function assembleAssets(groups: { group: AssetGroup; dir: Directory }[], 
     .directory(ASSETS);
 }
 
-/** The program container with the GitHub token as a secret variable and a fresh nonce. */
-function githubContainer(token: Secret): Container {
-  return releaseProgramContainer()
+/** A GitHub target, with the Service that reaches its API when the engine cannot by itself. */
+export interface GitHubEndpoint extends GitHubTarget {
+  service?: Service;
+}
+
+/** A package index URL (empty: pip's), with the Service that reaches it when the engine cannot by itself. */
+export interface IndexEndpoint {
+  url: string;
+  service?: Service;
+}
+
+/** `ctr` with `service` (when given) bound under the host name `url` names (src/release/endpoint.ts). */
+function reaching(ctr: Container, flag: string, serviceFlag: string, url: string, service: Service | undefined): Container {
+  return service ? ctr.withServiceBinding(serviceHostName(flag, serviceFlag, url), service) : ctr;
+}
+
+/** The program container with the GitHub token as a secret variable, the API's service, and a fresh nonce. */
+function githubContainer(token: Secret, target: GitHubEndpoint): Container {
+  return reaching(releaseProgramContainer(), "--api-url", "--api-service", target.apiUrl, target.service)
     .withSecretVariable(GITHUB_TOKEN_ENV, token)
     .withEnvVariable("BTY_CI_NONCE", nonce());
 }
 
 /** The commit the remote tag is on, or null. */
-export async function remoteTagCommit(token: Secret, target: GitHubTarget, tag: string): Promise<string | null> {
-  const out = (await githubContainer(token).withExec(githubTagShaArgv(CONTAINER_RELEASE_LAYOUT, target, { tag })).stdout()).trim();
+export async function remoteTagCommit(token: Secret, target: GitHubEndpoint, tag: string): Promise<string | null> {
+  const out = (await githubContainer(token, target).withExec(githubTagShaArgv(CONTAINER_RELEASE_LAYOUT, target, { tag })).stdout()).trim();
   return out === "none" ? null : out;
 }
 
 /** Create the tag on `commit` unless it exists; returns the program's log. */
-export async function createTag(token: Secret, target: GitHubTarget, tag: string, commit: string): Promise<string> {
-  return githubContainer(token).withExec(githubTagArgv(CONTAINER_RELEASE_LAYOUT, target, { tag, commit })).stdout();
+export async function createTag(token: Secret, target: GitHubEndpoint, tag: string, commit: string): Promise<string> {
+  return githubContainer(token, target).withExec(githubTagArgv(CONTAINER_RELEASE_LAYOUT, target, { tag, commit })).stdout();
 }
 
 /** Create or complete the release of `tag` with `assets`, verified against its release.toml. */
-export async function publishGithubRelease(token: Secret, target: GitHubTarget, tag: string, assets: Directory, commit: string): Promise<string> {
-  return githubContainer(token)
+export async function publishGithubRelease(token: Secret, target: GitHubEndpoint, tag: string, assets: Directory, commit: string): Promise<string> {
+  return githubContainer(token, target)
     .withDirectory(ASSETS, assets)
     .withExec(githubReleaseArgv(CONTAINER_RELEASE_LAYOUT, target, { tag, dir: ASSETS, commit }))
     .stdout();
 }
 
-/** A pinned Python container with bty-ci's ci/ scripts (the 3.12 leg's image). */
-function pythonToolContainer(inputs: JobInputs): Container {
+/** A pinned Python container with bty-ci's ci/ scripts (the 3.12 leg's image), reaching `index`. */
+function pythonToolContainer(inputs: JobInputs, index: IndexEndpoint): Container {
   let ctr = dag
     .container()
     .from(pythonImageRef(inputs.pythonImage, PYTHON_MATRIX[PRIMARY_LEG]))
     .withEnvVariable("PIP_DISABLE_PIP_VERSION_CHECK", "1")
     .withEnvVariable("PIP_ROOT_USER_ACTION", "ignore");
   if (inputs.pythonIndex) ctr = ctr.withEnvVariable("PIP_INDEX_URL", inputs.pythonIndex);
-  return ctr.withDirectory(PATHS.ciScripts, dag.currentModule().source().directory("ci"));
+  return reaching(ctr, "--index", "--index-service", index.url, index.service).withDirectory(
+    PATHS.ciScripts,
+    dag.currentModule().source().directory("ci"),
+  );
 }
 
 /** The index's files for `version` (null: project unknown); throws when the index cannot be asked. */
-export async function askIndex(inputs: JobInputs, version: string, indexUrl: string): Promise<IndexAnswer> {
-  const ctr = pythonToolContainer(inputs)
+export async function askIndex(inputs: JobInputs, version: string, index: IndexEndpoint): Promise<IndexAnswer> {
+  const ctr = pythonToolContainer(inputs, index)
     .withEnvVariable("BTY_CI_NONCE", nonce())
-    .withExec(indexVersionsArgv({ python: "python3", ciDir: PATHS.ciScripts, version, indexUrl, requireAbsent: false }), {
+    .withExec(indexVersionsArgv({ python: "python3", ciDir: PATHS.ciScripts, version, indexUrl: index.url, requireAbsent: false }), {
       expect: ReturnType.Any,
     });
   const code = await ctr.exitCode();
@@ -123,16 +143,21 @@ export type PublishCredentials =
   | { kind: "token"; token: Secret }
   | { kind: "trusted-publishing"; requestToken: Secret; requestUrl: Secret };
 
-/** `uv publish` of the wheel and sdist in `dist`, skipping what `checkUrl` already has. */
+/**
+ * `uv publish` of the wheel and sdist in `dist`, skipping what `checkUrl`
+ * (the index the gate asked) already has; `index`'s service, when given,
+ * serves the uploads too (publish-url names its host: checked by the flows).
+ */
 export async function uvPublish(
   inputs: JobInputs,
   dist: Directory,
   files: string[],
+  index: IndexEndpoint,
   checkUrl: string,
   publishUrl: string,
   creds: PublishCredentials,
 ): Promise<string> {
-  let ctr = pythonToolContainer(inputs)
+  let ctr = pythonToolContainer(inputs, index)
     .withEnvVariable("UV_CACHE_DIR", PATHS.uvCache)
     .withMountedCache(PATHS.uvCache, dag.cacheVolume(CACHE.uv))
     .withExec(["pip", "install", `uv==${TOOLS.uv}`])

@@ -18,11 +18,22 @@ import {
   runInOrder,
   type StepOutcome,
 } from "./flow.js";
-import { askIndex, assembleAssets, createTag, type PublishCredentials, publishGithubRelease, remoteTagCommit, uvPublish } from "./jobs.js";
-import { assertGitHubTarget, type GitHubTarget } from "./program.js";
+import { assertUploadsReachIndex, serviceHostName } from "./endpoint.js";
+import {
+  askIndex,
+  assembleAssets,
+  createTag,
+  type GitHubEndpoint,
+  type IndexEndpoint,
+  type PublishCredentials,
+  publishGithubRelease,
+  remoteTagCommit,
+  uvPublish,
+} from "./jobs.js";
+import { assertGitHubTarget } from "./program.js";
 import type { JobInputs } from "../containers.js";
 import { ipxeArtifactName } from "../ipxe/plan.js";
-import { lastMeaningfulLine, renderReport, REPORT_FORMATS, toRunReport } from "../report.js";
+import { ChecksFailed, lastMeaningfulLine, renderReport, REPORT_FORMATS, toRunReport } from "../report.js";
 import { assertTagMatchesVersion, assertTagOnCommit, ReleaseInputError, tagOf } from "./version.js";
 
 /** test-usb-ventoy's Ventoy release: unpacked, or the tarball's checksum (all-checks runs it). */
@@ -38,9 +49,16 @@ export interface Builders extends Record<AssetGroup["builtBy"], () => Promise<Di
   publishTftp(tag: string, revision: string, registryUser?: string, registryToken?: Secret, ipxeSeed?: File): Promise<string[]>;
 }
 
+/** Refuse a GitHub target no container could reach, before anything is built or sent. */
+function assertGitHubEndpoint(target: GitHubEndpoint): void {
+  assertGitHubTarget(target);
+  if (target.service) serviceHostName("--api-url", "--api-service", target.apiUrl);
+}
+
 /** bty's check-not-published: the tag is v<version> and the index does not have it. */
-export async function checkNotPublished(inputs: JobInputs, version: string, tag: string, index: string): Promise<string> {
+export async function checkNotPublished(inputs: JobInputs, version: string, tag: string, index: IndexEndpoint): Promise<string> {
   assertTagMatchesVersion(tag, version);
+  if (index.service) serviceHostName("--index", "--index-service", index.url);
   return notPublishedVerdict(await askIndex(inputs, version, index), version);
 }
 
@@ -50,11 +68,11 @@ export async function tagRelease(
   version: string,
   token: Secret,
   head: GitRef,
-  target: GitHubTarget,
+  target: GitHubEndpoint,
   ventoy: VentoyInput,
 ): Promise<string> {
   const tag = tagOf(version);
-  assertGitHubTarget(target);
+  assertGitHubEndpoint(target);
   assertOnMain(await head.ref());
   const commit = await head.commit();
   await b.allChecks("text", true, ventoy.ventoy, ventoy.ventoyChecksum);
@@ -67,7 +85,7 @@ async function gatherGroups(b: Builders, groups: AssetGroup[], gathered?: Direct
 }
 
 /** Check the tag is on the checked-out commit; returns the commit. */
-async function tagOnHead(token: Secret, target: GitHubTarget, tag: string, head: GitRef): Promise<string> {
+async function tagOnHead(token: Secret, target: GitHubEndpoint, tag: string, head: GitRef): Promise<string> {
   const commit = await head.commit();
   assertTagOnCommit(tag, await remoteTagCommit(token, target, tag), commit);
   return commit;
@@ -76,10 +94,10 @@ async function tagOnHead(token: Secret, target: GitHubTarget, tag: string, head:
 /** bty's attach-to-release: every asset, sidecars and release.toml, uploaded resumably and verified. */
 export async function attachToRelease(
   b: Builders,
-  o: { version: string; tag: string; token: Secret; head: GitRef; target: GitHubTarget; gathered?: Directory },
+  o: { version: string; tag: string; token: Secret; head: GitRef; target: GitHubEndpoint; gathered?: Directory },
 ): Promise<string> {
   assertTagMatchesVersion(o.tag, o.version);
-  assertGitHubTarget(o.target);
+  assertGitHubEndpoint(o.target);
   const commit = await tagOnHead(o.token, o.target, o.tag, o.head);
   const assets = assembleAssets(await gatherGroups(b, assetGroups(o.version), o.gathered), o.version, o.tag);
   return publishGithubRelease(o.token, o.target, o.tag, assets, commit);
@@ -104,12 +122,13 @@ export function publishCredentials(token?: Secret, oidcRequestToken?: Secret, oi
 export async function publishPypi(
   b: Builders,
   inputs: JobInputs,
-  o: { version: string; tag: string; creds: PublishCredentials; index: string; publishUrl: string; dist?: Directory },
+  o: { version: string; tag: string; creds: PublishCredentials; index: IndexEndpoint; publishUrl: string; dist?: Directory },
 ): Promise<string> {
   assertTagMatchesVersion(o.tag, o.version);
+  if (o.index.service) assertUploadsReachIndex(o.index.url, o.publishUrl);
   const answer = await askIndex(inputs, o.version, o.index);
   const files = distFiles(o.version);
-  await uvPublish(inputs, o.dist ?? (await b.buildWheel()), files, answer.index, o.publishUrl, o.creds);
+  await uvPublish(inputs, o.dist ?? (await b.buildWheel()), files, o.index, answer.index, o.publishUrl, o.creds);
   return `published ${files.join(", ")} to the index behind ${answer.index} (files it already had were skipped)`;
 }
 
@@ -118,14 +137,14 @@ export interface PublishOptions {
   version: string;
   tag: string;
   head: GitRef;
-  target: GitHubTarget;
+  target: GitHubEndpoint;
   githubToken?: Secret;
   registryUser: string;
   registryToken?: Secret;
   pypiToken?: Secret;
   oidcRequestToken?: Secret;
   oidcRequestUrl?: Secret;
-  index: string;
+  index: IndexEndpoint;
   publishUrl: string;
   dryRun: boolean;
   /** Report format: text, markdown (for $GITHUB_STEP_SUMMARY) or json. */
@@ -161,7 +180,8 @@ export async function publish(b: Builders, inputs: JobInputs, o: PublishOptions)
     throw new ReleaseInputError(`unknown --format "${o.format}": use one of ${REPORT_FORMATS.join(", ")}`);
   }
   assertTagMatchesVersion(o.tag, o.version);
-  assertGitHubTarget(o.target);
+  assertGitHubEndpoint(o.target);
+  if (o.index.service) assertUploadsReachIndex(o.index.url, o.publishUrl);
   if (!o.dryRun) {
     assertCredentials({
       githubToken: !!o.githubToken,
@@ -187,8 +207,16 @@ export async function publish(b: Builders, inputs: JobInputs, o: PublishOptions)
       pypiMode = indexGate((await askIndex(inputs, o.version, o.index)).files, files, o.version);
       return `${o.tag} = v${o.version} on ${commit}; index: ${pypiMode === "publish" ? "not published" : "partly published (finishing)"}`;
     },
-    // all-checks' own last line, e.g. "all 17 checks passed".
-    checks: async () => lastMeaningfulLine(await b.allChecks("text", true, o.ventoy.ventoy, o.ventoy.ventoyChecksum)),
+    // all-checks' own last line, e.g. "all 17 checks passed"; on failure the
+    // failed checks by name first (the step's one-line reason), then the table.
+    checks: async () => {
+      try {
+        return lastMeaningfulLine(await b.allChecks("text", true, o.ventoy.ventoy, o.ventoy.ventoyChecksum));
+      } catch (err) {
+        if (err instanceof ChecksFailed) throw new Error(`${err.summary}${err.message}`);
+        throw err;
+      }
+    },
     release: async () => {
       const gathered = await gatherGroups(b, groups);
       assets = assembleAssets(gathered, o.version, o.tag);

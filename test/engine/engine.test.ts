@@ -15,16 +15,22 @@
  * and the per-leg Python versions are the payload tier's to prove.
  */
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import type { Server } from "node:http";
 import { join } from "node:path";
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse as parseYaml } from "yaml";
 
+import { RELEASE } from "../../src/config.js";
 import { BTY_TEST_VERSION, btySdist, CI_DIR, HOOK_MANIFESTS, IPXE_TARBALL, REPO } from "../payload/host.js";
+import { btyDist, gatheredTree } from "../payload/release/fixture.js";
+import { type FakeGitHub, startFakeGitHub } from "../payload/release/github-fake.js";
+import { type Pypiserver, startPypiserver } from "../payload/release/pypiserver.js";
 import { firstColumn, readmeReference } from "./cli-output.js";
 import {
+  dagger,
   DAGGER_BIN,
   daggerEnv,
   daggerOk,
@@ -35,11 +41,14 @@ import {
   git,
   gitServer,
   listFiles,
+  lookAlikeImage,
   moduleRepo,
   publishBare,
   runLogged,
   timingTable,
 } from "./harness.js";
+
+const sha256 = (file: string) => createHash("sha256").update(readFileSync(file)).digest("hex");
 
 /** Unpack a tarball's top folder into `dir`, or throw with tar's message. */
 function untar(tarball: string, dir: string): void {
@@ -214,5 +223,106 @@ describe.skipIf(ENGINE_SKIP !== undefined)(`engine tier: the real dagger CLI on 
         });
       });
     }
+  });
+
+  describe("the release against stand-ins on 127.0.0.1, reached through the CLI's host tunnels", () => {
+    // pypiserver (real, from PyPI) and the payload tier's server speaking
+    // GitHub's documented API: not PyPI or GitHub. The engine's containers
+    // reach them as http://pypi:PORT and http://github-api:PORT, the names
+    // --index-service / --api-service bind `tcp://localhost:PORT` under.
+    const checkout = join(work, "bty-release");
+    const tag = `v${BTY_TEST_VERSION}`;
+    const ghToken = `ghp_tier${Math.random().toString(36).slice(2)}`;
+    const pypiToken = `pypi-tier${Math.random().toString(36).slice(2)}`;
+    const env = { BTY_CI_TIER_GH_TOKEN: ghToken, BTY_CI_TIER_PYPI_TOKEN: pypiToken };
+    let pypi: Pypiserver;
+    let gh: FakeGitHub;
+    let commit: string;
+    let index: string[];
+    let api: string[];
+    const release = (name: string, args: string[]) => dagger(name, ["-m", mod, "call", "--source", checkout, ...args], { env });
+    const writes = () => gh.log.filter((r) => r.method !== "GET");
+
+    beforeAll(async () => {
+      untar(btySdist(), checkout);
+      git(checkout, "init", "-q", "-b", "main");
+      git(checkout, "add", "-A");
+      git(checkout, "commit", "-qm", `bty ${BTY_TEST_VERSION} from its sdist`);
+      commit = git(checkout, "rev-parse", "HEAD").trim();
+      pypi = await startPypiserver(join(work, "pypi"), pypiToken);
+      gh = await startFakeGitHub({ token: ghToken, host: "github-api" });
+      gh.refs.set(tag, commit);
+      const ghPort = new URL(gh.apiUrl).port;
+      index = ["--index", `http://pypi:${pypi.port}/simple/`, "--index-service", `tcp://localhost:${pypi.port}`, "--publish-url", `http://pypi:${pypi.port}/`];
+      api = ["--repo", "safl/bty", "--api-url", gh.apiUrl, "--api-service", `tcp://localhost:${ghPort}`, "--head", checkout];
+      // The release program's pinned Node image: a trixie look-alike with Debian's node and npm.
+      await lookAlikeImage(RELEASE.nodeImage, "trixie", ["nodejs", "npm"]);
+    }, 20 * 60_000);
+
+    afterAll(async () => {
+      pypi?.stop();
+      await gh?.stop();
+    });
+
+    it("check-not-published asks pypiserver: bty-lab is not there", async () => {
+      const r = await release("check-not-published", ["check-not-published", "--tag", tag, ...index.slice(0, 4)]);
+      expect(r.code, r.stderr.slice(-3000)).toBe(0);
+      expect(r.stdout.trim()).toBe(`http://pypi:${pypi.port}/simple/ does not know bty-lab yet: ${BTY_TEST_VERSION} is not published`);
+    });
+
+    it("publish --dry-run: the gate asks both stand-ins, every check runs, nothing is sent", async () => {
+      const r = await release("publish-dry-run", [
+        "publish", "--tag", tag, "--github-token", "env:BTY_CI_TIER_GH_TOKEN", ...api, ...index, "--dry-run", "--fail-on-error=false", "--format", "json",
+      ]);
+      expect(r.code, r.stderr.slice(-3000)).toBe(0);
+      const report = JSON.parse(r.stdout) as { jobs: { name: string; status: string; reason: string }[] };
+      expect(report.jobs.map((j) => j.name)).toEqual(["gate", "checks", "release", "images", "pypi"]);
+      expect(report.jobs[0]).toMatchObject({ status: "passed", reason: `${tag} = ${tag} on ${commit}; index: not published` });
+      // The checks ran for real, and here they are red: build-ipxe and the live
+      // builds fetch iPXE and r8125 from GitHub, unreachable from this machine.
+      expect(report.jobs[1]!.status).toBe("failed");
+      expect(report.jobs[1]!.reason).toMatch(/^\d+ of 17 checks failed: .*build-ipxe/);
+      expect(report.jobs.slice(2).map((j) => j.reason)).toEqual(Array(3).fill("not run: an earlier step failed"));
+      expect(gh.log.some((q) => q.op === "GET /repos/{owner}/{repo}/git/ref/{ref}")).toBe(true);
+      expect(writes()).toEqual([]);
+      expect(readdirSync(pypi.packages)).toEqual([]);
+      expect(r.stdout + r.stderr).not.toContain(ghToken);
+    });
+
+    it("tag-release on main runs every check first: red here, so no tag is asked for", async () => {
+      const before = gh.log.length;
+      const r = await release("tag-release", ["tag-release", "--token", "env:BTY_CI_TIER_GH_TOKEN", ...api]);
+      expect(r.code).not.toBe(0);
+      expect(r.stderr).toMatch(/checks failed/);
+      expect(gh.log.slice(before)).toEqual([]);
+    });
+
+    it("publish-pypi uploads wheel and sdist to pypiserver, byte for byte; the gate then refuses the version", async () => {
+      const dist = btyDist(BTY_TEST_VERSION);
+      const r = await release("publish-pypi", ["publish-pypi", "--tag", tag, "--token", "env:BTY_CI_TIER_PYPI_TOKEN", ...index, "--dist", dist]);
+      expect(r.code, r.stderr.slice(-3000)).toBe(0);
+      const files = [`bty_lab-${BTY_TEST_VERSION}-py3-none-any.whl`, `bty_lab-${BTY_TEST_VERSION}.tar.gz`];
+      expect(readdirSync(pypi.packages).sort()).toEqual(files);
+      for (const f of files) expect(sha256(join(pypi.packages, f)), f).toBe(sha256(join(dist, f)));
+      const again = await release("check-not-published-after", ["check-not-published", "--tag", tag, ...index.slice(0, 4)]);
+      expect(again.code).not.toBe(0);
+      expect(again.stderr).toContain(`already has bty-lab ${BTY_TEST_VERSION}`);
+      expect(r.stdout + r.stderr).not.toContain(pypiToken);
+    });
+
+    it("attach-to-release creates the GitHub release with every gathered file, its checksums and release.toml", async () => {
+      const gathered = gatheredTree(BTY_TEST_VERSION);
+      const r = await release("attach-to-release", ["attach-to-release", "--tag", tag, "--token", "env:BTY_CI_TIER_GH_TOKEN", ...api, "--gathered", gathered]);
+      expect(r.code, r.stderr.slice(-3000)).toBe(0);
+      expect(gh.releases.map((x) => [x.tag_name, x.draft])).toEqual([[tag, false]]);
+      const assets = new Map(gh.releases[0]!.assets.map((a) => [a.name, a]));
+      expect(assets.has("release.toml")).toBe(true);
+      for (const file of listFiles(gathered)) {
+        const name = file.split("/").at(-1)!;
+        expect(assets.get(name)?.digest, name).toBe(`sha256:${sha256(join(gathered, file))}`);
+      }
+      expect(gh.violations).toEqual([]);
+      expect(r.stdout + r.stderr).not.toContain(ghToken);
+    });
   });
 });

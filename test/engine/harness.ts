@@ -191,6 +191,17 @@ export async function engineUp(): Promise<void> {
   if (up.code !== 0) throw new Error(`engine-up.sh failed (exit ${up.code}):\n${tail(up.stdout + up.stderr)}\n${tail(engineLog())}`);
 }
 
+/**
+ * One more look-alike in the engine's registry (07-image.sh: a Debian suite
+ * with `packages` and the host's CA store), for an image the module pulls
+ * that the setup does not push.
+ */
+export async function lookAlikeImage(ref: string, suite: string, packages: string[] = []): Promise<void> {
+  const argv = ["bash", join(ENGINE_TOOLS, "07-image.sh"), ref, suite, ...(packages.length > 0 ? [packages.join(",")] : [])];
+  const r = await runLogged(`setup-image-${ref.replace(/[/:]/g, "_")}`, argv, { env: scriptEnv(), timeoutMs: 20 * 60_000 });
+  if (r.code !== 0) throw new Error(`07-image.sh ${ref} ${suite} failed (exit ${r.code}):\n${tail(r.stdout + r.stderr)}`);
+}
+
 /** Stop the engine and its registry and remove what its CNI left; safe when nothing runs. */
 async function stopEngine(): Promise<void> {
   await runLogged("engine-down", ["bash", join(ENGINE_TOOLS, "engine-down.sh")], { env: scriptEnv(), timeoutMs: 3 * 60_000 });

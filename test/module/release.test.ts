@@ -354,6 +354,9 @@ describe("publish (the tag flow)", () => {
       return undefined;
     });
     const err = (await call("publish", all).catch((e: Error) => e)) as Error;
+    // The step's line names the failed check; all-checks' table follows it.
+    expect(err.message).toMatch(/^checks +failed +1 of 17 checks failed: test:py-313$/m);
+    expect(err.message).toMatch(/^test:py-313 +FAIL /m);
     expect(err.message).toContain('publish v0.77.2 stopped at "checks"; completed: gate.');
     expect(err.message).toMatch(/^release +not run/m);
     expect(queryIndex(runs("github-release"))).toBe(-1);
@@ -461,5 +464,65 @@ describe("publish (the tag flow)", () => {
     expect(queryIndex((a) => a[1] === "publish")).toBe(-1);
     expect(engine.fieldCalls("publish")).toEqual([]);
     expect(engine.fieldCalls("withSecretVariable")).toEqual([]);
+  });
+});
+
+describe("a server the engine cannot reach by itself (--api-service, --index-service)", () => {
+  const bindingsOf = (chain: Call[]) => chain.filter((c) => c.field === "withServiceBinding").map((c) => [c.args.alias, c.args.service]);
+  const rehearsal = {
+    tag: "v0.77.2", head: "GitRef:head", githubToken: "Secret:github-token", registryUser: "safl", registryToken: "Secret:ghcr",
+    pypiToken: "Secret:pypi", repo: "safl/bty", apiUrl: "http://github-api:8080/api", apiService: "Service:github",
+    index: "http://pypi:8080/simple/", indexService: "Service:pypi", publishUrl: "http://pypi:8080/", dryRun: false, ...ALL_CHECKS_ARGS,
+  };
+
+  it("every GitHub and index container gets its service bound as the URL's host; nothing else does", async () => {
+    engine.answer("publish", (ctx: { args: Record<string, unknown> }) => `${String(ctx.args.address)}@sha256:${"ab".repeat(32)}`);
+    await call("publish", rehearsal);
+    for (const word of ["github-tag-sha", "github-release"]) expect(bindingsOf(chainOf(runs(word))), word).toEqual([["github-api", "Service:github"]]);
+    expect(bindingsOf(chainOf(runs(INDEX)))).toEqual([["pypi", "Service:pypi"]]);
+    const upload = chainOf((a) => a[1] === "publish");
+    expect(bindingsOf(upload)).toEqual([["pypi", "Service:pypi"]]);
+    expect(lastExec(upload).slice(5, 9)).toEqual(["--check-url", "http://index.test/simple/", "--publish-url", "http://pypi:8080/"]);
+    // The checks and builds reach nothing of the caller's.
+    expect(bindingsOf(chainOf(runs("pytest")))).toEqual([]);
+    expect(bindingsOf(chainOf(runs("assemble")))).toEqual([]);
+  });
+
+  it("check-not-published binds its index's", async () => {
+    await call("checkNotPublished", { tag: "v0.77.2", index: "http://pypi:8080/simple/", indexService: "Service:pypi" });
+    expect(bindingsOf(chainOf(runs(INDEX)))).toEqual([["pypi", "Service:pypi"]]);
+  });
+
+  it("attach-to-release binds the API's", async () => {
+    await call("attachToRelease", {
+      tag: "v0.77.2", token: "Secret:github-token", head: "GitRef:head", repo: "safl/bty", apiUrl: "http://github-api:8080/api",
+      apiService: "Service:github", gathered: "Directory:gathered",
+    });
+    expect(bindingsOf(chainOf(runs("github-release")))).toEqual([["github-api", "Service:github"]]);
+  });
+
+  it("publish-pypi binds its index's, for the question and the upload", async () => {
+    await call("publishPypi", { tag: "v0.77.2", token: "Secret:pypi", index: "http://pypi:8080/simple/", indexService: "Service:pypi", publishUrl: "http://pypi:8080/", dist: "Directory:dist" });
+    expect(bindingsOf(chainOf(runs(INDEX)))).toEqual([["pypi", "Service:pypi"]]);
+    expect(bindingsOf(chainOf((a) => a[1] === "publish"))).toEqual([["pypi", "Service:pypi"]]);
+  });
+
+  it("a URL no binding can serve, or uploads that would leave for PyPI: refused before anything", async () => {
+    await expect(call("publish", { ...rehearsal, apiUrl: "http://localhost:8080/api" })).rejects.toThrow(
+      /--api-service is bound under the host name --api-url names, and "localhost" cannot be one/,
+    );
+    await expect(call("publish", { ...rehearsal, publishUrl: "", dryRun: true })).rejects.toThrow(
+      /--index-service serves host "pypi", so uploads must go there too: .*\(got none, which is PyPI\)/,
+    );
+    await expect(call("checkNotPublished", { tag: "v0.77.2", index: "", indexService: "Service:pypi" })).rejects.toThrow(
+      /--index-service needs --index to be a URL/,
+    );
+    await expect(call("tagRelease", { token: "Secret:pat", head: "GitRef:head", repo: "safl/bty", apiUrl: "https://api.github.com", apiService: "Service:github", ...ALL_CHECKS_ARGS })).rejects.toThrow(
+      /"api\.github\.com" cannot be one/,
+    );
+    await expect(call("publishPypi", { ...rehearsal, token: "Secret:pypi", publishUrl: "https://upload.pypi.org/legacy/" })).rejects.toThrow(
+      /uploads must go there too/,
+    );
+    expect(engine.fieldCalls("from")).toEqual([]);
   });
 });

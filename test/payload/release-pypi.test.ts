@@ -7,9 +7,8 @@
  * endpoint and PyPI's exchange); its command line is covered by the unit
  * and module tiers.
  */
-import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { copyFileSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
+import { spawnSync } from "node:child_process";
+import { copyFileSync, mkdirSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -17,18 +16,13 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { indexGate } from "../../src/release/flow.js";
 import { indexVersionsArgv, parseIndexAnswer, uvPublishArgv } from "../../src/release/pypi.js";
 import { CACHE_DIR, CI_DIR, scratch, uvBin } from "./host.js";
-import { constraintsKey } from "./python-lock.js";
 import { btyDist, HOST_RELEASE_LAYOUT, type ProgramRun, runProgram } from "./release/fixture.js";
+import { freePort, type Pypiserver, startPypiserver } from "./release/pypiserver.js";
 
 const VERSION = "0.77.2";
 const FILES = [`bty_lab-${VERSION}-py3-none-any.whl`, `bty_lab-${VERSION}.tar.gz`];
 const TOKEN = `pypi-fake${Math.random().toString(36).slice(2)}SECRET`;
-const PYPISERVER = "2.4.2";
-const PASSLIB = "1.7.4";
-/** pypiserver's own dependencies, locked (`pip freeze` of a venv with the two pins above, 2026-12-03). */
-const PYPISERVER_CONSTRAINTS = ["defusedxml==0.7.1", "importlib_resources==7.1.0", "packaging==26.4"];
-
-let server: ChildProcess;
+let server: Pypiserver;
 let packages: string;
 let simple: string;
 let upload: string;
@@ -36,56 +30,18 @@ let dist: string;
 let uv: string;
 const runs: ProgramRun[] = [];
 
-function pypiserverVenv(): string {
-  const venv = join(CACHE_DIR, `pypiserver-${PYPISERVER}-${constraintsKey(PYPISERVER_CONSTRAINTS)}`);
-  if (!existsSync(join(venv, "bin", "pypi-server"))) {
-    mkdirSync(CACHE_DIR, { recursive: true });
-    expect(spawnSync("python3", ["-m", "venv", venv]).status).toBe(0);
-    const constraints = join(venv, "constraints.txt");
-    writeFileSync(constraints, `${PYPISERVER_CONSTRAINTS.join("\n")}\n`);
-    const pip = spawnSync(join(venv, "bin", "pip"), ["install", "-q", "-c", constraints, `pypiserver[passlib]==${PYPISERVER}`, `passlib==${PASSLIB}`], { encoding: "utf8" });
-    expect(pip.status, pip.stderr).toBe(0);
-  }
-  return venv;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, "127.0.0.1", () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
 beforeAll(async () => {
-  const venv = pypiserverVenv();
   uv = join(uvBin(), "uv");
   const root = scratch("pypi");
-  packages = join(root, "packages");
-  mkdirSync(packages);
-  const htpasswd = join(root, "htpasswd");
-  // uv sends a token as user "__token__", as PyPI expects.
-  const made = spawnSync(join(venv, "bin", "python"), ["-c",
-    "import sys; from passlib.apache import HtpasswdFile as H; h=H(sys.argv[1], new=True); h.set_password('__token__', sys.stdin.read()); h.save()", htpasswd],
-    { input: TOKEN, encoding: "utf8" });
-  expect(made.status, made.stderr).toBe(0);
-  const port = await freePort();
-  simple = `http://127.0.0.1:${port}/simple/`;
-  upload = `http://127.0.0.1:${port}/`;
-  // --disable-fallback: unknown projects answer 404 here instead of redirecting elsewhere.
-  server = spawn(join(venv, "bin", "pypi-server"), ["run", "-i", "127.0.0.1", "-p", String(port), "--disable-fallback", "-a", "update", "-P", htpasswd, packages], { stdio: "ignore" });
-  for (let i = 0; i < 100; i++) {
-    if (spawnSync("curl", ["-sf", "-o", "/dev/null", simple]).status === 0) break;
-    await new Promise((r) => setTimeout(r, 200));
-  }
+  server = await startPypiserver(root, TOKEN);
+  ({ packages, simple, upload } = server);
   dist = join(root, "dist");
   mkdirSync(dist);
   for (const f of FILES) copyFileSync(join(btyDist(VERSION), f), join(dist, f));
 }, 300_000);
 
 afterAll(() => {
-  server?.kill();
+  server?.stop();
 });
 
 const ask = async (requireAbsent = false, indexUrl = simple) => {

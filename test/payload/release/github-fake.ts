@@ -139,13 +139,18 @@ export interface FakeGitHub {
   stop(): Promise<void>;
 }
 
-export async function startFakeGitHub(opts: { token: string; owner?: string; repo?: string }): Promise<FakeGitHub> {
+/**
+ * Start the fake on 127.0.0.1. `host` is the host name of every URL it hands
+ * out (apiUrl, upload_url): 127.0.0.1 for a client on this machine, or the
+ * name a Dagger service binding gives it inside the engine's containers.
+ */
+export async function startFakeGitHub(opts: { token: string; owner?: string; repo?: string; host?: string }): Promise<FakeGitHub> {
   let nextId = 100;
   let uploads = 0;
   const now = () => new Date().toISOString().replace(/\.\d{3}Z$/, "Z");
   const server: Server = createServer((req, res) => void handle(req, res));
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const origin = `http://${opts.host ?? "127.0.0.1"}:${(server.address() as AddressInfo).port}`;
   const apiBase = `${origin}/api`;
   const fake: FakeGitHub = {
     apiUrl: apiBase,
