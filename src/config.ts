@@ -157,6 +157,9 @@ export const BTY_CI_MODULE = "github.com/safl/bty-ci";
 
 // --- USB tests (test-usb-grow, test-usb-ventoy; spec §3.13-3.14, §9) ---
 
+/** sha256 of ventoy-1.1.05-linux.tar.gz (provenance at USB.ventoy); a literal, so the CLI shows it as the default. */
+export const VENTOY_SHA256 = "3379c99890359dcff55aab7f7b3286f87c988d1da2fd616e6a9e305fb0a1de9e";
+
 /**
  * bty's USB tests as bty's cijoe tasks run them: a 4 GiB disk, the wizard
  * on tty1, BTY_IMAGES grown to at least 1 GiB, KVM budgets (multiplied by
@@ -196,14 +199,16 @@ export const USB = {
   /** Where the test container keeps the ISO, the disk and the debug bundle. */
   workDir: "/var/lib/bty-ci/usb",
   /**
-   * The Ventoy release bty's test-usb-ventoy downloads. No sha256 of this
-   * tarball could be confirmed from a source bty-ci trusts, so none is
-   * pinned: callers pass the checksum from the release's sha256.txt
-   * (`--ventoy-checksum`) or an unpacked release (`--ventoy`); see decisions.
+   * The Ventoy release bty's test-usb-ventoy downloads, and its tarball's
+   * sha256 as two independent packagings pin it for this URL: Arch's
+   * `ventoy-bin` recipe for 1.1.05 (chaotic-aur/packages commit d4e06e7b,
+   * PKGBUILD and .SRCINFO) and Homebrew's formula and Linux cask for 1.1.05.
+   * `--ventoy-checksum` overrides it, `--ventoy` replaces the download.
    */
   ventoy: {
     version: "1.1.05",
     url: "https://github.com/ventoy/Ventoy/releases/download/v1.1.05/ventoy-1.1.05-linux.tar.gz",
+    sha256: VENTOY_SHA256,
   },
 } as const;
 

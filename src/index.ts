@@ -12,6 +12,7 @@ import {
   type PythonLeg,
   SOURCE_IGNORE,
   TFTP_IMAGE_REPOSITORY,
+  VENTOY_SHA256,
   WEB_IMAGE_REPOSITORY,
 } from "./config.js";
 import type { JobInputs } from "./containers.js";
@@ -262,8 +263,9 @@ export class BtyCi {
    * local image and a catalog; booted under QEMU, the Ventoy contract (no
    * BTY_IMAGES device, bty-images-discover active, images mounted), the
    * wizard's local image and catalog entry and the wizard on tty1 checked.
-   * Ventoy 1.1.05 is fetched and checked against --ventoy-checksum, or given
-   * unpacked with --ventoy. Returns the debug bundle; a failure prints it.
+   * Ventoy 1.1.05 is fetched and checked against its pinned sha256 (or
+   * --ventoy-checksum), or given unpacked with --ventoy. Returns the
+   * debug bundle; a failure prints it.
    */
   @func({ cache: "never" })
   async testUsbVentoy(
@@ -271,16 +273,10 @@ export class BtyCi {
     iso?: File,
     /** An unpacked Ventoy release for Linux (the directory holding Ventoy2Disk.sh); replaces the download (air-gapped users). */
     ventoy?: Directory,
-    /** sha256 of ventoy-1.1.05-linux.tar.gz from the release's sha256.txt; needed when --ventoy is not given. */
-    ventoyChecksum: string = "",
+    /** sha256 of ventoy-1.1.05-linux.tar.gz the download must have (default: the pinned one). */
+    ventoyChecksum: string = VENTOY_SHA256,
   ): Promise<Directory> {
     // The Ventoy input is checked before the ISO is built.
-    if (!ventoy && ventoyChecksum === "") {
-      throw new Error(
-        "test-usb-ventoy needs Ventoy 1.1.05: bty-ci pins no checksum for it (none could be confirmed); " +
-          "pass --ventoy-checksum <hex from the release's sha256.txt> to fetch and verify it, or --ventoy <unpacked release>",
-      );
-    }
     const release = ventoy ?? { sha256: checkVentoySha256(ventoyChecksum) };
     const image = iso ?? (await this.usbbootIso(this.buildUsbbootPc()));
     return usbVentoyBundle(this.inputs, image, release).sync();
@@ -444,8 +440,8 @@ export class BtyCi {
     apiService?: Service,
     /** For the checks: an unpacked Ventoy 1.1.05 release (see test-usb-ventoy). */
     ventoy?: Directory,
-    /** For the checks: sha256 of ventoy-1.1.05-linux.tar.gz from the release's sha256.txt. */
-    ventoyChecksum: string = "",
+    /** For the checks: sha256 of ventoy-1.1.05-linux.tar.gz the download must have (default: the pinned one). */
+    ventoyChecksum: string = VENTOY_SHA256,
   ): Promise<string> {
     const { version } = await readProject(this.source);
     return tagReleaseFlow(this, version, token, head, { repo, apiUrl, service: apiService }, { ventoy, ventoyChecksum });
@@ -554,8 +550,8 @@ export class BtyCi {
     failOnError: boolean = true,
     /** For the checks: an unpacked Ventoy 1.1.05 release (see test-usb-ventoy). */
     ventoy?: Directory,
-    /** For the checks: sha256 of ventoy-1.1.05-linux.tar.gz from the release's sha256.txt. */
-    ventoyChecksum: string = "",
+    /** For the checks: sha256 of ventoy-1.1.05-linux.tar.gz the download must have (default: the pinned one). */
+    ventoyChecksum: string = VENTOY_SHA256,
   ): Promise<string> {
     const { version } = await readProject(this.source);
     return publishFlow(this, this.inputs, {
@@ -615,8 +611,8 @@ export class BtyCi {
     failOnError: boolean = true,
     /** For test-usb-ventoy: an unpacked Ventoy 1.1.05 release (see test-usb-ventoy). */
     ventoy?: Directory,
-    /** For test-usb-ventoy: sha256 of ventoy-1.1.05-linux.tar.gz from the release's sha256.txt. */
-    ventoyChecksum: string = "",
+    /** For test-usb-ventoy: sha256 of ventoy-1.1.05-linux.tar.gz the download must have (default: the pinned one). */
+    ventoyChecksum: string = VENTOY_SHA256,
   ): Promise<string> {
     if (!(REPORT_FORMATS as readonly string[]).includes(format)) {
       throw new Error(`unknown --format "${format}": use one of ${REPORT_FORMATS.join(", ")}`);

@@ -75,15 +75,6 @@ const installDagger: Step = {
 const cloudEnv = { DAGGER_CLOUD_TOKEN: "${{ secrets.DAGGER_CLOUD_TOKEN }}" };
 
 /**
- * Environment of the jobs that run every check: test-usb-ventoy's Ventoy
- * 1.1.05 checksum, a repository variable (bty-ci pins none, decision D33).
- */
-const checksEnv = { ...cloudEnv, VENTOY_CHECKSUM: "${{ vars.VENTOY_CHECKSUM }}" };
-
-/** The argument every call that runs the checks passes for test-usb-ventoy. */
-const VENTOY_ARG = '--ventoy-checksum "$VENTOY_CHECKSUM"';
-
-/**
  * The argument every call that takes the checked-out commit passes. `head`
  * is a GitRef whose `defaultPath: "/"` Dagger v0.21.8 resolves to the
  * module's own repository, under `-m` and as a toolchain alike (seen on a
@@ -124,8 +115,8 @@ export function workflowObject(opts: WorkflowOptions): Record<string, unknown> {
       "runs-on": WORKFLOW_PINS.runner,
       "timeout-minutes": 150,
       permissions: { contents: "read" },
-      env: checksEnv,
-      steps: [checkout, freeDisk, kvm, installDagger, reportStep("all-checks", dagger, `all-checks ${VENTOY_ARG}`, "all-checks.md")],
+      env: cloudEnv,
+      steps: [checkout, freeDisk, kvm, installDagger, reportStep("all-checks", dagger, "all-checks", "all-checks.md")],
     },
     "tag-release": {
       name: "Tag a new version (bty-ci tag-release)",
@@ -136,11 +127,11 @@ export function workflowObject(opts: WorkflowOptions): Record<string, unknown> {
       // The tag is pushed with RELEASE_PAT so that it starts a new run
       // (a GITHUB_TOKEN push would not); the job token needs nothing more.
       permissions: { contents: "read" },
-      env: checksEnv,
+      env: cloudEnv,
       steps: [
         checkout,
         installDagger,
-        callStep("tag-release", dagger, `tag-release ${HEAD_ARG} --token env:RELEASE_PAT ${VENTOY_ARG}`, { RELEASE_PAT: "${{ secrets.RELEASE_PAT }}" }),
+        callStep("tag-release", dagger, `tag-release ${HEAD_ARG} --token env:RELEASE_PAT`, { RELEASE_PAT: "${{ secrets.RELEASE_PAT }}" }),
       ],
     },
     release: {
@@ -152,7 +143,7 @@ export function workflowObject(opts: WorkflowOptions): Record<string, unknown> {
       // publishing (id-token, environment pypi).
       permissions: { contents: "write", packages: "write", "id-token": "write" },
       environment: "pypi",
-      env: { ...checksEnv, TAG: "${{ github.ref_name }}" },
+      env: { ...cloudEnv, TAG: "${{ github.ref_name }}" },
       steps: [
         checkout,
         freeDisk,
@@ -161,7 +152,7 @@ export function workflowObject(opts: WorkflowOptions): Record<string, unknown> {
         callStep("check-not-published", dagger, 'check-not-published --tag "$TAG"'),
         // Checks and publish share this runner's engine: what publish ships
         // is what all-checks just built and tested.
-        reportStep("all-checks", dagger, `all-checks ${VENTOY_ARG}`, "all-checks.md"),
+        reportStep("all-checks", dagger, "all-checks", "all-checks.md"),
         // Release with the job token, images to ghcr.io as the actor, PyPI
         // by trusted publishing (the runner's OIDC request values).
         {
@@ -169,8 +160,7 @@ export function workflowObject(opts: WorkflowOptions): Record<string, unknown> {
             "publish",
             dagger,
             `publish --tag "$TAG" ${HEAD_ARG} --github-token env:GITHUB_TOKEN --registry-user "$GITHUB_ACTOR" --registry-token env:GITHUB_TOKEN ` +
-              "--oidc-request-token env:ACTIONS_ID_TOKEN_REQUEST_TOKEN --oidc-request-url env:ACTIONS_ID_TOKEN_REQUEST_URL " +
-              VENTOY_ARG,
+              "--oidc-request-token env:ACTIONS_ID_TOKEN_REQUEST_TOKEN --oidc-request-url env:ACTIONS_ID_TOKEN_REQUEST_URL",
             "publish.md",
           ),
           env: { GITHUB_TOKEN: "${{ secrets.GITHUB_TOKEN }}" },

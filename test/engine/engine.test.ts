@@ -217,7 +217,7 @@ describe.skipIf(ENGINE_SKIP !== undefined)(`engine tier: the real dagger CLI on 
         });
 
         it("tag-release's line takes --head from the checkout: it refuses the checkout's branch by name", async () => {
-          const r = await runLine(`${mode.split(" ")[0]}-tag-release`, steps["tag-release"]!, { RELEASE_PAT: "not-a-token", VENTOY_CHECKSUM: "" });
+          const r = await runLine(`${mode.split(" ")[0]}-tag-release`, steps["tag-release"]!, { RELEASE_PAT: "not-a-token" });
           expect(r.code).not.toBe(0);
           expect(r.stderr).toContain('the checkout is on "refs/heads/engine-tier-probe"');
         });
@@ -240,7 +240,8 @@ describe.skipIf(ENGINE_SKIP !== undefined)(`engine tier: the real dagger CLI on 
     let commit: string;
     let index: string[];
     let api: string[];
-    const release = (name: string, args: string[]) => dagger(name, ["-m", mod, "call", "--source", checkout, ...args], { env });
+    const release = (name: string, args: string[]) =>
+      dagger(name, ["-m", mod, "call", "--source", checkout, "--hook-manifests", HOOK_MANIFESTS, ...args], { env });
     const writes = () => gh.log.filter((r) => r.method !== "GET");
 
     beforeAll(async () => {

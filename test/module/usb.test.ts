@@ -100,11 +100,13 @@ describe("testUsbVentoy", () => {
     ]);
   });
 
-  it("without a Ventoy directory or checksum names both fixes, before any container work", async () => {
-    await expect(call("testUsbVentoy", { iso: "File:iso" })).rejects.toThrow(
-      /pass --ventoy-checksum <hex from the release's sha256.txt> to fetch and verify it, or --ventoy <unpacked release>/,
-    );
-    expect(engine.chains().filter((c) => c.some((x) => x.field === "from"))).toEqual([]);
+  it("without a Ventoy directory or checksum, checks the download against the pinned sha256", async () => {
+    const chain = resultOf(await call("testUsbVentoy", { iso: "File:iso" }));
+    const tarball = `${WORK}/ventoy-1.1.05-linux.tar.gz`;
+    // The sha256 Arch's ventoy-bin 1.1.05 recipe and Homebrew's 1.1.05 formula pin for this URL.
+    expect(execs(chain).map((e) => e.args)).toContainEqual([
+      "sh", "-c", 'printf "%s  %s\\n" "$0" "$1" | sha256sum -c -', "3379c99890359dcff55aab7f7b3286f87c988d1da2fd616e6a9e305fb0a1de9e", tarball,
+    ]);
   });
 
   it("rejects a checksum that is not 64 hex digits, before any container work", async () => {
@@ -125,7 +127,7 @@ describe("defaults and all-checks", () => {
     expect(JSON.stringify(source)).toMatch(/usbboot-pc/);
   });
 
-  it("all-checks without a Ventoy input reports test-usb-ventoy failed with the fix, the others run", async () => {
+  it("all-checks without a Ventoy input runs test-usb-ventoy on the pinned release: every check passes", async () => {
     engine.answer("contents", ({ chain }: { chain: Call[] }) =>
       chain.some((c) => c.field === "file" && c.args.path === ".pre-commit-config.yaml")
         ? "repos: []\n"
@@ -134,8 +136,13 @@ describe("defaults and all-checks", () => {
     engine.answer("entries", NETBOOT_TRIO);
     const text = String(await invokeFunction({ files, fnName: "allChecks", args: { failOnError: false }, parentState: state }));
     expect(text).toMatch(/^test-usb-grow\s+pass/m);
-    expect(text).toMatch(/^test-usb-ventoy\s+FAIL\s+\S+\s+test-usb-ventoy needs Ventoy 1\.1\.05/m);
-    expect(text).toMatch(/1 of 17 checks failed/);
+    expect(text).toMatch(/^test-usb-ventoy\s+pass/m);
+    expect(text).toMatch(/all 17 checks passed/);
+    const ventoyCheck = engine
+      .chains()
+      .flatMap((chain) => execs(chain).map((e) => e.args))
+      .find((argv) => argv.at(-1) === `${WORK}/ventoy-1.1.05-linux.tar.gz` && argv[0] === "sh");
+    expect(ventoyCheck?.[3]).toBe("3379c99890359dcff55aab7f7b3286f87c988d1da2fd616e6a9e305fb0a1de9e");
   });
 });
 
@@ -153,7 +160,7 @@ describe("registration", () => {
     expect(Object.values(ventoy.arguments).map((a) => [a.name, a.defaultValue])).toEqual([
       ["iso", undefined],
       ["ventoy", undefined],
-      ["ventoyChecksum", ""],
+      ["ventoyChecksum", "3379c99890359dcff55aab7f7b3286f87c988d1da2fd616e6a9e305fb0a1de9e"],
     ]);
   });
 });

@@ -259,7 +259,7 @@ describe("the drop-in's event-to-call mapping agrees with plan", () => {
     const t = await load("ci-cd.yml", workflowYaml(workflowOptions("")));
     const s = SCENARIOS.find((x) => x.event === "push" && x.ref === "refs/heads/main" && !x.changedPaths.length)!;
     expect(simulate(t, s).calls.map((c) => c.name).sort()).toEqual([...ALL_CHECKS, "tag-release"].sort());
-    expect(workflowYaml(workflowOptions(""))).toContain('dagger --progress=plain call bty-ci all-checks --ventoy-checksum "$VENTOY_CHECKSUM" --format markdown');
+    expect(workflowYaml(workflowOptions(""))).toContain("dagger --progress=plain call bty-ci all-checks --format markdown");
   });
 });
 
@@ -363,17 +363,14 @@ describe("the drop-in's contents", () => {
     for (const j of Object.values(jobs)) {
       expect((j.env as Record<string, string>).DAGGER_CLOUD_TOKEN).toBe("${{ secrets.DAGGER_CLOUD_TOKEN }}");
     }
-    expect(runs("tag-release")).toMatch(/tag-release --head \. --token env:RELEASE_PAT --ventoy-checksum "\$VENTOY_CHECKSUM"$/);
+    expect(runs("tag-release")).toMatch(/tag-release --head \. --token env:RELEASE_PAT$/);
     expect(jobs["tag-release"]!.steps.at(-1)!.env).toEqual({ RELEASE_PAT: "${{ secrets.RELEASE_PAT }}" });
     expect(runs("release")).toContain(
       'publish --tag "$TAG" --head . --github-token env:GITHUB_TOKEN --registry-user "$GITHUB_ACTOR" --registry-token env:GITHUB_TOKEN ' +
-        "--oidc-request-token env:ACTIONS_ID_TOKEN_REQUEST_TOKEN --oidc-request-url env:ACTIONS_ID_TOKEN_REQUEST_URL " +
-        '--ventoy-checksum "$VENTOY_CHECKSUM" --format markdown --fail-on-error=false > "$report"',
+        '--oidc-request-token env:ACTIONS_ID_TOKEN_REQUEST_TOKEN --oidc-request-url env:ACTIONS_ID_TOKEN_REQUEST_URL --format markdown --fail-on-error=false > "$report"',
     );
-    // test-usb-ventoy's checksum is a repository variable, read by every job that runs the checks.
-    for (const id of ["checks", "tag-release", "release"]) {
-      expect((jobs[id]!.env as Record<string, string>).VENTOY_CHECKSUM, id).toBe("${{ vars.VENTOY_CHECKSUM }}");
-    }
+    // No repository variable: test-usb-ventoy's Ventoy checksum is pinned (D33).
+    expect(workflowYaml(workflowOptions(MODULE))).not.toContain("vars.");
     expect((jobs.release!.env as Record<string, string>).TAG).toBe("${{ github.ref_name }}");
     // No expression is expanded inside a script (no injection through ref names).
     for (const id of Object.keys(jobs)) expect(runs(id), id).not.toContain("${{");
@@ -382,12 +379,12 @@ describe("the drop-in's contents", () => {
   it("writes the run report to the job summary and fails unless it passed", () => {
     for (const id of ["checks", "release"]) {
       expect(runs(id)).toContain(
-        `all-checks --ventoy-checksum "$VENTOY_CHECKSUM" --format markdown --fail-on-error=false > "$report"\ncat "$report" >> "$GITHUB_STEP_SUMMARY"\nif ! grep -qxF '<!-- bty-ci-report: passed -->' "$report"; then`,
+        `all-checks --format markdown --fail-on-error=false > "$report"\ncat "$report" >> "$GITHUB_STEP_SUMMARY"\nif ! grep -qxF '<!-- bty-ci-report: passed -->' "$report"; then`,
       );
     }
     // publish's report too: its steps in the summary, the job failing unless every step completed.
     expect(runs("release")).toContain(
-      `--ventoy-checksum "$VENTOY_CHECKSUM" --format markdown --fail-on-error=false > "$report"\ncat "$report" >> "$GITHUB_STEP_SUMMARY"\nif ! grep -qxF '<!-- bty-ci-report: passed -->' "$report"; then\n  echo "::error::publish: a job failed`,
+      `ACTIONS_ID_TOKEN_REQUEST_URL --format markdown --fail-on-error=false > "$report"\ncat "$report" >> "$GITHUB_STEP_SUMMARY"\nif ! grep -qxF '<!-- bty-ci-report: passed -->' "$report"; then\n  echo "::error::publish: a job failed`,
     );
     expect(runs("release")).toContain('report="$RUNNER_TEMP/publish.md"');
   });
@@ -417,7 +414,7 @@ describe("the drop-in's text", () => {
 
   it("is plain YAML a reviewer can read: no anchors, no folded lines, an empty workflow_dispatch", () => {
     expect(text).not.toMatch(/[&*]a\d/);
-    expect(text).toContain(`\n          dagger --progress=plain -m ${MODULE} call --source . all-checks --ventoy-checksum "$VENTOY_CHECKSUM" --format markdown --fail-on-error=false > "$report"\n`);
+    expect(text).toContain(`\n          dagger --progress=plain -m ${MODULE} call --source . all-checks --format markdown --fail-on-error=false > "$report"\n`);
     expect(text).toMatch(/^  workflow_dispatch:$/m);
     expect(text).not.toContain("null");
   });
