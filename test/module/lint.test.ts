@@ -48,6 +48,7 @@ const MANIFESTS_DIR = "/opt/bty-ci/hook-manifests";
 const LINT_ARGV = [
   ["git", "init", "-q"],
   ["git", "add", "-A"],
+  ["git", "-c", "user.name=bty-ci", "-c", "user.email=bty-ci@localhost", "commit", "-q", "--no-verify", "--no-gpg-sign", "-m", "checkout"],
   [
     "uv", "run", "--no-project", "--python", "/usr/local/bin/python3", "--with", "pyyaml==6.0.3",
     "python", "/opt/bty-ci/ci/localize-pre-commit.py", ".pre-commit-config.yaml",
@@ -142,7 +143,7 @@ describe("lint container", () => {
     expect(chain.find((c) => c.field === "from")?.args.address).toMatch(/^python:3\.12\.\d+-slim-bookworm$/);
     const argv = execs(chain).map((e) => e.args);
     expect(argv).toContainEqual(["bash", "/opt/bty-ci/ci/apt-install.sh", "git"]);
-    expect(argv.slice(-4)).toEqual(LINT_ARGV);
+    expect(argv.slice(-5)).toEqual(LINT_ARGV);
     for (const e of execs(chain)) expect(e.insecureRootCapabilities ?? false).toBe(false);
     const cache = chain.find((c) => c.field === "withMountedCache" && c.args.path === "/cache/pre-commit");
     expect(pipeline(cache?.args.cache)).toEqual([{ field: "cacheVolume", args: { key: "bty-ci-pre-commit" } }]);
@@ -188,7 +189,7 @@ describe("lint container", () => {
     await lint({ hookManifests: "Directory:manifests" });
     expect(mountOf(job(), MANIFESTS_DIR)).toBe("Directory:manifests");
     expect(engine.fieldCalls("git")).toEqual([]);
-    expect(execs(job()).map((e) => e.args).slice(-4)).toEqual(LINT_ARGV);
+    expect(execs(job()).map((e) => e.args).slice(-5)).toEqual(LINT_ARGV);
   });
 });
 

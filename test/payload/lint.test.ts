@@ -6,6 +6,7 @@
  * and on the mini-bty fixture, which must fail when it should.
  */
 import { spawnSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { appendFileSync, chmodSync, cpSync, existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
@@ -56,6 +57,15 @@ function scratchConfig(config: string) {
 
 const ONE_HOOK = (repo: string, rev: string, id: string) =>
   `repos:\n  - repo: ${repo}\n    rev: ${rev}\n    hooks:\n      - id: ${id}\n`;
+
+/** Every lint step and its exit code when lint passes. */
+const LINT_PASSED = [
+  ["git init", 0],
+  ["git add", 0],
+  ["git commit", 0],
+  ["localize hooks", 0],
+  ["pre-commit", 0],
+];
 
 /** Run the lint steps on `root`, logging to `<root>/../<logName>.log`. */
 const lint = (root: string, logName: string) =>
@@ -250,16 +260,19 @@ describe("lint on bty's sdist, offline from the vendored manifests", () => {
   it("bty's own hook set at bty's revisions passes on bty", async () => {
     const root = btyCheckout();
     const runs = await lint(root, "lint");
-    expect(runs.map((r) => [r.label, r.exitCode])).toEqual([
-      ["git init", 0],
-      ["git add", 0],
-      ["localize hooks", 0],
-      ["pre-commit", 0],
-    ]);
+    expect(runs.map((r) => [r.label, r.exitCode])).toEqual(LINT_PASSED);
     const hooks = hookLines(root, "lint");
     expect(hooks.length).toBeGreaterThanOrEqual(10);
     expect(hooks.filter((l) => !/(Passed|Skipped)$/.test(l))).toEqual([]);
     expect(hooks.some((l) => /^ShellCheck v0\.11\.0\.+Passed$/.test(l))).toBe(true);
+  });
+
+  it("a file over check-added-large-files' 1024 KB passes, as in bty's CI: the hook looks only at what is being added", async () => {
+    const root = btyCheckout();
+    writeFileSync(join(root, "big.bin"), randomBytes(2 * 1024 * 1024));
+    const runs = await lint(root, "lint-large-file");
+    expect(runs.map((r) => [r.label, r.exitCode])).toEqual(LINT_PASSED);
+    expect(hookLines(root, "lint-large-file")).toContainEqual(expect.stringMatching(/^check for added large files\.+Passed$/));
   });
 
   it("ruff-pre-commit bumped to v0.16.4: the ruff hooks run ruff 0.16.4 from the index, no change to bty-ci", async () => {
@@ -272,8 +285,8 @@ describe("lint on bty's sdist, offline from the vendored manifests", () => {
     writeFileSync(configPath, config.toString());
 
     const runs = await lint(root, "lint-ruff-0.16.4");
-    expect(runs.map((r) => r.label)).toEqual(["git init", "git add", "localize hooks", "pre-commit"]);
-    expect(runs.slice(0, 3).map((r) => r.exitCode)).toEqual([0, 0, 0]);
+    expect(runs.map((r) => r.label)).toEqual(["git init", "git add", "git commit", "localize hooks", "pre-commit"]);
+    expect(runs.slice(0, 4).map((r) => r.exitCode)).toEqual([0, 0, 0, 0]);
     const hooks = hooksOf(parseYaml(readFileSync(join(root, LOCALIZED), "utf8")));
     expect(hooks["ruff-check"]!.additional_dependencies).toEqual(["ruff==0.16.4"]);
     expect(hooks["ruff-format"]!.additional_dependencies).toEqual(["ruff==0.16.4"]);
@@ -295,12 +308,7 @@ describe("lint on the mini-bty fixture", () => {
   it("passes on clean code, fails on a hygiene violation and on a shellcheck warning", async () => {
     const root = fixtureCheckout("mini-bty");
     const ok = await lint(root, "lint-ok");
-    expect(ok.map((r) => [r.label, r.exitCode])).toEqual([
-      ["git init", 0],
-      ["git add", 0],
-      ["localize hooks", 0],
-      ["pre-commit", 0],
-    ]);
+    expect(ok.map((r) => [r.label, r.exitCode])).toEqual(LINT_PASSED);
     expect(hookLines(root, "lint-ok")).toContainEqual(expect.stringMatching(/^ShellCheck v0\.11\.0\.+Passed$/));
 
     appendFileSync(join(root, "README.md"), "trailing blanks   \n");
@@ -325,6 +333,7 @@ describe("lint on the mini-bty fixture", () => {
     expect(runs.map((r) => [r.label, r.exitCode])).toEqual([
       ["git init", 0],
       ["git add", 0],
+      ["git commit", 0],
       ["localize hooks", 2],
     ]);
     expect(runs.at(-1)!.tail).toContain("add its PyPI package to INSTALLS in ci/localize-pre-commit.py");

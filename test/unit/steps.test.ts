@@ -50,15 +50,16 @@ describe("job step lists", () => {
 
   it("lint localizes bty's hooks with the given manifests, then runs pre-commit on all files with the pinned version", () => {
     const steps = lintSteps(layout, "/opt/manifests");
-    expect(steps.map((s) => s.label)).toEqual(["git init", "git add", "localize hooks", "pre-commit"]);
+    expect(steps.map((s) => s.label)).toEqual(["git init", "git add", "git commit", "localize hooks", "pre-commit"]);
     expect(steps[0]!.argv).toEqual(["git", "init", "-q"]);
     expect(steps[1]!.argv).toEqual(["git", "add", "-A"]);
-    expect(steps[2]!.argv).toEqual([
+    expect(steps[2]!.argv).toEqual(["git", "-c", "user.name=bty-ci", "-c", "user.email=bty-ci@localhost", "commit", "-q", "--no-verify", "--no-gpg-sign", "-m", "checkout"]);
+    expect(steps[3]!.argv).toEqual([
       "uv", "run", "--no-project", "--python", "/usr/bin/python3.12", "--with", "pyyaml==6.0.3",
       "python", "/opt/ci/localize-pre-commit.py", ".pre-commit-config.yaml",
       "--manifests", "/opt/manifests", "--output", ".git/bty-ci-pre-commit.yaml",
     ]);
-    expect(steps[3]!.argv).toEqual([
+    expect(steps[4]!.argv).toEqual([
       "uv", "tool", "run", "--python", "/usr/bin/python3.12", "--from", "pre-commit==4.7.0",
       "pre-commit", "run", "--all-files", "--show-diff-on-failure", "--color=always",
       "--config", ".git/bty-ci-pre-commit.yaml",
