@@ -42,6 +42,32 @@ export interface PlannedCall {
   workflow: WorkflowFile;
 }
 
+/** A job of bty's ci-cd.yml that bty-ci does not run, and why. */
+export interface NotRunJob {
+  job: string;
+  reason: string;
+}
+
+/**
+ * bty's jobs without a bty-ci function (spec §3.5, §3.6, §3.11). bty runs
+ * them on every event that runs its checks; nothing of bty's releases waits
+ * for them here.
+ */
+export const NOT_RUN: readonly NotRunJob[] = [
+  {
+    job: "deploy-integration",
+    reason: "bty's compose lifecycle against its previously published images: needs rootless podman and podman-compose on the runner, not a container",
+  },
+  {
+    job: "deploy-quadlet-integration",
+    reason: "bty's quadlet lifecycle: needs systemd as PID 1 and rootful podman writing /etc on the runner, not a container",
+  },
+  {
+    job: "build-usbboot-rpi",
+    reason: "an arm64 image built natively on an arm64 runner (bty refuses qemu-user cross builds); no CI job boots it",
+  },
+];
+
 /** The whole answer for one event. */
 export interface Plan {
   event: Exclude<PlanEvent, "tag">;
@@ -53,6 +79,8 @@ export interface Plan {
   stages: PlannedCall[][];
   /** What bty's own workflow does differently for this event, if anything. */
   differsFromBty: string[];
+  /** bty's jobs that this event runs in bty's workflow and bty-ci does not. */
+  notRun: NotRunJob[];
 }
 
 const check = (name: string, call: string[]): PlannedCall => ({ name, call, kind: "check", needs: [], workflow: "ci-cd.yml" });
@@ -100,7 +128,11 @@ function normalize(event: string, ref: string): { event: Plan["event"]; ref: str
     if (trimmed.startsWith("refs/heads/")) throw new Error(`event "tag" needs a tag ref, got ${trimmed}: use --event push for branches`);
     return { event: "push", ref: trimmed.startsWith("refs/tags/") ? trimmed : `refs/tags/${trimmed}` };
   }
-  return { event: event as Plan["event"], ref: trimmed.startsWith("refs/") ? trimmed : `refs/heads/${trimmed}` };
+  if (trimmed.startsWith("refs/")) return { event: event as Plan["event"], ref: trimmed };
+  // A bare name a push starts from: a release-tag name is the tag push bty
+  // releases from (a branch by that name: pass refs/heads/<name>).
+  const tagPush = event === "push" && globToRegExp(RELEASE_TAG_PATTERN).test(trimmed);
+  return { event: event as Plan["event"], ref: tagPush ? `refs/tags/${trimmed}` : `refs/heads/${trimmed}` };
 }
 
 // GitHub's filter patterns: `**` is any path, and a `**` followed by a slash may
@@ -169,6 +201,8 @@ export function plan(event: string, ref: string, changedPaths: readonly string[]
     reason,
     stages: toStages(calls),
     differsFromBty,
+    // bty runs them wherever ci-cd.yml runs its checks: every event that runs a ci-cd.yml call here.
+    notRun: calls.some((c) => c.workflow === "ci-cd.yml") ? [...NOT_RUN] : [],
   });
   const mainRef = `refs/heads/${MAIN_BRANCH}`;
   const isTag = n.ref.startsWith("refs/tags/");
@@ -269,7 +303,10 @@ export function formatPlan(p: Plan): string {
   const header = ["stage", "workflow", "job", "call", "needs"];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join("  ");
-  const notes = p.differsFromBty.map((d) => `differs from bty: ${d}`);
+  const notes = [
+    ...p.differsFromBty.map((d) => `differs from bty: ${d}`),
+    ...p.notRun.map((j) => `not run by bty-ci: ${j.job}: ${j.reason}`),
+  ];
   return [...head, "", line(header), line(widths.map((w) => "-".repeat(w))), ...rows.map(line), ...(notes.length ? ["", ...notes] : [])].join("\n");
 }
 

@@ -282,7 +282,29 @@ describe("formatPlan and planJson", () => {
       "1      ci-cd.yml  test:py-314  dagger call test py-314  -",
       "1      ci-cd.yml  build-wheel  dagger call build-wheel  -",
     ]);
-    expect(lines.at(-1)).toMatch(/^differs from bty: bty's workflow runs every job on dispatch/);
+    expect(lines.slice(-4)).toEqual([
+      expect.stringMatching(/^differs from bty: bty's workflow runs every job on dispatch/),
+      expect.stringMatching(/^not run by bty-ci: deploy-integration: bty's compose lifecycle .*podman-compose/),
+      expect.stringMatching(/^not run by bty-ci: deploy-quadlet-integration: .*systemd as PID 1/),
+      expect.stringMatching(/^not run by bty-ci: build-usbboot-rpi: an arm64 image built natively on an arm64 runner/),
+    ]);
+  });
+
+  it("names bty's jobs bty-ci does not run wherever bty's ci-cd.yml would run them, and nowhere else", () => {
+    const bty = ["deploy-integration", "deploy-quadlet-integration", "build-usbboot-rpi"];
+    for (const [event, ref] of [["pull_request", "main"], ["push", "main"], ["tag", "v1.0.0"], ["workflow_dispatch", "main"]] as const) {
+      expect(plan(event, ref).notRun.map((j) => j.job), `${event} ${ref}`).toEqual(bty);
+    }
+    expect(plan("push", "main", ["docs/index.md"]).notRun).toEqual([]);
+    expect(plan("push", "feature").notRun).toEqual([]);
+  });
+
+  it("a release-tag name under push is the tag push; refs/heads/ keeps a branch of that name a branch", () => {
+    expect(plan("push", "v0.77.2")).toMatchObject({ event: "push", ref: "refs/tags/v0.77.2" });
+    expect(plannedCalls(plan("push", "v0.77.2")).at(-1)?.name).toBe("publish");
+    expect(plan("push", "refs/heads/v0.77.2")).toMatchObject({ ref: "refs/heads/v0.77.2", stages: [] });
+    expect(plan("pull_request", "v1")).toMatchObject({ ref: "refs/heads/v1" });
+    expect(plan("push", "main").ref).toBe("refs/heads/main");
   });
 
   it("shows short needs by name and the release gates as a count", () => {
@@ -328,7 +350,7 @@ describe("formatPlan and planJson", () => {
       workflow: "ci-cd.yml",
     });
     expect(planJson(plan("push", "feature"))).toBe(
-      JSON.stringify({ event: "push", ref: "refs/heads/feature", changedPaths: [], reason: plan("push", "feature").reason, stages: [], differsFromBty: [] }, null, 2),
+      JSON.stringify({ event: "push", ref: "refs/heads/feature", changedPaths: [], reason: plan("push", "feature").reason, stages: [], differsFromBty: [], notRun: [] }, null, 2),
     );
   });
 });
