@@ -69,3 +69,18 @@ describe("engine-smoke job", () => {
     for (const option of ["--bty", "--skip-check", "--summary"]) expect(smoke).toContain(`    ${option})`);
   });
 });
+
+describe("engine-smoke job's KVM", () => {
+  it("opens /dev/kvm with the drop-in's rule before the Dagger CLI (and so the engine) starts", () => {
+    const kvm = steps.findIndex((s) => s.name === "Allow KVM (before the Dagger engine starts)");
+    const install = steps.findIndex((s) => s.uses?.startsWith("dagger/dagger-for-github@"));
+    expect(kvm).toBeGreaterThan(0);
+    expect(kvm).toBeLessThan(install);
+    expect(steps[kvm]!.run?.trim().split("\n")).toEqual([
+      `echo 'KERNEL=="kvm", GROUP="kvm", MODE="0666", OPTIONS+="static_node=kvm"' | sudo tee /etc/udev/rules.d/99-kvm4all.rules`,
+      "sudo udevadm control --reload-rules",
+      "sudo udevadm trigger --name-match=kvm",
+      "ls -l /dev/kvm",
+    ]);
+  });
+});

@@ -5,7 +5,7 @@ import { resolve } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parse as parseYaml } from "yaml";
 
-import { IPXE } from "../../src/config.js";
+import { IPXE, WORKFLOW_PINS } from "../../src/config.js";
 
 const repo = (path: string) => readFileSync(resolve(import.meta.dirname, "../..", path), "utf8");
 
@@ -24,17 +24,19 @@ describe("Dagger version pins", () => {
     for (const step of dagger) expect(`v${step.with?.version}`).toBe(engineVersion);
   });
 
-  it("every dagger-for-github step uses the same exact release, v8.4.1 or newer (the check verb)", () => {
-    const workflow = parseYaml(repo(".github/workflows/ci.yml"));
-    const refs = Object.values(workflow.jobs)
-      .flatMap((job) => (job as { steps: { uses?: string }[] }).steps)
-      .flatMap((s) => (s.uses?.startsWith("dagger/dagger-for-github@") ? [s.uses.split("@")[1]!] : []));
-    expect(refs.length).toBeGreaterThanOrEqual(2);
-    expect(new Set(refs).size).toBe(1);
-    const [major, minor, patch] = refs[0]!.replace(/^v/, "").split(".").map(Number);
-    expect(refs[0]).toMatch(/^v\d+\.\d+\.\d+$/);
-    expect([major, minor, patch]).toEqual([8, 4, expect.any(Number)]);
-    expect(patch).toBeGreaterThanOrEqual(1);
+  it("every action is pinned by commit, with its release as a comment; the drop-in's actions by the drop-in's commits", () => {
+    const text = repo(".github/workflows/ci.yml");
+    const uses = [...text.matchAll(/^\s+(?:- )?uses: (\S+)(.*)$/gm)].map((m) => [m[1]!, m[2]!.trim()]);
+    expect(uses.length).toBeGreaterThanOrEqual(5);
+    for (const [ref, comment] of uses) {
+      expect(ref, ref).toMatch(/^[\w-]+\/[\w-]+@[0-9a-f]{40}$/);
+      expect(comment, ref).toMatch(/^# v\d+\.\d+\.\d+$/);
+    }
+    const refs = uses.map(([ref]) => ref);
+    // The same commits the drop-in (src/config.ts WORKFLOW_PINS) pins, written out here.
+    expect(refs.filter((r) => r.startsWith("dagger/dagger-for-github@"))).toEqual(Array(2).fill(WORKFLOW_PINS.daggerAction));
+    expect(refs.filter((r) => r.startsWith("actions/checkout@"))).toEqual(Array(2).fill(WORKFLOW_PINS.checkout));
+    expect(uses.find(([r]) => r === WORKFLOW_PINS.daggerAction)?.[1]).toBe("# v8.4.1");
   });
 
   it("the SDK used by the offline tiers is the pinned engine's own version", () => {
