@@ -41,8 +41,8 @@ import {
   git,
   gitServer,
   listFiles,
-  lookAlikeImage,
   moduleRepo,
+  nodeLookAlike,
   publishBare,
   runLogged,
   timingTable,
@@ -256,8 +256,8 @@ describe.skipIf(ENGINE_SKIP !== undefined)(`engine tier: the real dagger CLI on 
       const ghPort = new URL(gh.apiUrl).port;
       index = ["--index", `http://pypi:${pypi.port}/simple/`, "--index-service", `tcp://localhost:${pypi.port}`, "--publish-url", `http://pypi:${pypi.port}/`];
       api = ["--repo", "safl/bty", "--api-url", gh.apiUrl, "--api-service", `tcp://localhost:${ghPort}`, "--head", checkout];
-      // The release program's pinned Node image: a trixie look-alike with Debian's node and npm.
-      await lookAlikeImage(RELEASE.nodeImage, "trixie", ["nodejs", "npm"]);
+      // The release program's pinned Node image, as a look-alike whose npm trusts this machine's network.
+      await nodeLookAlike(RELEASE.nodeImage);
     }, 20 * 60_000);
 
     afterAll(async () => {

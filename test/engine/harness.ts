@@ -6,10 +6,23 @@
  * Every call is logged to `<work>/logs/calls/<name>.log` with its argv, and
  * timed; the times are printed at the end of the tier (the closing table).
  */
-import { spawn, spawnSync } from "node:child_process";
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { execFileSync, spawn, spawnSync } from "node:child_process";
+import {
+  chmodSync,
+  copyFileSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  realpathSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { createServer, type Server } from "node:http";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 
 import { REPO, SHARED_DIR, VENDOR_DIR } from "../payload/host.js";
 
@@ -200,6 +213,44 @@ export async function lookAlikeImage(ref: string, suite: string, packages: strin
   const argv = ["bash", join(ENGINE_TOOLS, "07-image.sh"), ref, suite, ...(packages.length > 0 ? [packages.join(",")] : [])];
   const r = await runLogged(`setup-image-${ref.replace(/[/:]/g, "_")}`, argv, { env: scriptEnv(), timeoutMs: 20 * 60_000 });
   if (r.code !== 0) throw new Error(`07-image.sh ${ref} ${suite} failed (exit ${r.code}):\n${tail(r.stdout + r.stderr)}`);
+}
+
+/** The registry the engine scripts push look-alikes to (lib.sh's REG). */
+const REGISTRY = process.env.REG ?? "127.0.0.1:5000";
+
+/**
+ * A Node look-alike pushed as `ref`: the debian look-alike's root file
+ * system (03-rootfs.sh) with this machine's node and npm, as 05-images.sh
+ * makes its node image, plus NODE_EXTRA_CA_CERTS on the image's CA store:
+ * npm in it reaches the package index through this machine's
+ * TLS-intercepting network (Debian's own node trusts only its bundled CAs).
+ */
+export async function nodeLookAlike(ref: string): Promise<void> {
+  const name = ref.replace(/[/:]/g, "_");
+  const stage = join(ENGINE_WORK, "stage", `bty-ci-${name}`);
+  rmSync(stage, { recursive: true, force: true });
+  mkdirSync(join(stage, "usr/bin"), { recursive: true });
+  mkdirSync(join(stage, "usr/lib/node_modules"), { recursive: true });
+  const npmCli = realpathSync(execFileSync("bash", ["-c", "command -v npm"], { encoding: "utf8" }).trim());
+  copyFileSync(realpathSync(process.execPath), join(stage, "usr/bin/node"));
+  chmodSync(join(stage, "usr/bin/node"), 0o755);
+  cpSync(dirname(dirname(npmCli)), join(stage, "usr/lib/node_modules/npm"), { recursive: true });
+  symlinkSync("../lib/node_modules/npm/bin/npm-cli.js", join(stage, "usr/bin/npm"));
+  const oci = join(ENGINE_WORK, "oci", `bty-ci-${name}`);
+  rmSync(oci, { recursive: true, force: true });
+  const steps: [string, string[]][] = [
+    ["mkoci", [
+      "python3", join(ENGINE_TOOLS, "mkoci.py"), "--out", oci, "--tag", "img",
+      "--layer-tar", join(ENGINE_WORK, "rootfs/debian-bookworm.tar"), "--layer-dir", `${stage}:`,
+      "--env", "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+      "--env", "NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt", "--cmd", '["node"]',
+    ]],
+    ["push", ["skopeo", "copy", "-q", "--dest-tls-verify=false", `oci:${oci}:img`, `docker://${REGISTRY}/${ref.includes("/") ? ref : `library/${ref}`}`]],
+  ];
+  for (const [step, argv] of steps) {
+    const r = await runLogged(`setup-node-image-${step}`, argv, { env: scriptEnv(), timeoutMs: 10 * 60_000 });
+    if (r.code !== 0) throw new Error(`node look-alike ${ref}: ${step} failed (exit ${r.code}):\n${tail(r.stdout + r.stderr)}`);
+  }
 }
 
 /** Stop the engine and its registry and remove what its CNI left; safe when nothing runs. */

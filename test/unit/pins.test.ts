@@ -26,7 +26,7 @@ describe("Dagger version pins", () => {
 
   it("every action is pinned by commit, with its release as a comment; the drop-in's actions by the drop-in's commits", () => {
     const text = repo(".github/workflows/ci.yml");
-    const uses = [...text.matchAll(/^\s+(?:- )?uses: (\S+)(.*)$/gm)].map((m) => [m[1]!, m[2]!.trim()]);
+    const uses = [...text.matchAll(/^\s+(?:- )?uses: (\S+)(.*)$/gm)].map((m) => [m[1]!, m[2]!.trim()] as const);
     expect(uses.length).toBeGreaterThanOrEqual(5);
     for (const [ref, comment] of uses) {
       expect(ref, ref).toMatch(/^[\w-]+\/[\w-]+@[0-9a-f]{40}$/);
