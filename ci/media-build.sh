@@ -202,7 +202,10 @@ stage_prepare() {
   fi
   if [[ -n "$r8125_repo" ]]; then
     mkdir -p "$(dirname "$inc$R8125_IN_CHROOT")"
-    git clone -q --bare "$r8125_repo" "$inc$R8125_IN_CHROOT"
+    # --no-local: a local clone hardlinks the objects, and in a Dagger
+    # container git refuses those links ("hardlink different from source",
+    # seen on a real engine); a copy through git's transport works anywhere.
+    git clone -q --bare --no-local "$r8125_repo" "$inc$R8125_IN_CHROOT"
     r8125_url="file://$R8125_IN_CHROOT"
   fi
   if [[ -n "$r8125_url" ]]; then
