@@ -148,6 +148,10 @@ export const WORKFLOW_PINS = {
   daggerAction: "dagger/dagger-for-github@27b130bf0f79a7f6fbbbe0fbca6760dc9bb40a77",
   /** actions/checkout v6.1.0. */
   checkout: "actions/checkout@d23441a48e516b6c34aea4fa41551a30e30af803",
+  /** actions/upload-artifact v4.6.2. */
+  uploadArtifact: "actions/upload-artifact@ea165f8d65b6e75b540449e92b4886f43607fa02",
+  /** actions/download-artifact v4.3.0. */
+  downloadArtifact: "actions/download-artifact@d3f86a106a0bac45b974a628896c90dbdf5c8093",
   /** Hosted runner image for every job. */
   runner: "ubuntu-24.04",
 } as const;

@@ -32,7 +32,8 @@ import {
 import { formatPlan, plan, planJson } from "./plan.js";
 import { wheelName } from "./release/image-plan.js";
 import { publishRelease } from "./release/images.js";
-import { type Artifact, ChecksFailed, renderReport, REPORT_FORMATS, runChecks, toRunReport } from "./report.js";
+import { type Artifact, type CheckResult, ChecksFailed, renderReport, REPORT_FORMATS, type RunReport, runChecks, toRunReport } from "./report.js";
+import { checksBundle } from "./bundle/index.js";
 import { checkFirmware, checkTrio, type Firmware } from "./pxe/plan.js";
 import { pxeClient, pxeServer, runPxeChain } from "./pxe/test.js";
 import {
@@ -42,6 +43,7 @@ import {
   publishCredentials,
   publishPypi as publishPypiFlow,
   tagRelease as tagReleaseFlow,
+  verifyImageHandOff,
 } from "./release/publish.js";
 import { readProject } from "./source.js";
 import { inCheckSpan } from "./tracing.js";
@@ -316,8 +318,11 @@ export class BtyCi {
     image: string = WEB_IMAGE_REPOSITORY,
     /** The source label: bty's repository URL. */
     sourceUrl: string = IMAGE_SOURCE_URL,
+    /** all-checks' report.json of the run that built --ipxe-seed and --dist (all-checks-bundle): verified against it before any image is built. */
+    report?: File,
   ): Promise<string[]> {
     const { version } = await readProject(this.source);
+    if (report) await verifyImageHandOff(this.inputs, "publish-docker", { report, version, ipxeSeed, dist, needsDist: true });
     return publishRelease({
       kind: "web",
       source: this.source,
@@ -359,8 +364,11 @@ export class BtyCi {
     image: string = TFTP_IMAGE_REPOSITORY,
     /** The source label: bty's repository URL. */
     sourceUrl: string = IMAGE_SOURCE_URL,
+    /** all-checks' report.json of the run that built --ipxe-seed (all-checks-bundle): verified against it before any image is built. */
+    report?: File,
   ): Promise<string[]> {
     const { version } = await readProject(this.source);
+    if (report) await verifyImageHandOff(this.inputs, "publish-tftp", { report, version, ipxeSeed, needsDist: false });
     return publishRelease({
       kind: "tftp",
       source: this.source,
@@ -422,8 +430,10 @@ export class BtyCi {
 
   /**
    * bty's tag-release: on main, once every check passed, create tag
-   * v<version> on the checked-out commit unless the remote has it (through
-   * GitHub's API; with a PAT, the new tag starts the tag workflow).
+   * v<version> on the checked-out commit (through GitHub's API; with a PAT,
+   * the new tag starts the tag workflow). Returns at once when the remote
+   * has the tag. With --report it goes by that run's verdict; without, it
+   * runs all-checks first.
    */
   @func({ cache: "never" })
   async tagRelease(
@@ -438,13 +448,15 @@ export class BtyCi {
     apiUrl: string = "https://api.github.com",
     /** A server the engine cannot reach by itself (e.g. tcp://127.0.0.1:8080, tunnelled from your machine), bound as --api-url's host. */
     apiService?: Service,
-    /** For the checks: an unpacked Ventoy 1.1.05 release (see test-usb-ventoy). */
+    /** all-checks' report.json of this commit's run (all-checks-bundle): its verdict is used instead of running every check again. */
+    report?: File,
+    /** Without --report, for the checks: an unpacked Ventoy 1.1.05 release (see test-usb-ventoy). */
     ventoy?: Directory,
-    /** For the checks: sha256 of ventoy-1.1.05-linux.tar.gz the download must have (default: the pinned one). */
+    /** Without --report, for the checks: sha256 of ventoy-1.1.05-linux.tar.gz the download must have (default: the pinned one). */
     ventoyChecksum: string = VENTOY_SHA256,
   ): Promise<string> {
     const { version } = await readProject(this.source);
-    return tagReleaseFlow(this, version, token, head, { repo, apiUrl, service: apiService }, { ventoy, ventoyChecksum });
+    return tagReleaseFlow(this, version, token, head, { repo, apiUrl, service: apiService }, { report, ventoy: { ventoy, ventoyChecksum } });
   }
 
   /**
@@ -470,9 +482,11 @@ export class BtyCi {
     apiService?: Service,
     /** Already built assets as <group>/<file> (bty's gathered/ layout); default: built here. */
     gathered?: Directory,
+    /** all-checks' report.json of the run that built these files (all-checks-bundle): each is verified against it before anything is sent. */
+    report?: File,
   ): Promise<string> {
     const { version } = await readProject(this.source);
-    return attachToReleaseFlow(this, { version, tag, token, head, target: { repo, apiUrl, service: apiService }, gathered });
+    return attachToReleaseFlow(this, this.inputs, { version, tag, token, head, target: { repo, apiUrl, service: apiService }, gathered, report });
   }
 
   /**
@@ -497,10 +511,12 @@ export class BtyCi {
     publishUrl: string = "",
     /** Directory with the wheel and sdist; default: built here. */
     dist?: Directory,
+    /** all-checks' report.json of the run that built these files (all-checks-bundle): each is verified against it before anything is sent. */
+    report?: File,
   ): Promise<string> {
     const { version } = await readProject(this.source);
     const creds = publishCredentials(token, oidcRequestToken, oidcRequestUrl);
-    return publishPypiFlow(this, this.inputs, { version, tag, creds, index: { url: index, service: indexService }, publishUrl, dist });
+    return publishPypiFlow(this, this.inputs, { version, tag, creds, index: { url: index, service: indexService }, publishUrl, dist, report });
   }
 
   /**
@@ -617,7 +633,36 @@ export class BtyCi {
     if (!(REPORT_FORMATS as readonly string[]).includes(format)) {
       throw new Error(`unknown --format "${format}": use one of ${REPORT_FORMATS.join(", ")}`);
     }
-    await readProject(this.source);
+    const { results, report } = await this.runAllChecks(ventoy, ventoyChecksum);
+    const text = renderReport(report, format);
+    if (!report.ok && failOnError) throw new ChecksFailed(results, text);
+    return text;
+  }
+
+  /**
+   * all-checks as a directory to export and hand on: report.md (for the job
+   * summary), report.json (every artifact's sha256: what tag-release,
+   * attach-to-release, publish-pypi and the image publishers verify with
+   * --report), gathered/<group>/ with the release files each build made (the
+   * layout attach-to-release --gathered takes; publish-pypi --dist takes
+   * gathered/dist) and docs-html/. Returned whether or not every check
+   * passed: report.md's last line says which.
+   */
+  @func({ cache: "session" })
+  async allChecksBundle(
+    /** For test-usb-ventoy: an unpacked Ventoy 1.1.05 release (see test-usb-ventoy). */
+    ventoy?: Directory,
+    /** For test-usb-ventoy: sha256 of ventoy-1.1.05-linux.tar.gz the download must have (default: the pinned one). */
+    ventoyChecksum: string = VENTOY_SHA256,
+  ): Promise<Directory> {
+    const { version, results, report } = await this.runAllChecks(ventoy, ventoyChecksum);
+    const outputs = new Map(results.flatMap((r) => (r.ok && r.value instanceof Directory ? [[r.name, r.value] as const] : [])));
+    return checksBundle(version, report, outputs);
+  }
+
+  /** Every job of all-checks, and its run report (with the checkout's version). */
+  private async runAllChecks(ventoy: Directory | undefined, ventoyChecksum: string): Promise<{ version: string; results: CheckResult[]; report: RunReport }> {
+    const { version } = await readProject(this.source);
     const matrix = this.test();
     // build-usbboot-pc runs once; its row and both USB tests share it.
     let usbboot: Promise<Directory> | undefined;
@@ -652,10 +697,7 @@ export class BtyCi {
     for (const r of results) {
       if (r.ok && r.value instanceof Directory) artifacts[r.name] = await directoryArtifacts(r.value);
     }
-    const report = toRunReport("all-checks", results, artifacts);
-    const text = renderReport(report, format);
-    if (!report.ok && failOnError) throw new ChecksFailed(results, text);
-    return text;
+    return { version, results, report: { ...toRunReport("all-checks", results, artifacts), version } };
   }
 
   // --- plan and workflow ---

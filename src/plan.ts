@@ -3,10 +3,10 @@
  * bty's workflows (spec §1.2, §2) with the promises of bty's CI page kept
  * where bty's workflow breaks them (spec §15):
  *
- * - a manual dispatch runs `test` and `build-wheel` only, on any ref, and
- *   never tags or publishes;
+ * - a manual dispatch runs what a push of that ref runs, as bty's workflow
+ *   does (on main it can tag, on a `v*` tag it publishes), whatever changed;
  * - tagging (main) and publishing (`v*` tags) wait for every check, build
- *   and end-to-end test;
+ *   and end-to-end test; publishing runs in order, PyPI last;
  * - each end-to-end test waits only for the builds it boots (PXE: iPXE and
  *   netboot-pc, not ramboot-init; USB: usbboot-pc).
  *
@@ -114,6 +114,9 @@ export const E2E: readonly PlannedCall[] = [
 /** What `all-checks` runs: every check, build and end-to-end test. */
 export const ALL_CHECKS: readonly string[] = [...CHECKS, ...E2E].map((c) => c.name);
 
+/** How test-pxe's needs differ from bty's, on every event that runs it. */
+const PXE_NEEDS_DIFFER = "bty's test-pxe waits for the ramboot-init build too; here it waits for build-ipxe and build-netboot-pc only";
+
 /** The docs.yml build bty keeps (it also deploys GitHub Pages on main). */
 const DOCS_YML_BUILD: PlannedCall = { name: "docs", call: ["docs"], kind: "build", needs: [], workflow: "docs.yml" };
 
@@ -211,17 +214,17 @@ export function plan(event: string, ref: string, changedPaths: readonly string[]
   const everything = [...CHECKS, ...E2E];
   const gate = everything.map((c) => c.name);
 
-  if (n.event === "workflow_dispatch") {
+  const dispatch = n.event === "workflow_dispatch";
+  if (dispatch && !(isTag && releaseTag) && n.ref !== mainRef) {
     return result(
-      `manual dispatch on ${n.ref}: the package smoke test only (test matrix + build-wheel); never tags or publishes`,
-      [...CHECKS.filter((c) => c.name.startsWith("test:") || c.name === "build-wheel")],
-      [
-        "bty's workflow runs every job on dispatch, can tag from main and publish from a v* tag ref; its CI page promises test + build-wheel only",
-      ],
+      `manual dispatch on ${n.ref}: every check, build and e2e test (path filters do not apply); no tag, no publish`,
+      everything,
+      [PXE_NEEDS_DIFFER],
     );
   }
 
-  if (n.event === "push" && isTag) {
+  if (isTag && n.event !== "pull_request") {
+    const how = dispatch ? `manual dispatch on release tag ${tagName}` : `push of release tag ${tagName}`;
     if (!releaseTag) return result(`push of tag ${tagName}: not a release tag (${RELEASE_TAG_PATTERN}), nothing runs`, []);
     const preflight: PlannedCall = {
       name: "check-not-published",
@@ -230,19 +233,22 @@ export function plan(event: string, ref: string, changedPaths: readonly string[]
       needs: [],
       workflow: "ci-cd.yml",
     };
-    const publish: PlannedCall = {
-      name: "publish",
-      call: ["publish", "--tag", "{tag}", "--head", "."],
-      kind: "release",
-      needs: ["check-not-published", ...gate],
-      workflow: "ci-cd.yml",
-    };
+    const release = (name: string, needs: string[]): PlannedCall => ({ name, call: [name, "--tag", "{tag}"], kind: "release", needs, workflow: "ci-cd.yml" });
     return result(
-      `push of release tag ${tagName}: path filters do not apply to tags; every check, build and e2e test, then publish`,
-      [preflight, ...everything.map((c) => withNeeds(c, ["check-not-published"])), publish],
+      `${how}: path filters do not apply to tags; every check, build and e2e test, then jobs that run no bty code ` +
+        "verify the checks' artifacts against their report and publish: the GitHub release, the images, PyPI last",
       [
-        "bty's attach-to-release, publish-pypi and publish-docker do not wait for lint, flash-integration or the deploy tests; here publish waits for every check",
-        "bty's test-pxe waits for the ramboot-init build too; here it waits for build-ipxe and build-netboot-pc only",
+        preflight,
+        ...everything.map((c) => withNeeds(c, ["check-not-published"])),
+        release("attach-to-release", ["check-not-published", ...gate]),
+        release("publish-docker", ["attach-to-release"]),
+        release("publish-tftp", ["attach-to-release"]),
+        release("publish-pypi", ["publish-docker", "publish-tftp"]),
+      ],
+      [
+        "bty's attach-to-release, publish-pypi and publish-docker do not wait for lint, flash-integration or the deploy tests; here every writing job waits for every check",
+        "bty's check-not-published refuses a version with any file on the index; here only a completely published one, so re-running a release whose PyPI upload failed finishes it",
+        PXE_NEEDS_DIFFER,
       ],
     );
   }
@@ -254,7 +260,7 @@ export function plan(event: string, ref: string, changedPaths: readonly string[]
   }
 
   const docsYml = [DOCS_YML_BUILD];
-  if (onlyIgnoredPaths(paths)) {
+  if (!dispatch && onlyIgnoredPaths(paths)) {
     return result(
       `${n.event === "pull_request" ? "pull request" : "push"} changing only ignored paths (${PATHS_IGNORE.join(", ")}): ci-cd.yml does not start; docs.yml builds the docs${n.event === "push" ? " and deploys GitHub Pages" : ""}`,
       docsYml,
@@ -264,7 +270,7 @@ export function plan(event: string, ref: string, changedPaths: readonly string[]
     return result(
       `pull request to ${MAIN_BRANCH}: every check, build and e2e test (no tag, no publish); docs.yml builds the docs as well`,
       [...everything, ...docsYml],
-      ["bty's test-pxe waits for the ramboot-init build too; here it waits for build-ipxe and build-netboot-pc only"],
+      [PXE_NEEDS_DIFFER],
     );
   }
   const tagRelease: PlannedCall = {
@@ -275,10 +281,12 @@ export function plan(event: string, ref: string, changedPaths: readonly string[]
     needs: gate,
     workflow: "ci-cd.yml",
   };
+  const what = dispatch ? `manual dispatch on ${MAIN_BRANCH} (path filters do not apply)` : `push to ${MAIN_BRANCH}`;
   return result(
-    `push to ${MAIN_BRANCH}: every check, build and e2e test, then tag-release tags a new version; docs.yml builds the docs and deploys GitHub Pages`,
-    [...everything, tagRelease, ...docsYml],
-    ["bty's test-pxe waits for the ramboot-init build too; here it waits for build-ipxe and build-netboot-pc only"],
+    `${what}: every check, build and e2e test, then tag-release tags a new version by that run's report` +
+      (dispatch ? "" : "; docs.yml builds the docs and deploys GitHub Pages"),
+    [...everything, tagRelease, ...(dispatch ? [] : docsYml)],
+    [PXE_NEEDS_DIFFER],
   );
 }
 

@@ -170,6 +170,8 @@ export interface JobReport {
 export interface RunReport {
   /** What ran, e.g. "all-checks" or "publish v0.77.2". */
   title: string;
+  /** bty-lab's [project] version the run checked (all-checks sets it; a writing job compares it). */
+  version?: string;
   ok: boolean;
   jobs: JobReport[];
 }

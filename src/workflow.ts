@@ -8,7 +8,10 @@
 import { stringify } from "yaml";
 
 import { BTY_CI_MODULE, WORKFLOW_PINS } from "./config.js";
-import { MAIN_BRANCH, PATHS_IGNORE, RELEASE_TAG_PATTERN, TEST_LEGS } from "./plan.js";
+import { MAIN_BRANCH, PATHS_IGNORE, RELEASE_TAG_PATTERN } from "./plan.js";
+import { BUNDLE } from "./bundle/layout.js";
+import { ASSET_GROUP_NAMES } from "./release/assets.js";
+import { PROJECT_PAGE_PREFIX } from "./release/pypi.js";
 import { REPORT_PASSED_MARKER } from "./report.js";
 
 /** How the workflow reaches bty-ci. */
@@ -23,9 +26,13 @@ export interface WorkflowOptions {
 type Step = Record<string, unknown>;
 type Job = Record<string, unknown>;
 
-const IS_TAG = "startsWith(github.ref, 'refs/tags/')";
-const IS_RELEASE_TAG = `github.event_name == 'push' && startsWith(github.ref, 'refs/tags/${RELEASE_TAG_PATTERN.replace("*", "")}')`;
-const IS_MAIN_PUSH = `github.event_name == 'push' && github.ref == 'refs/heads/${MAIN_BRANCH}'`;
+/** A release tag's run: its push, or a dispatch on it (bty's `startsWith(github.ref, 'refs/tags/v')`). */
+const IS_RELEASE_REF = `startsWith(github.ref, 'refs/tags/${RELEASE_TAG_PATTERN.replace("*", "")}')`;
+/**
+ * A run on main, pushed or dispatched: bty's tag-release condition, with the
+ * event spelled out rather than left to a pull request's refs/pull/… ref.
+ */
+const IS_MAIN = `github.event_name != 'pull_request' && github.ref == 'refs/heads/${MAIN_BRANCH}'`;
 
 /** The shell prefix of every call: `-m <module> call --source .`, or the toolchain's `call bty-ci`. */
 export function daggerCall(opts: WorkflowOptions): string {
@@ -83,102 +90,170 @@ const cloudEnv = { DAGGER_CLOUD_TOKEN: "${{ secrets.DAGGER_CLOUD_TOKEN }}" };
  */
 const HEAD_ARG = "--head .";
 
-/** A step that runs `call`, writes its Markdown report to the job summary and fails unless it passed. */
-function reportStep(name: string, prefix: string, call: string, file: string): Step {
+/** Where the checks job exports all-checks-bundle (report.md, report.json, gathered/, docs-html/). */
+const RUN_DIR = "$RUNNER_TEMP/run";
+/** The same folder in `with:` inputs, where only expressions are expanded. */
+const RUN_DIR_EXPR = "${{ runner.temp }}/run";
+
+/** The run report's artifact: report.md and report.json, what the writing jobs verify against. */
+export const REPORT_ARTIFACT = "run-report";
+
+/** A checks-job step uploading one folder of the bundle as an artifact (also after a failed check: what did build is kept). */
+function upload(name: string, path: string): Step {
   return {
-    name,
-    run: [
-      "set -euo pipefail",
-      `report="$RUNNER_TEMP/${file}"`,
-      `${prefix} ${call} --format markdown --fail-on-error=false > "$report"`,
-      `cat "$report" >> "$GITHUB_STEP_SUMMARY"`,
-      `if ! grep -qxF '${REPORT_PASSED_MARKER}' "$report"; then`,
-      `  echo "::error::${name}: a job failed; its last log lines are in the job summary"`,
-      "  exit 1",
-      "fi",
-    ].join("\n"),
+    name: `Upload ${name}`,
+    if: "${{ !cancelled() }}",
+    uses: WORKFLOW_PINS.uploadArtifact,
+    // A build that failed left no folder: a warning, and the verdict step fails the job.
+    with: { name, path, "if-no-files-found": "warn", overwrite: true },
   };
 }
+
+/** The checks job's uploads: the run report, each release asset group as bty names it, and the HTML site. */
+const uploads: Step[] = [
+  upload(REPORT_ARTIFACT, `${RUN_DIR_EXPR}/${BUNDLE.markdown}\n${RUN_DIR_EXPR}/${BUNDLE.json}`),
+  ...ASSET_GROUP_NAMES.map((group) => upload(group, `${RUN_DIR_EXPR}/${BUNDLE.gathered}/${group}/`)),
+  upload(BUNDLE.docsHtml, `${RUN_DIR_EXPR}/${BUNDLE.docsHtml}/`),
+];
+
+/** A writing job's download of artifacts the checks job uploaded: `names` into gathered/<name>/, the report into run-report/. */
+function downloads(names: readonly string[]): Step[] {
+  return [
+    {
+      name: "Download the checks' release files",
+      uses: WORKFLOW_PINS.downloadArtifact,
+      with: { pattern: names.length > 1 ? `{${names.join(",")}}` : names[0], path: "gathered" },
+    },
+    { name: "Download the checks' run report", uses: WORKFLOW_PINS.downloadArtifact, with: { name: REPORT_ARTIFACT, path: REPORT_ARTIFACT } },
+  ];
+}
+
+/** The argument a writing call verifies its files with. */
+const REPORT_ARG = `--report ${REPORT_ARTIFACT}/${BUNDLE.json}`;
 
 /** A step running one call. */
 function callStep(name: string, prefix: string, call: string, env?: Record<string, string>): Step {
   return { name, ...(env ? { env } : {}), run: `${prefix} ${call}` };
 }
 
+/** The job token, for the one step of a writing job that sends with it. */
+const JOB_TOKEN = { GITHUB_TOKEN: "${{ secrets.GITHUB_TOKEN }}" };
+
 /** The workflow as a plain object (what {@link workflowYaml} serializes). */
 export function workflowObject(opts: WorkflowOptions): Record<string, unknown> {
   const dagger = daggerCall(opts);
   const jobs: Record<string, Job> = {
     checks: {
-      name: "All checks, builds and e2e tests (bty-ci all-checks)",
-      if: `github.event_name != 'workflow_dispatch' && !${IS_TAG}`,
+      name: "All checks, builds and e2e tests (bty-ci all-checks-bundle)",
       "runs-on": WORKFLOW_PINS.runner,
       "timeout-minutes": 150,
+      // Read-only: the tag is pushed with RELEASE_PAT; everything else that
+      // writes runs in the jobs below, which run no bty code.
       permissions: { contents: "read" },
-      env: cloudEnv,
-      steps: [checkout, freeDisk, kvm, installDagger, reportStep("all-checks", dagger, "all-checks", "all-checks.md")],
-    },
-    "tag-release": {
-      name: "Tag a new version (bty-ci tag-release)",
-      needs: ["checks"],
-      if: IS_MAIN_PUSH,
-      "runs-on": WORKFLOW_PINS.runner,
-      "timeout-minutes": 15,
-      // The tag is pushed with RELEASE_PAT so that it starts a new run
-      // (a GITHUB_TOKEN push would not); the job token needs nothing more.
-      permissions: { contents: "read" },
-      env: cloudEnv,
-      steps: [
-        checkout,
-        installDagger,
-        callStep("tag-release", dagger, `tag-release ${HEAD_ARG} --token env:RELEASE_PAT`, { RELEASE_PAT: "${{ secrets.RELEASE_PAT }}" }),
-      ],
-    },
-    release: {
-      name: "Check, build, test and publish the tag (bty-ci publish)",
-      if: IS_RELEASE_TAG,
-      "runs-on": WORKFLOW_PINS.runner,
-      "timeout-minutes": 180,
-      // Release assets (contents), ghcr.io images (packages), PyPI trusted
-      // publishing (id-token, environment pypi).
-      permissions: { contents: "write", packages: "write", "id-token": "write" },
-      environment: "pypi",
       env: { ...cloudEnv, TAG: "${{ github.ref_name }}" },
       steps: [
         checkout,
         freeDisk,
         kvm,
         installDagger,
-        callStep("check-not-published", dagger, 'check-not-published --tag "$TAG"'),
-        // Checks and publish share this runner's engine: what publish ships
-        // is what all-checks just built and tested.
-        reportStep("all-checks", dagger, "all-checks", "all-checks.md"),
-        // Release with the job token, images to ghcr.io as the actor, PyPI
-        // by trusted publishing (the runner's OIDC request values).
+        { ...callStep("check-not-published", dagger, 'check-not-published --tag "$TAG"'), if: IS_RELEASE_REF },
         {
-          ...reportStep(
-            "publish",
-            dagger,
-            `publish --tag "$TAG" ${HEAD_ARG} --github-token env:GITHUB_TOKEN --registry-user "$GITHUB_ACTOR" --registry-token env:GITHUB_TOKEN ` +
-              "--oidc-request-token env:ACTIONS_ID_TOKEN_REQUEST_TOKEN --oidc-request-url env:ACTIONS_ID_TOKEN_REQUEST_URL",
-            "publish.md",
-          ),
-          env: { GITHUB_TOKEN: "${{ secrets.GITHUB_TOKEN }}" },
+          name: "all-checks",
+          run: [
+            "set -euo pipefail",
+            `${dagger} all-checks-bundle export --path "${RUN_DIR}"`,
+            `cat "${RUN_DIR}/${BUNDLE.markdown}" >> "$GITHUB_STEP_SUMMARY"`,
+          ].join("\n"),
+        },
+        ...uploads,
+        {
+          name: "Verdict",
+          run: [
+            `if ! grep -qxF '${REPORT_PASSED_MARKER}' "${RUN_DIR}/${BUNDLE.markdown}"; then`,
+            `  echo "::error::all-checks: a job failed; its last log lines are in the job summary"`,
+            "  exit 1",
+            "fi",
+          ].join("\n"),
+        },
+        // Same job, same engine, no second run of the checks: tag-release
+        // goes by the report just written and returns at once if the tag exists.
+        {
+          ...callStep("tag-release", dagger, `tag-release ${HEAD_ARG} --token env:RELEASE_PAT --report "${RUN_DIR}/${BUNDLE.json}"`, {
+            RELEASE_PAT: "${{ secrets.RELEASE_PAT }}",
+          }),
+          if: IS_MAIN,
         },
       ],
     },
-    smoke: {
-      name: "Package smoke test (bty-ci test + build-wheel)",
-      if: "github.event_name == 'workflow_dispatch'",
+    "github-release": {
+      name: "GitHub release of the tag (bty-ci attach-to-release)",
+      needs: ["checks"],
+      if: IS_RELEASE_REF,
       "runs-on": WORKFLOW_PINS.runner,
-      "timeout-minutes": 60,
-      permissions: { contents: "read" },
-      env: cloudEnv,
+      "timeout-minutes": 30,
+      permissions: { contents: "write" },
+      env: { ...cloudEnv, TAG: "${{ github.ref_name }}" },
       steps: [
         checkout,
         installDagger,
-        ...TEST_LEGS.map((leg) => callStep(`test ${leg}`, dagger, `test ${leg}`)),
-        callStep("build-wheel", dagger, "build-wheel"),
+        ...downloads(ASSET_GROUP_NAMES),
+        callStep(
+          "attach-to-release",
+          dagger,
+          `attach-to-release --tag "$TAG" ${HEAD_ARG} --token env:GITHUB_TOKEN --gathered gathered ${REPORT_ARG}`,
+          JOB_TOKEN,
+        ),
+      ],
+    },
+    images: {
+      name: "Container images (bty-ci publish-docker, publish-tftp)",
+      needs: ["github-release"],
+      if: IS_RELEASE_REF,
+      "runs-on": WORKFLOW_PINS.runner,
+      "timeout-minutes": 90,
+      permissions: { contents: "read", packages: "write" },
+      env: { ...cloudEnv, TAG: "${{ github.ref_name }}" },
+      steps: [
+        checkout,
+        installDagger,
+        ...downloads(["bty-ipxe-x86_64", "dist"]),
+        ...(["publish-docker", "publish-tftp"] as const).map((fn) =>
+          callStep(
+            fn,
+            dagger,
+            `${fn} --tag "$TAG" --revision "$GITHUB_SHA" --registry-user "$GITHUB_ACTOR" --registry-token env:GITHUB_TOKEN ` +
+              `--ipxe-seed "gathered/bty-ipxe-x86_64/bty-ipxe-x86_64-$TAG.efi"${fn === "publish-docker" ? " --dist gathered/dist" : ""} ${REPORT_ARG}`,
+            JOB_TOKEN,
+          ),
+        ),
+      ],
+    },
+    pypi: {
+      name: "Publish to PyPI (bty-ci publish-pypi)",
+      needs: ["images"],
+      if: IS_RELEASE_REF,
+      "runs-on": WORKFLOW_PINS.runner,
+      "timeout-minutes": 20,
+      // Trusted publishing: this job alone can mint the OIDC token, in the
+      // environment PyPI's trusted publisher names; the URL is the project
+      // page publish-pypi printed (the index it asked, not a literal here).
+      permissions: { contents: "read", "id-token": "write" },
+      environment: { name: "pypi", url: "${{ steps.publish-pypi.outputs.url }}" },
+      env: { ...cloudEnv, TAG: "${{ github.ref_name }}" },
+      steps: [
+        checkout,
+        installDagger,
+        ...downloads(["dist"]),
+        {
+          id: "publish-pypi",
+          name: "publish-pypi",
+          run: [
+            "set -euo pipefail",
+            `${dagger} publish-pypi --tag "$TAG" --dist gathered/dist ${REPORT_ARG} ` +
+              '--oidc-request-token env:ACTIONS_ID_TOKEN_REQUEST_TOKEN --oidc-request-url env:ACTIONS_ID_TOKEN_REQUEST_URL | tee "$RUNNER_TEMP/pypi.txt"',
+            `echo "url=$(sed -n 's/^${PROJECT_PAGE_PREFIX}//p' "$RUNNER_TEMP/pypi.txt")" >> "$GITHUB_OUTPUT"`,
+          ].join("\n"),
+        },
       ],
     },
   };
@@ -191,9 +266,10 @@ export function workflowObject(opts: WorkflowOptions): Record<string, unknown> {
     },
     permissions: {},
     concurrency: {
-      group: "ci-cd-${{ github.ref }}",
-      // Superseded pull request runs stop; a push to main or a tag never
-      // stops half-way through tagging or publishing.
+      // A pull request's runs share a group and a newer one cancels the
+      // older; every other run has a group of its own, so no push to main
+      // or tag run is ever cancelled or dropped while pending.
+      group: "ci-cd-${{ github.event_name == 'pull_request' && github.ref || github.run_id }}",
       "cancel-in-progress": "${{ github.event_name == 'pull_request' }}",
     },
     jobs,
@@ -201,10 +277,11 @@ export function workflowObject(opts: WorkflowOptions): Record<string, unknown> {
 }
 
 const HEADER = `bty's CI/CD through bty-ci (generated by \`dagger call workflow\`; regenerate, don't edit).
-Pull requests and pushes to main: every check, build and e2e test (all-checks);
-main also tags a new version (tag-release). v* tags: check-not-published,
-all-checks, then publish, on one engine. Manual dispatch: test + build-wheel
-only, never tags or publishes. Docs-only changes are left to docs.yml.
+Every run: all checks, builds and e2e tests on one engine (checks, read-only),
+the run report in the job summary, artifacts uploaded. main (push or dispatch):
+tag-release by that report. v* tags: check-not-published first; then jobs that
+run no bty code verify the checks' artifacts against the report and publish:
+GitHub release, images, PyPI last. Docs-only changes are left to docs.yml.
 Secrets: RELEASE_PAT (tag push), DAGGER_CLOUD_TOKEN (optional traces).`;
 
 /** The workflow file's text. */

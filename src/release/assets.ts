@@ -19,6 +19,16 @@ export interface AssetGroup {
   sidecars: string[];
 }
 
+/** The groups' names: bty's workflow artifact names, in gathered-path order. */
+export const ASSET_GROUP_NAMES = [
+  "bty-ipxe-x86_64",
+  "bty-netboot-pc-x86_64",
+  "bty-ramboot-init-x86_64",
+  "bty-usbboot-pc-x86_64-iso",
+  "dist",
+  "docs-pdf",
+] as const;
+
 /**
  * The groups of a release of `version`, in bty's gathered-path order.
  * Differences from bty (decisions): the wheel is released too (the issue's

@@ -59,18 +59,18 @@ export type IndexState = string[] | null;
  * step, so the flow may finish it. All of them: this version is released;
  * refuse (a re-tag of a published version must not rebuild and re-upload).
  */
-export function indexGate(state: IndexState, distFiles: string[], version: string): "publish" | "finish" {
+export function indexGate(state: IndexState, distFiles: string[], version: string, where = "the package index"): "publish" | "finish" {
   if (state === null || state.length === 0) return "publish";
   const present = state.filter((f) => distFiles.includes(f));
   if (present.length === distFiles.length) {
     throw new ReleaseInputError(
-      `the package index already has bty-lab ${version} (${present.join(", ")}): ` +
+      `${where} already has bty-lab ${version} (${present.join(", ")}): ` +
         "bump [project] version in pyproject.toml and tag again",
     );
   }
   if (present.length === 0) {
     throw new ReleaseInputError(
-      `the package index has bty-lab ${version} with other files (${state.join(", ")}): ` +
+      `${where} has bty-lab ${version} with other files (${state.join(", ")}): ` +
         "it was published from elsewhere; bump the version",
     );
   }
@@ -150,14 +150,17 @@ export function formatPlan(tag: string, extra: Partial<Record<PublishStep, strin
   ].join("\n");
 }
 
-/** The verdict of check-not-published on the index's answer (throws when published). */
-export function notPublishedVerdict(answer: { index: string; files: string[] | null }, version: string): string {
+/**
+ * check-not-published's verdict. Refuses a version the index has completely
+ * (every distribution file) or from elsewhere; a version with some of its
+ * files passes, so that re-running a release whose PyPI upload failed
+ * half-way finishes it (bty's gate refuses any file, which leaves "Re-run
+ * failed jobs" no way through).
+ */
+export function notPublishedVerdict(answer: { index: string; files: string[] | null }, version: string, distFiles: string[]): string {
   if (answer.files === null) return `${answer.index} does not know bty-lab yet: ${version} is not published`;
-  if (answer.files.length > 0) {
-    throw new ReleaseInputError(
-      `${answer.index} already has bty-lab ${version} (${answer.files.join(", ")}): ` +
-        "bump [project] version in pyproject.toml and tag again",
-    );
+  if (indexGate(answer.files, distFiles, version, answer.index) === "finish") {
+    return `${answer.index} has part of bty-lab ${version} (${answer.files.join(", ")}): not completely published; a re-run of its release finishes it`;
   }
   return `${answer.index} has no bty-lab ${version}: not published`;
 }

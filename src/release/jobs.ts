@@ -9,6 +9,7 @@ import { CacheSharingMode, type Container, dag, type Directory, ReturnType, type
 import { CACHE, PATHS, PRIMARY_LEG, PYTHON_MATRIX, RELEASE, TOOLS } from "../config.js";
 import type { JobInputs } from "../containers.js";
 import { pythonImageRef } from "../images.js";
+import { parseSha256Sums } from "../report.js";
 import { type AssetGroup } from "./assets.js";
 import { serviceHostName } from "./endpoint.js";
 import {
@@ -20,6 +21,7 @@ import {
   githubTagShaArgv,
   type ReleaseLayout,
 } from "./program.js";
+import { type ReceivedFile, receivedSumsArgv } from "./verdict.js";
 import { type IndexAnswer, indexVersionsArgv, parseIndexAnswer, PUBLISH_SECRET_ENV, uvPublishArgv } from "./pypi.js";
 
 /** Where the release program is in its container. */
@@ -122,6 +124,22 @@ function pythonToolContainer(inputs: JobInputs, index: IndexEndpoint): Container
     PATHS.ciScripts,
     dag.currentModule().source().directory("ci"),
   );
+}
+
+/**
+ * The sha256 of every file under `dir`, as a writing job received it
+ * (`<group>/<name>`), computed in the pinned Python image: the digest the
+ * upload is checked with is never one the hand-off itself carried.
+ */
+export async function receivedFiles(inputs: JobInputs, dir: Directory): Promise<ReceivedFile[]> {
+  const received = "/release/received";
+  const out = await dag
+    .container()
+    .from(pythonImageRef(inputs.pythonImage, PYTHON_MATRIX[PRIMARY_LEG]))
+    .withDirectory(received, dir)
+    .withExec(receivedSumsArgv(received))
+    .stdout();
+  return parseSha256Sums(out).map(({ name, sha256 }) => ({ path: name, sha256 }));
 }
 
 /** The index's files for `version` (null: project unknown); throws when the index cannot be asked. */

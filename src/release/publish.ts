@@ -3,7 +3,7 @@
  * the release gathers exactly what the checks built). The facade validates
  * nothing here twice: each body checks its input before any build or send.
  */
-import type { Directory, File, GitRef, Secret } from "@dagger.io/dagger";
+import { dag, type Directory, type File, type GitRef, type Secret } from "@dagger.io/dagger";
 
 import { type AssetGroup, assetGroups, RELEASE_TOML } from "./assets.js";
 import {
@@ -27,13 +27,17 @@ import {
   type IndexEndpoint,
   type PublishCredentials,
   publishGithubRelease,
+  receivedFiles,
   remoteTagCommit,
   uvPublish,
 } from "./jobs.js";
+import { assertChecksPassed, assertReceivedAsBuilt, parseRunReport } from "./verdict.js";
+import { ALL_CHECKS } from "../plan.js";
 import { assertGitHubTarget } from "./program.js";
+import { PROJECT_PAGE_PREFIX, projectPage } from "./pypi.js";
 import type { JobInputs } from "../containers.js";
 import { ipxeArtifactName } from "../ipxe/plan.js";
-import { ChecksFailed, lastMeaningfulLine, renderReport, REPORT_FORMATS, toRunReport } from "../report.js";
+import { ChecksFailed, lastMeaningfulLine, renderReport, REPORT_FORMATS, type RunReport, toRunReport } from "../report.js";
 import { assertTagMatchesVersion, assertTagOnCommit, ReleaseInputError, tagOf } from "./version.js";
 
 /** test-usb-ventoy's Ventoy release: unpacked, or the tarball's checksum (all-checks runs it). */
@@ -59,24 +63,76 @@ function assertGitHubEndpoint(target: GitHubEndpoint): void {
 export async function checkNotPublished(inputs: JobInputs, version: string, tag: string, index: IndexEndpoint): Promise<string> {
   assertTagMatchesVersion(tag, version);
   if (index.service) serviceHostName("--index", "--index-service", index.url);
-  return notPublishedVerdict(await askIndex(inputs, version, index), version);
+  return notPublishedVerdict(await askIndex(inputs, version, index), version, distFiles(version));
 }
 
-/** bty's tag-release: on main, after every check, tag v<version> on the checked-out commit. */
-export async function tagRelease(
-  b: Builders,
-  version: string,
-  token: Secret,
-  head: GitRef,
-  target: GitHubEndpoint,
-  ventoy: VentoyInput,
-): Promise<string> {
+/**
+ * The checks' verdict from all-checks' report: the report is read, must be
+ * all-checks' for `version` with every check present and passed; returns its
+ * one-line verdict.
+ */
+async function reportVerdict(report: File, version: string): Promise<{ verdict: string; report: RunReport }> {
+  const parsed = parseRunReport(await report.contents());
+  return { verdict: assertChecksPassed(parsed, ALL_CHECKS, version), report: parsed };
+}
+
+/** The checks' verdict a tag-release goes by: all-checks' report when given, else all-checks run here. */
+export interface TagVerdict {
+  /** all-checks' report.json of this commit's run (all-checks-bundle). */
+  report?: File;
+  ventoy: VentoyInput;
+}
+
+/**
+ * bty's tag-release: on main, once every check passed, tag v<version> on
+ * the checked-out commit. Returns at once when the remote has the tag; goes
+ * by the checks' report when given (the run that just passed them), and
+ * runs all-checks only without one.
+ */
+export async function tagRelease(b: Builders, version: string, token: Secret, head: GitRef, target: GitHubEndpoint, checks: TagVerdict): Promise<string> {
   const tag = tagOf(version);
   assertGitHubEndpoint(target);
   assertOnMain(await head.ref());
   const commit = await head.commit();
-  await b.allChecks("text", true, ventoy.ventoy, ventoy.ventoyChecksum);
-  return createTag(token, target, tag, commit);
+  const existing = await remoteTagCommit(token, target, tag);
+  if (existing !== null) return `${tag} already exists (on ${existing}); nothing to do`;
+  const verdict = checks.report
+    ? (await reportVerdict(checks.report, version)).verdict
+    : lastMeaningfulLine(await b.allChecks("text", true, checks.ventoy.ventoy, checks.ventoy.ventoyChecksum));
+  return `${verdict}\n${await createTag(token, target, tag, commit)}`;
+}
+
+/**
+ * Refuse a hand-off before any upload: `report` must be all-checks' green
+ * report of `version`, and every released file of `groups` under `received`
+ * (`<group>/<file>`) must have the sha256 the report's building job wrote.
+ */
+export async function verifyHandOff(inputs: JobInputs, report: File, version: string, groups: AssetGroup[], received: Directory): Promise<string> {
+  const { verdict, report: parsed } = await reportVerdict(report, version);
+  return `${verdict}; ${assertReceivedAsBuilt(parsed, groups, await receivedFiles(inputs, received))}`;
+}
+
+/**
+ * The image publishers' hand-off check: the iPXE seed (and bty-web's dist)
+ * against all-checks' report, before any image is built or pushed.
+ */
+export async function verifyImageHandOff(
+  inputs: JobInputs,
+  fn: string,
+  o: { report: File; version: string; ipxeSeed?: File; dist?: Directory; needsDist: boolean },
+): Promise<string> {
+  if (!o.ipxeSeed || (o.needsDist && !o.dist)) {
+    throw new ReleaseInputError(handOffNeedsFiles(fn, o.needsDist ? "--ipxe-seed FILE --dist DIR" : "--ipxe-seed FILE"));
+  }
+  const [ipxe] = groupsNamed(o.version, ["bty-ipxe-x86_64"]);
+  let received = dag.directory().withFile(`${ipxe!.group}/${ipxe!.files[0]}`, o.ipxeSeed);
+  if (o.needsDist) received = received.withDirectory("dist", o.dist!);
+  return verifyHandOff(inputs, o.report, o.version, groupsNamed(o.version, o.needsDist ? ["bty-ipxe-x86_64", "dist"] : ["bty-ipxe-x86_64"]), received);
+}
+
+/** The asset groups named `names`, of `version`. */
+export function groupsNamed(version: string, names: string[]): AssetGroup[] {
+  return assetGroups(version).filter((g) => names.includes(g.group));
 }
 
 /** Each asset group's Directory: from `gathered/<group>/` when given, else built by its function. */
@@ -91,16 +147,28 @@ async function tagOnHead(token: Secret, target: GitHubEndpoint, tag: string, hea
   return commit;
 }
 
-/** bty's attach-to-release: every asset, sidecars and release.toml, uploaded resumably and verified. */
+/**
+ * bty's attach-to-release: every asset, sidecars and release.toml, uploaded
+ * resumably and verified. With a report, the gathered files are checked
+ * against it first, and none is uploaded unless all match.
+ */
 export async function attachToRelease(
   b: Builders,
-  o: { version: string; tag: string; token: Secret; head: GitRef; target: GitHubEndpoint; gathered?: Directory },
+  inputs: JobInputs,
+  o: { version: string; tag: string; token: Secret; head: GitRef; target: GitHubEndpoint; gathered?: Directory; report?: File },
 ): Promise<string> {
   assertTagMatchesVersion(o.tag, o.version);
   assertGitHubEndpoint(o.target);
+  if (o.report && !o.gathered) throw new ReleaseInputError(handOffNeedsFiles("attach-to-release", "--gathered DIR (<group>/<file>)"));
+  if (o.report) await verifyHandOff(inputs, o.report, o.version, assetGroups(o.version), o.gathered!);
   const commit = await tagOnHead(o.token, o.target, o.tag, o.head);
   const assets = assembleAssets(await gatherGroups(b, assetGroups(o.version), o.gathered), o.version, o.tag);
   return publishGithubRelease(o.token, o.target, o.tag, assets, commit);
+}
+
+/** The error of a --report without the files it verifies. */
+export function handOffNeedsFiles(fn: string, flag: string): string {
+  return `${fn} --report verifies the files the checks handed on: pass them too with ${flag}, from the run that wrote the report`;
 }
 
 /** The wheel and sdist of a version, as the dist group names them. */
@@ -122,14 +190,19 @@ export function publishCredentials(token?: Secret, oidcRequestToken?: Secret, oi
 export async function publishPypi(
   b: Builders,
   inputs: JobInputs,
-  o: { version: string; tag: string; creds: PublishCredentials; index: IndexEndpoint; publishUrl: string; dist?: Directory },
+  o: { version: string; tag: string; creds: PublishCredentials; index: IndexEndpoint; publishUrl: string; dist?: Directory; report?: File },
 ): Promise<string> {
   assertTagMatchesVersion(o.tag, o.version);
   if (o.index.service) assertUploadsReachIndex(o.index.url, o.publishUrl);
+  if (o.report && !o.dist) throw new ReleaseInputError(handOffNeedsFiles("publish-pypi", "--dist DIR"));
+  if (o.report) await verifyHandOff(inputs, o.report, o.version, groupsNamed(o.version, ["dist"]), dag.directory().withDirectory("dist", o.dist!));
   const answer = await askIndex(inputs, o.version, o.index);
   const files = distFiles(o.version);
   await uvPublish(inputs, o.dist ?? (await b.buildWheel()), files, o.index, answer.index, o.publishUrl, o.creds);
-  return `published ${files.join(", ")} to the index behind ${answer.index} (files it already had were skipped)`;
+  return (
+    `published ${files.join(", ")} to the index behind ${answer.index} (files it already had were skipped)\n` +
+    `${PROJECT_PAGE_PREFIX}${projectPage(answer.index)}`
+  );
 }
 
 /** Everything `publish` takes. */
@@ -243,7 +316,9 @@ export async function publish(b: Builders, inputs: JobInputs, o: PublishOptions)
         notes.pypi = `would ${pypiMode} ${files.join(", ")} with uv publish (skip-existing)`;
         return "not published (dry run)";
       }
-      return publishPypi(b, inputs, { version: o.version, tag: o.tag, creds: creds!, index: o.index, publishUrl: o.publishUrl, dist: await b.buildWheel() });
+      const out = await publishPypi(b, inputs, { version: o.version, tag: o.tag, creds: creds!, index: o.index, publishUrl: o.publishUrl, dist: await b.buildWheel() });
+      // The step's line; the project page line is for the drop-in's pypi environment.
+      return out.split("\n")[0]!;
     },
   };
   const { ok, outcomes } = await runInOrder(steps);

@@ -65,3 +65,16 @@ export const PUBLISH_SECRET_ENV = {
   oidcRequestToken: "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
   oidcRequestUrl: "ACTIONS_ID_TOKEN_REQUEST_URL",
 } as const;
+
+/** How publish-pypi's last line starts; the drop-in reads the pypi environment's URL from it. */
+export const PROJECT_PAGE_PREFIX = "project page: ";
+
+/**
+ * bty-lab's page on the index behind a simple-index URL, in PyPI's layout
+ * (`<root>/simple/` → `<root>/project/bty-lab/`); an index whose URL does not
+ * end in `simple/` is its own page.
+ */
+export function projectPage(simpleIndex: string): string {
+  const m = /^(.*\/)simple\/?$/.exec(simpleIndex);
+  return m ? `${m[1]}project/${PROJECT}/` : simpleIndex;
+}

@@ -16,7 +16,7 @@
  */
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import type { Server } from "node:http";
 import { join } from "node:path";
 
@@ -25,7 +25,7 @@ import { parse as parseYaml } from "yaml";
 
 import { RELEASE } from "../../src/config.js";
 import { BTY_TEST_VERSION, btySdist, CI_DIR, HOOK_MANIFESTS, IPXE_TARBALL, REPO } from "../payload/host.js";
-import { btyDist, gatheredTree } from "../payload/release/fixture.js";
+import { btyDist, checksReport, gatheredTree } from "../payload/release/fixture.js";
 import { type FakeGitHub, startFakeGitHub } from "../payload/release/github-fake.js";
 import { type Pypiserver, startPypiserver } from "../payload/release/pypiserver.js";
 import { firstColumn, readmeReference } from "./cli-output.js";
@@ -86,7 +86,7 @@ describe.skipIf(ENGINE_SKIP !== undefined)(`engine tier: the real dagger CLI on 
     expect((await call("version", ["version"])).trim()).toBe(BTY_TEST_VERSION);
     expect(await call("plan", ["plan", "--event", "workflow_dispatch"])).toContain("dagger call build-wheel");
     const wf = parseYaml(await call("workflow", ["workflow", "contents"]));
-    expect(Object.keys(wf.jobs)).toEqual(["checks", "tag-release", "release", "smoke"]);
+    expect(Object.keys(wf.jobs)).toEqual(["checks", "github-release", "images", "pypi"]);
   });
 
   it("build-wheel exports wheel and sdist whose SHA256SUMS verify", async () => {
@@ -155,6 +155,12 @@ describe.skipIf(ENGINE_SKIP !== undefined)(`engine tier: the real dagger CLI on 
       git(checkout, "init", "-q", "-b", "engine-tier-probe");
       git(checkout, "add", "-A");
       git(checkout, "commit", "-qm", `bty ${BTY_TEST_VERSION} from its sdist`);
+      // What the writing jobs download: the checks' artifacts and their report, then one altered.
+      const gathered = gatheredTree(BTY_TEST_VERSION);
+      cpSync(gathered, join(checkout, "gathered"), { recursive: true });
+      mkdirSync(join(checkout, "run-report"));
+      copyFileSync(checksReport(BTY_TEST_VERSION, gathered), join(checkout, "run-report", "report.json"));
+      writeFileSync(join(checkout, "gathered", "docs-pdf", "bty.pdf"), "%PDF-1.4 altered on its way\n");
       dropInRuns = async (module: string) => {
         const wf = parseYaml(await call(`workflow-${module ? "m" : "toolchain"}`, ["workflow", "--module", module, "contents"]));
         const steps: Record<string, string> = {};
@@ -209,11 +215,18 @@ describe.skipIf(ENGINE_SKIP !== undefined)(`engine tier: the real dagger CLI on 
           });
         }
 
-        // One line of the dispatch job (its test lines load the module the same
-        // way; the legs themselves ran above).
-        it("the dispatch job's build-wheel line passes on bty's checkout", async () => {
-          const r = await runLine(`${mode.split(" ")[0]}-build-wheel`, steps["build-wheel"]!);
-          expect(r.code, `${steps["build-wheel"]}\n${r.stderr.slice(-3000)}`).toBe(0);
+        // The github-release job's line as it runs after the hand-off: the
+        // downloaded artifacts in gathered/, the report in run-report/, paths
+        // relative to the checkout in both modes. One file differs from the
+        // report, so it is refused before anything is sent (GitHub is not
+        // reachable from here, and is never asked).
+        it("attach-to-release's line verifies the downloaded artifacts against the report: an altered one is refused", async () => {
+          const r = await runLine(`${mode.split(" ")[0]}-attach-to-release`, steps["attach-to-release"]!, {
+            TAG: `v${BTY_TEST_VERSION}`,
+            GITHUB_TOKEN: "not-a-token",
+          });
+          expect(r.code).not.toBe(0);
+          expect(r.stderr).toContain("refusing to upload: 1 file(s) are not what the checks built (docs-pdf/bty.pdf: sha256 ");
         });
 
         it("tag-release's line takes --head from the checkout: it refuses the checkout's branch by name", async () => {
@@ -290,19 +303,44 @@ describe.skipIf(ENGINE_SKIP !== undefined)(`engine tier: the real dagger CLI on 
       expect(r.stdout + r.stderr).not.toContain(ghToken);
     });
 
-    it("tag-release on main runs every check first: red here, so no tag is asked for", async () => {
-      const before = gh.log.length;
-      const r = await release("tag-release", ["tag-release", "--token", "env:BTY_CI_TIER_GH_TOKEN", ...api]);
-      expect(r.code).not.toBe(0);
-      expect(r.stderr).toMatch(/checks failed/);
-      expect(gh.log.slice(before)).toEqual([]);
+    it("tag-release on main: the tag exists, so it returns at once; no check runs, nothing is written", async () => {
+      const r = await release("tag-release-exists", ["tag-release", "--token", "env:BTY_CI_TIER_GH_TOKEN", ...api]);
+      expect(r.code, r.stderr.slice(-3000)).toBe(0);
+      expect(r.stdout.trim()).toBe(`${tag} already exists (on ${commit}); nothing to do`);
+      expect(writes()).toEqual([]);
     });
 
-    it("publish-pypi uploads wheel and sdist to pypiserver, byte for byte; the gate then refuses the version", async () => {
-      const dist = btyDist(BTY_TEST_VERSION);
-      const r = await release("publish-pypi", ["publish-pypi", "--tag", tag, "--token", "env:BTY_CI_TIER_PYPI_TOKEN", ...index, "--dist", dist]);
-      expect(r.code, r.stderr.slice(-3000)).toBe(0);
+    it("tag-release on main by the checks' report: a red one tags nothing, a green one tags the checkout's commit", async () => {
+      gh.refs.delete(tag);
+      const gathered = gatheredTree(BTY_TEST_VERSION);
+      const red = await release("tag-release-red", ["tag-release", "--token", "env:BTY_CI_TIER_GH_TOKEN", ...api, "--report", checksReport(BTY_TEST_VERSION, gathered, ["test-usb-grow"])]);
+      expect(red.code).not.toBe(0);
+      expect(red.stderr).toContain("the checks did not pass (1 of 17 failed: test-usb-grow): nothing is released from a red run");
+      expect(writes()).toEqual([]);
+      const green = await release("tag-release-green", ["tag-release", "--token", "env:BTY_CI_TIER_GH_TOKEN", ...api, "--report", checksReport(BTY_TEST_VERSION, gathered)]);
+      expect(green.code, green.stderr.slice(-3000)).toBe(0);
+      expect(green.stdout.split("\n")[0]).toBe(`all 17 checks passed (all-checks' report of bty-lab ${BTY_TEST_VERSION})`);
+      expect(writes().map((q) => q.op)).toEqual(["POST /repos/{owner}/{repo}/git/refs"]);
+      expect(gh.refs.get(tag)).toBe(commit);
+      expect(green.stdout + green.stderr).not.toContain(ghToken);
+    });
+
+    it("a release re-run after PyPI failed half-way: the gate lets it through, publish-pypi verifies the dist and finishes; then the gate refuses", async () => {
       const files = [`bty_lab-${BTY_TEST_VERSION}-py3-none-any.whl`, `bty_lab-${BTY_TEST_VERSION}.tar.gz`];
+      // What the failed run left: the sdist on the index, not the wheel.
+      copyFileSync(join(btyDist(BTY_TEST_VERSION), files[1]!), join(pypi.packages, files[1]!));
+      const gate = await release("check-not-published-partial", ["check-not-published", "--tag", tag, ...index.slice(0, 4)]);
+      expect(gate.code, gate.stderr.slice(-3000)).toBe(0);
+      expect(gate.stdout.trim()).toBe(
+        `http://pypi:${pypi.port}/simple/ has part of bty-lab ${BTY_TEST_VERSION} (${files[1]}): not completely published; a re-run of its release finishes it`,
+      );
+      const gathered = gatheredTree(BTY_TEST_VERSION);
+      const dist = join(gathered, "dist");
+      const r = await release("publish-pypi", [
+        "publish-pypi", "--tag", tag, "--token", "env:BTY_CI_TIER_PYPI_TOKEN", ...index, "--dist", dist, "--report", checksReport(BTY_TEST_VERSION, gathered),
+      ]);
+      expect(r.code, r.stderr.slice(-3000)).toBe(0);
+      expect(r.stdout.trim().split("\n").at(-1)).toBe(`project page: http://pypi:${pypi.port}/project/bty-lab/`);
       expect(readdirSync(pypi.packages).sort()).toEqual(files);
       for (const f of files) expect(sha256(join(pypi.packages, f)), f).toBe(sha256(join(dist, f)));
       const again = await release("check-not-published-after", ["check-not-published", "--tag", tag, ...index.slice(0, 4)]);
@@ -311,9 +349,24 @@ describe.skipIf(ENGINE_SKIP !== undefined)(`engine tier: the real dagger CLI on 
       expect(r.stdout + r.stderr).not.toContain(pypiToken);
     });
 
-    it("attach-to-release creates the GitHub release with every gathered file, its checksums and release.toml", async () => {
+    it("attach-to-release refuses a hand-off with one file altered since the checks built it: nothing is sent", async () => {
       const gathered = gatheredTree(BTY_TEST_VERSION);
-      const r = await release("attach-to-release", ["attach-to-release", "--tag", tag, "--token", "env:BTY_CI_TIER_GH_TOKEN", ...api, "--gathered", gathered]);
+      const report = checksReport(BTY_TEST_VERSION, gathered);
+      const iso = `bty-usbboot-pc-x86_64-v${BTY_TEST_VERSION}.iso`;
+      writeFileSync(join(gathered, "bty-usbboot-pc-x86_64-iso", iso), "not the ISO the checks booted\n");
+      const before = gh.log.length;
+      const r = await release("attach-to-release-altered", ["attach-to-release", "--tag", tag, "--token", "env:BTY_CI_TIER_GH_TOKEN", ...api, "--gathered", gathered, "--report", report]);
+      expect(r.code).not.toBe(0);
+      expect(r.stderr).toContain(`refusing to upload: 1 file(s) are not what the checks built (bty-usbboot-pc-x86_64-iso/${iso}: sha256 `);
+      expect(gh.log.slice(before)).toEqual([]);
+      expect(gh.releases).toEqual([]);
+    });
+
+    it("attach-to-release verifies the hand-off, then creates the GitHub release with every gathered file, its checksums and release.toml", async () => {
+      const gathered = gatheredTree(BTY_TEST_VERSION);
+      const r = await release("attach-to-release", [
+        "attach-to-release", "--tag", tag, "--token", "env:BTY_CI_TIER_GH_TOKEN", ...api, "--gathered", gathered, "--report", checksReport(BTY_TEST_VERSION, gathered),
+      ]);
       expect(r.code, r.stderr.slice(-3000)).toBe(0);
       expect(gh.releases.map((x) => [x.tag_name, x.draft])).toEqual([[tag, false]]);
       const assets = new Map(gh.releases[0]!.assets.map((a) => [a.name, a]));

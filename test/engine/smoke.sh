@@ -138,7 +138,7 @@ grep -q "dagger call build-wheel" <<<"$dispatch_plan" || fail "plan: no build-wh
 docs_plan=$(call plan --event pull_request --changed-paths docs/index.md)
 grep -q "ci-cd.yml does not start" <<<"$docs_plan" || fail "plan: a docs-only pull request should start no ci-cd.yml run"
 call workflow --module github.com/safl/bty-ci@main export --path "$work/ci-cd.yml" >/dev/null
-grep -q -- "all-checks --format markdown --fail-on-error=false" "$work/ci-cd.yml" || fail "workflow: no all-checks step"
+grep -q -- "all-checks-bundle export --path" "$work/ci-cd.yml" || fail "workflow: no all-checks-bundle step"
 
 step "build-ipxe"
 call build-ipxe export --path "$work/ipxe" >/dev/null

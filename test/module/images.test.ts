@@ -84,7 +84,9 @@ describe("registration", async () => {
       "created",
       "image",
       "sourceUrl",
+      "report",
     ]);
+    expect(arg("report")).toMatchObject({ type: "File", optional: true });
     expect(arg("tag")).toMatchObject({ type: "string", optional: false });
     expect(arg("revision")).toMatchObject({ type: "string", optional: false });
     expect(arg("registryUser")).toMatchObject({ type: "string", defaultValue: "" });
@@ -107,6 +109,7 @@ describe("registration", async () => {
       "created",
       "image",
       "sourceUrl",
+      "report",
     ]);
     expect(findArgument(mod, "publishTftp", "registryToken")).toMatchObject({ type: "Secret", optional: true });
     expect(findArgument(mod, "publishTftp", "image")).toMatchObject({ defaultValue: "ghcr.io/safl/bty-tftp" });
@@ -294,6 +297,53 @@ const amd64Plan = (kind: "web" | "tftp", repository: string) =>
     },
     new Date(),
   );
+
+describe("--report: the seed and the wheel are checked against the checks' report first", () => {
+  const EFI = "1".repeat(64);
+  const WHEEL = "5".repeat(64);
+  const SDIST = "5a".repeat(32);
+  /** all-checks' green report of 0.77.2: every check passed; build-ipxe and build-wheel with their files. */
+  const report = () => {
+    const names = ["lint", "test:py-311", "test:py-312", "test:py-313", "test:py-314", "typecheck", "flash-integration", "build-wheel", "docs",
+      "build-ipxe", "build-netboot-pc", "build-ramboot-init", "build-usbboot-pc", "test-usb-grow", "test-usb-ventoy", "test-pxe:bios", "test-pxe:uefi"];
+    const artifacts: Record<string, { name: string; size: number; sha256: string }[]> = {
+      "build-ipxe": [{ name: "bty-ipxe-x86_64-v0.77.2.efi", size: 1, sha256: EFI }],
+      "build-wheel": [{ name: "bty_lab-0.77.2-py3-none-any.whl", size: 1, sha256: WHEEL }, { name: "bty_lab-0.77.2.tar.gz", size: 1, sha256: SDIST }],
+    };
+    return JSON.stringify({ title: "all-checks", version: "0.77.2", ok: true, jobs: names.map((name) => ({ name, status: "passed", artifacts: artifacts[name] ?? [] })) });
+  };
+  /** File:report reads as the report; the received files' sha256sum lines are `lines`. */
+  const answer = (lines: string) => {
+    engine.answer("contents", (ctx: { chain: Call[] }) => (ctx.chain[0]?.args.id === "File:report" ? report() : pyproject("0.77.2")));
+    engine.answer("stdout", (ctx: { chain: Call[] }) =>
+      ctx.chain.some((c) => c.field === "withExec" && (c.args.args as string[]).at(-1) === "/release/received") ? lines : undefined);
+  };
+  const received = (efi: string) =>
+    `${efi}  bty-ipxe-x86_64/bty-ipxe-x86_64-v0.77.2.efi\n${WHEEL}  dist/bty_lab-0.77.2-py3-none-any.whl\n${SDIST}  dist/bty_lab-0.77.2.tar.gz\n`;
+
+  it("bty-web: seed and dist as built, then the images", async () => {
+    answer(received(EFI));
+    await call("publishDocker", { ...webArgs, report: "File:report" });
+    expect(publishes().length).toBeGreaterThan(0);
+  });
+
+  it("bty-web: an altered seed, and nothing is built or pushed", async () => {
+    answer(received("e".repeat(64)));
+    await expect(call("publishDocker", { ...webArgs, report: "File:report" })).rejects.toThrow(
+      `bty-ipxe-x86_64/bty-ipxe-x86_64-v0.77.2.efi: sha256 ${"e".repeat(64)}, but build-ipxe built ${EFI}`,
+    );
+    expect(engine.fieldCalls("dockerBuild")).toEqual([]);
+    expect(publishes()).toEqual([]);
+  });
+
+  it("--report without the files it verifies is refused naming them", async () => {
+    await expect(call("publishDocker", { ...webArgs, dist: undefined, report: "File:report" })).rejects.toThrow(
+      "publish-docker --report verifies the files the checks handed on: pass them too with --ipxe-seed FILE --dist DIR, from the run that wrote the report",
+    );
+    await expect(call("publishTftp", { ...tftpArgs, ipxeSeed: undefined, report: "File:report" })).rejects.toThrow(/publish-tftp --report .* --ipxe-seed FILE,/);
+    expect(publishes()).toEqual([]);
+  });
+});
 
 describe("imageVariants", () => {
   it("refuses to build bty-web without the wheel its Dockerfile copies", async () => {

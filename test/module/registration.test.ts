@@ -51,6 +51,7 @@ describe("bty-ci registration", () => {
     expect(Object.keys(fns).sort()).toEqual(
       [
         "allChecks",
+        "allChecksBundle",
         "buildIpxe",
         "buildWheel",
         "docs",
@@ -88,6 +89,7 @@ describe("bty-ci registration", () => {
     expect(shape("docs")).toEqual({ returns: "Directory", check: false, args: 0 });
     expect(shape("buildIpxe")).toEqual({ returns: "Directory", check: false, args: 1 });
     expect(shape("allChecks")).toEqual({ returns: "string", check: false, args: 4 });
+    expect(shape("allChecksBundle")).toEqual({ returns: "Directory", check: false, args: 2 });
     expect(shape("testPxe")).toEqual({ returns: "void", check: false, args: 3 });
     expect(shape("version")).toEqual({ returns: "string", check: false, args: 0 });
     for (const media of ["buildNetbootPc", "buildRambootInit", "buildUsbbootPc"]) {

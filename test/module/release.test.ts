@@ -10,7 +10,7 @@
 import { describe, expect, it } from "vitest";
 
 import { type Call, execError } from "../harness/engine.js";
-import { ALL_CHECKS_ARGS, checkoutContents, NETBOOT_TRIO } from "../harness/checkout.js";
+import { ALL_CHECK_NAMES, ALL_CHECKS_ARGS, checkoutContents, NETBOOT_TRIO } from "../harness/checkout.js";
 import { invokeFunction } from "../harness/invoke.js";
 import { findArgument, listFunctions, scanModule } from "../harness/scan.js";
 import { useRecordingEngine } from "../harness/use-engine.js";
@@ -68,6 +68,52 @@ const moduleSourceOf = (c: Call | undefined) => {
   return root?.field === "currentModule" && source?.field === "source" ? `${pick?.field}:${String(pick?.args.path)}` : undefined;
 };
 const secretVarsOf = (chain: Call[]) => Object.fromEntries(chain.filter((c) => c.field === "withSecretVariable").map((c) => [c.args.name, c.args.secret]));
+
+/**
+ * What each build of bty 0.77.2 wrote in its sums files, as the gathered
+ * paths a writing job receives (bty's gathered/<artifact>/ names, spec §3.17).
+ */
+const BUILT = {
+  "build-ipxe": { "bty-ipxe-x86_64/bty-ipxe-x86_64-v0.77.2.efi": "1".repeat(64) },
+  "build-netboot-pc": {
+    "bty-netboot-pc-x86_64/bty-netboot-pc-x86_64-v0.77.2.initrd": "2".repeat(64),
+    "bty-netboot-pc-x86_64/bty-netboot-pc-x86_64-v0.77.2.squashfs": "2a".repeat(32),
+    "bty-netboot-pc-x86_64/bty-netboot-pc-x86_64-v0.77.2.vmlinuz": "2b".repeat(32),
+  },
+  "build-ramboot-init": {
+    "bty-ramboot-init-x86_64/bty-ramboot-init-x86_64-v0.77.2.initrd": "3".repeat(64),
+    "bty-ramboot-init-x86_64/bty-ramboot-init-x86_64-v0.77.2.vmlinuz": "3a".repeat(32),
+  },
+  "build-usbboot-pc": { "bty-usbboot-pc-x86_64-iso/bty-usbboot-pc-x86_64-v0.77.2.iso": "4".repeat(64) },
+  "build-wheel": { "dist/bty_lab-0.77.2-py3-none-any.whl": "5".repeat(64), "dist/bty_lab-0.77.2.tar.gz": "5a".repeat(32) },
+  docs: { "docs-pdf/bty.pdf": "6".repeat(64) },
+} as const;
+
+/** all-checks' JSON report of a green run of bty 0.77.2 with the {@link BUILT} artifacts. */
+function greenReport() {
+  const artifactsOf = (job: string) =>
+    Object.entries((BUILT as Record<string, Record<string, string>>)[job] ?? {}).map(([path, sha256]) => ({ name: path.split("/")[1]!, size: 1, sha256 }));
+  const jobs = ALL_CHECK_NAMES.map((name) => ({ name, status: "passed", seconds: 1, reason: "ok", artifacts: artifactsOf(name), tail: [] as string[] }));
+  return { title: "all-checks", version: "0.77.2", ok: true, jobs };
+}
+
+/** `contents` of File:report is `report` (as JSON unless a string); the checkout's files as before. */
+function answerReport(report: unknown): void {
+  const checkout = checkoutContents(pyproject("0.77.2"));
+  engine.answer("contents", (ctx: { chain: Call[] }) =>
+    ctx.chain[0]?.args.id === "File:report" ? (typeof report === "string" ? report : JSON.stringify(report)) : checkout(ctx));
+}
+
+/** The receiving side's `sha256sum` lines; the release program's answers as before. */
+function answerReceived(files: (readonly [string, string])[]): void {
+  engine.answer("stdout", (ctx: { chain: Call[] }) => {
+    const argv = lastExec(ctx.chain);
+    if (argv[0] === "sh" && argv.at(-1) === "/release/received") return files.map(([path, sha]) => `${sha}  ${path}\n`).join("");
+    if (argv.includes("github-tag-sha")) return `${tagCommit ?? "none"}\n`;
+    if (argv.includes(INDEX)) return JSON.stringify({ project: "bty-lab", version: "0.77.2", index: "http://index.test/simple/", files: indexFiles });
+    return undefined;
+  });
+}
 
 /** Secret IDs appear only as the `secret` of withSecretVariable; never in argv, env values or anything else. */
 function expectSecretsOnlyAsSecretVariables(ids: string[]): void {
@@ -127,10 +173,14 @@ describe("checkNotPublished", () => {
     expect(chain.filter((c) => c.field === "withExec").at(-1)?.args.expect).toBe("ANY");
   });
 
-  it("passes a given index; fails when the version is there; fails when the index cannot be asked", async () => {
+  it("passes a given index; passes a half-published version; fails when all of it is there or the index cannot be asked", async () => {
     indexFiles = ["bty_lab-0.77.2.tar.gz"];
+    expect(await call("checkNotPublished", { tag: "v0.77.2", index: "http://mirror/simple/" })).toBe(
+      "http://index.test/simple/ has part of bty-lab 0.77.2 (bty_lab-0.77.2.tar.gz): not completely published; a re-run of its release finishes it",
+    );
+    indexFiles = ["bty_lab-0.77.2.tar.gz", "bty_lab-0.77.2-py3-none-any.whl"];
     await expect(call("checkNotPublished", { tag: "v0.77.2", index: "http://mirror/simple/" })).rejects.toThrow(
-      "already has bty-lab 0.77.2 (bty_lab-0.77.2.tar.gz): bump [project] version",
+      "already has bty-lab 0.77.2 (bty_lab-0.77.2.tar.gz, bty_lab-0.77.2-py3-none-any.whl): bump [project] version",
     );
     expect(lastExec(chainOf(runs(INDEX))).slice(6)).toEqual(["--index-url", "http://mirror/simple/"]);
     engine.answer("exitCode", 3);
@@ -222,8 +272,16 @@ describe("attachToRelease", () => {
 describe("tagRelease", () => {
   const args = { token: "Secret:pat", head: "GitRef:head", repo: "safl/bty", apiUrl: "https://api.github.com", ...ALL_CHECKS_ARGS };
 
-  it("on main: every check first, then the tag on the checked-out commit", async () => {
-    await call("tagRelease", args);
+  it("returns at once when the remote has the tag: no check, no tag request", async () => {
+    expect(await call("tagRelease", args)).toBe(`v0.77.2 already exists (on ${SHA}); nothing to do`);
+    expect(queryIndex(runs("pytest"))).toBe(-1);
+    expect(queryIndex(runs("github-tag"))).toBe(-1);
+  });
+
+  it("no tag yet, no --report: every check first, then the tag on the checked-out commit", async () => {
+    tagCommit = null;
+    const out = String(await call("tagRelease", args));
+    expect(out.split("\n")[0]).toBe("all 17 checks passed");
     const tagAt = queryIndex(runs("github-tag"));
     expect(tagAt).toBeGreaterThan(queryIndex(runs("pytest")));
     expect(lastExec(chainOf(runs("github-tag"))).slice(4)).toEqual([
@@ -233,6 +291,7 @@ describe("tagRelease", () => {
   });
 
   it("a failing check means no tag", async () => {
+    tagCommit = null;
     engine.answer("sync", (ctx: { chain: Call[] }) => {
       if (ctx.chain.some((c) => c.field === "from" && String(c.args.address).includes("3.11"))) {
         throw execError({ cmd: ["uv", "run", "--no-sync", "pytest"], exitCode: 1, stderr: "== 1 failed ==\n" });
@@ -243,6 +302,34 @@ describe("tagRelease", () => {
     expect(queryIndex(runs("github-tag"))).toBe(-1);
   });
 
+  it("--report of this run: its green verdict instead of the checks, then the tag", async () => {
+    tagCommit = null;
+    answerReport(greenReport());
+    const out = String(await call("tagRelease", { ...args, report: "File:report" }));
+    expect(out.split("\n")[0]).toBe("all 17 checks passed (all-checks' report of bty-lab 0.77.2)");
+    expect(queryIndex(runs("pytest"))).toBe(-1);
+    expect(lastExec(chainOf(runs("github-tag"))).slice(-2)).toEqual(["--commit", SHA]);
+  });
+
+  it("--report that is red, partial, of another version or not a report: refused, no tag", async () => {
+    tagCommit = null;
+    const green = greenReport();
+    const cases: [unknown, RegExp][] = [
+      [{ ...green, ok: false, jobs: green.jobs.map((j) => (j.name === "docs" ? { ...j, status: "failed" } : j)) }, /checks did not pass \(1 of 17 failed: docs\)/],
+      [{ ...green, jobs: green.jobs.filter((j) => j.name !== "test:py-314") }, /lacks checks test:py-314/],
+      [{ ...green, version: "0.77.1" }, /report of bty-lab 0\.77\.1, this checkout is 0\.77\.2/],
+      [{ ...green, title: "publish v0.77.2" }, /report of "publish v0\.77\.2", not of all-checks/],
+      ["all 17 checks passed", /--report is not JSON/],
+      [{ title: "all-checks", ok: true }, /not a run report/],
+    ];
+    for (const [report, why] of cases) {
+      answerReport(report);
+      await expect(call("tagRelease", { ...args, report: "File:report" })).rejects.toThrow(why);
+    }
+    expect(queryIndex(runs("pytest"))).toBe(-1);
+    expect(queryIndex(runs("github-tag"))).toBe(-1);
+  });
+
   it("refuses any branch but main before running anything", async () => {
     engine.answer("ref", "refs/heads/feature");
     await expect(call("tagRelease", args)).rejects.toThrow(/from main only/);
@@ -250,9 +337,66 @@ describe("tagRelease", () => {
   });
 });
 
+describe("hand-off: writing jobs verify the checks' files against their report", () => {
+  const attach = { tag: "v0.77.2", token: "Secret:github-token", head: "GitRef:head", repo: "safl/bty", apiUrl: "https://api.github.com", gathered: "Directory:gathered", report: "File:report" };
+  const pypi = { tag: "v0.77.2", token: "Secret:pypi", index: "", publishUrl: "", dist: "Directory:dist", report: "File:report" };
+
+  it("attach-to-release: every gathered file as built, then the upload; sha256 computed in the pinned Python image", async () => {
+    answerReport(greenReport());
+    answerReceived(Object.entries(BUILT).flatMap(([, files]) => Object.entries(files)));
+    await call("attachToRelease", attach);
+    const sums = chainOf(runs("sh"));
+    expect(sums.find((c) => c.field === "from")?.args.address).toBe("python:3.12.14-slim-bookworm");
+    expect(sums.find((c) => c.field === "withDirectory")?.args).toMatchObject({ path: "/release/received", source: "Directory:gathered" });
+    expect(queryIndex(runs("github-release"))).toBeGreaterThan(queryIndex(runs("sh")));
+  });
+
+  it("attach-to-release: one altered file, or one missing, and nothing is assembled or sent", async () => {
+    answerReport(greenReport());
+    const received = Object.values(BUILT).flatMap((files) => Object.entries(files));
+    answerReceived(received.map(([path, sha]) => [path, path.endsWith(".iso") ? "0".repeat(64) : sha]));
+    await expect(call("attachToRelease", attach)).rejects.toThrow(
+      `refusing to upload: 1 file(s) are not what the checks built (bty-usbboot-pc-x86_64-iso/bty-usbboot-pc-x86_64-v0.77.2.iso: sha256 ${"0".repeat(64)}, but build-usbboot-pc built ${"4".repeat(64)})`,
+    );
+    answerReceived(received.filter(([path]) => !path.startsWith("docs-pdf/")));
+    await expect(call("attachToRelease", attach)).rejects.toThrow("docs-pdf/bty.pdf: not received");
+    expect(queryIndex(runs("assemble"))).toBe(-1);
+    expect(queryIndex(runs("github-release"))).toBe(-1);
+    expect(queryIndex(runs("github-tag-sha"))).toBe(-1);
+  });
+
+  it("publish-pypi: the dist verified as received under dist/, then uv publish", async () => {
+    answerReport(greenReport());
+    answerReceived(Object.entries(BUILT["build-wheel"]));
+    await call("publishPypi", pypi);
+    expect(chainOf(runs("sh")).find((c) => c.field === "withDirectory")?.args.path).toBe("/release/received");
+    expect(queryIndex(runs("publish"))).toBeGreaterThan(queryIndex(runs("sh")));
+  });
+
+  it("publish-pypi: an altered wheel and sdist, and nothing is uploaded", async () => {
+    answerReport(greenReport());
+    answerReceived(Object.entries(BUILT["build-wheel"]).map(([path]) => [path, "f".repeat(64)]));
+    await expect(call("publishPypi", pypi)).rejects.toThrow(/refusing to upload: 2 file\(s\)/);
+    expect(queryIndex(runs("publish"))).toBe(-1);
+  });
+
+  it("--report without the files it verifies: refused naming the flag, before anything runs", async () => {
+    await expect(call("attachToRelease", { ...attach, gathered: undefined })).rejects.toThrow(
+      "attach-to-release --report verifies the files the checks handed on: pass them too with --gathered DIR (<group>/<file>), from the run that wrote the report",
+    );
+    await expect(call("publishPypi", { ...pypi, dist: undefined })).rejects.toThrow(/publish-pypi --report .* --dist DIR/);
+    expect(engine.fieldCalls("from")).toEqual([]);
+  });
+});
+
 describe("publishPypi", () => {
   it("token: uv publish with UV_PUBLISH_TOKEN as a secret variable and skip-existing against the index asked", async () => {
-    await call("publishPypi", { tag: "v0.77.2", token: "Secret:pypi", index: "", publishUrl: "", dist: "Directory:dist" });
+    const out = await call("publishPypi", { tag: "v0.77.2", token: "Secret:pypi", index: "", publishUrl: "", dist: "Directory:dist" });
+    // The last line is the project page on the index asked: the drop-in's pypi environment URL.
+    expect(String(out).split("\n")).toEqual([
+      "published bty_lab-0.77.2-py3-none-any.whl, bty_lab-0.77.2.tar.gz to the index behind http://index.test/simple/ (files it already had were skipped)",
+      "project page: http://index.test/project/bty-lab/",
+    ]);
     const chain = chainOf(runs("publish"));
     expect(lastExec(chain)).toEqual([
       "uv", "publish", "--no-progress", "--trusted-publishing", "never", "--check-url", "http://index.test/simple/",
@@ -520,7 +664,7 @@ describe("a server the engine cannot reach by itself (--api-service, --index-ser
     await expect(call("tagRelease", { token: "Secret:pat", head: "GitRef:head", repo: "safl/bty", apiUrl: "https://api.github.com", apiService: "Service:github", ...ALL_CHECKS_ARGS })).rejects.toThrow(
       /"api\.github\.com" cannot be one/,
     );
-    await expect(call("publishPypi", { ...rehearsal, token: "Secret:pypi", publishUrl: "https://upload.pypi.org/legacy/" })).rejects.toThrow(
+    await expect(call("publishPypi", { ...rehearsal, token: "Secret:pypi", publishUrl: "https://upload.index.example/legacy/" })).rejects.toThrow(
       /uploads must go there too/,
     );
     expect(engine.fieldCalls("from")).toEqual([]);

@@ -59,7 +59,7 @@ describe("plan", () => {
     expect(table.split("\n")[0]).toBe("workflow_dispatch refs/heads/main");
     expect(table).toMatch(/^1 +ci-cd\.yml +build-wheel +dagger call build-wheel +-$/m);
     const json = JSON.parse((await call("plan", { event: "tag", ref: "v1.0.0", changedPaths: [], format: "json" })) as string);
-    expect(json.stages.at(-1)[0].call).toEqual(["publish", "--tag", "v1.0.0", "--head", "."]);
+    expect(json.stages.at(-1)[0].call).toEqual(["publish-pypi", "--tag", "v1.0.0"]);
     expect(engine.queries()).toEqual([]);
   });
 
@@ -142,6 +142,56 @@ describe("allChecks report formats", () => {
   it("refuses an unknown format before any container work", async () => {
     await expect(call("allChecks", { format: "html" })).rejects.toThrow('unknown --format "html": use one of text, markdown, json');
     expect(engine.chains().filter((c) => c.some((x) => x.field === "from"))).toEqual([]);
+  });
+});
+
+describe("allChecksBundle", () => {
+  /** The returned Directory's pipeline: the steps after `directory`. */
+  const bundleSteps = (id: unknown) => (engine.pipelineOf(String(id)) ?? []).slice(1);
+
+  it("returns both reports and each passed build's release files under gathered/<group>, the site under docs-html", async () => {
+    engine.answer("glob", (ctx: { args: { pattern: string } }) => (ctx.args.pattern === "SHA256SUMS" ? ["SHA256SUMS"] : []));
+    engine.answer("contents", (ctx: { chain: Call[] }) =>
+      ctx.chain.some((c) => c.field === "file" && c.args.path === "SHA256SUMS") ? `${SHA}  bty_lab-0.77.2.tar.gz\n` : checkoutFile(ctx),
+    );
+    engine.answer("size", 4096);
+    const steps = bundleSteps(await call("allChecksBundle", { ventoy: "Directory:ventoy" }));
+    const files = steps.filter((c) => c.field === "withNewFile");
+    expect(files.map((c) => c.args.path)).toEqual(["report.md", "report.json"]);
+    expect(String(files[0]!.args.contents).split("\n").at(-1)).toBe("<!-- bty-ci-report: passed -->");
+    const json = JSON.parse(String(files[1]!.args.contents));
+    expect([json.title, json.version, json.ok]).toEqual(["all-checks", "0.77.2", true]);
+    expect(json.jobs.find((j: { name: string }) => j.name === "build-wheel").artifacts).toEqual([{ name: "bty_lab-0.77.2.tar.gz", size: 4096, sha256: SHA }]);
+    const folders = steps.filter((c) => c.field === "withDirectory").map((c) => [c.args.path, c.args.include]);
+    expect(folders).toEqual([
+      ["gathered/bty-ipxe-x86_64", ["bty-ipxe-x86_64-v0.77.2.efi", "bty-ipxe-x86_64-v0.77.2.efi.sha256"]],
+      ["gathered/bty-netboot-pc-x86_64", [
+        "bty-netboot-pc-x86_64-v0.77.2.initrd", "bty-netboot-pc-x86_64-v0.77.2.squashfs", "bty-netboot-pc-x86_64-v0.77.2.vmlinuz", "bty-netboot-pc-x86_64-v0.77.2.sha256",
+      ]],
+      ["gathered/bty-ramboot-init-x86_64", ["bty-ramboot-init-x86_64-v0.77.2.initrd", "bty-ramboot-init-x86_64-v0.77.2.vmlinuz", "bty-ramboot-init-x86_64-v0.77.2.sha256"]],
+      ["gathered/bty-usbboot-pc-x86_64-iso", ["bty-usbboot-pc-x86_64-v0.77.2.iso", "bty-usbboot-pc-x86_64-v0.77.2.iso.sha256"]],
+      ["gathered/dist", ["bty_lab-0.77.2-py3-none-any.whl", "bty_lab-0.77.2.tar.gz"]],
+      ["gathered/docs-pdf", ["bty.pdf"]],
+      ["docs-html", ["**"]],
+    ]);
+    // The site is the docs output's html/ folder.
+    const site = steps.find((c) => c.args.path === "docs-html")!;
+    expect(engine.pipelineOf(String(site.args.source))?.at(-1)).toMatchObject({ field: "directory", args: { path: "html" } });
+  });
+
+  it("a failed build leaves its folder out, and the report says failed; the bundle is still returned", async () => {
+    engine.answer("sync", (ctx: { chain: Call[] }) => {
+      if (ctx.chain.some((c) => c.field === "withExec" && (c.args.args as string[]).includes("build"))) {
+        throw execError({ cmd: ["uv", "build"], exitCode: 1, stderr: "boom\n" });
+      }
+      return undefined;
+    });
+    const steps = bundleSteps(await call("allChecksBundle", { ventoy: "Directory:ventoy" }));
+    const md = String(steps.find((c) => c.args.path === "report.md")!.args.contents);
+    expect(md.split("\n").at(-1)).toBe("<!-- bty-ci-report: failed -->");
+    expect(md).toMatch(/^\| build-wheel \| ❌ failed \|/m);
+    expect(steps.map((c) => c.args.path)).not.toContain("gathered/dist");
+    expect(steps.map((c) => c.args.path)).toContain("gathered/docs-pdf");
   });
 });
 

@@ -9,6 +9,8 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 
 import { CI_DIR, hostEnv, sandboxArgv, scratch } from "./host.js";
+import { receivedSumsArgv } from "../../src/release/verdict.js";
+import { parseSha256Sums } from "../../src/report.js";
 
 function run(argv: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string } = {}) {
   const r = spawnSync(argv[0]!, argv.slice(1), { encoding: "utf8", env: opts.env ?? hostEnv(), cwd: opts.cwd });
@@ -170,5 +172,21 @@ describe("bty-ci's own scripts pass the linters bty uses", () => {
     const py = SCRIPTS.filter((s) => s.endsWith(".py")).map((s) => join(CI_DIR, s));
     expect(run(["uv", "tool", "run", `ruff@${SELF_LINT.ruff}`, "check", ...py]).code).toBe(0);
     expect(run(["uv", "tool", "run", `ruff@${SELF_LINT.ruff}`, "format", "--check", ...py]).code).toBe(0);
+  });
+});
+
+describe("the hand-off's sha256 of received files (receivedSumsArgv)", () => {
+  it("lists every file under the directory by relative path, nested and with spaces, and nothing else", () => {
+    const dir = scratch("received");
+    spawnSync("mkdir", ["-p", join(dir, "dist"), join(dir, "docs pdf"), join(dir, "empty")]);
+    writeFileSync(join(dir, "dist", "a.whl"), "wheel\n");
+    writeFileSync(join(dir, "docs pdf", "bty.pdf"), "");
+    const r = run(receivedSumsArgv(dir));
+    expect(r.code, r.err).toBe(0);
+    // sha256 of "wheel\n" and of the empty file, as coreutils' sha256sum prints them.
+    expect(parseSha256Sums(r.out)).toEqual([
+      { name: "dist/a.whl", sha256: "1f148121b804b2d30f7b87856b0840eba32af90607328a5756802771f8dbff57" },
+      { name: "docs pdf/bty.pdf", sha256: "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855" },
+    ]);
   });
 });

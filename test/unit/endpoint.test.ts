@@ -34,8 +34,8 @@ describe("assertUploadsReachIndex", () => {
     expect(() => assertUploadsReachIndex("http://pypi:8080/simple/", "")).toThrow(
       '--index-service serves host "pypi", so uploads must go there too: pass --publish-url http://pypi:PORT/… (got none, which is PyPI)',
     );
-    expect(() => assertUploadsReachIndex("http://pypi:8080/simple/", "https://upload.pypi.org/legacy/")).toThrow(
-      '(got "https://upload.pypi.org/legacy/")',
+    expect(() => assertUploadsReachIndex("http://pypi:8080/simple/", "https://upload.index.example/legacy/")).toThrow(
+      '(got "https://upload.index.example/legacy/")',
     );
     expect(() => assertUploadsReachIndex("http://localhost/simple/", "http://localhost/")).toThrow(/"localhost" cannot be one/);
   });

@@ -25,6 +25,8 @@ const CHECKS = ["lint", "test:py-311", "test:py-312", "test:py-313", "test:py-31
 const BUILDS = ["build-wheel", "docs", "build-ipxe", "build-netboot-pc", "build-ramboot-init", "build-usbboot-pc"];
 const E2E = ["test-pxe:bios", "test-pxe:uefi", "test-usb-grow", "test-usb-ventoy"];
 const GATE = [...CHECKS, ...BUILDS, ...E2E];
+/** The tag's writing jobs (bty's attach-to-release, publish-docker, publish-tftp, publish-pypi). */
+const WRITERS = ["attach-to-release", "publish-docker", "publish-tftp", "publish-pypi"];
 
 /** The five columns of spec §2. */
 const COLUMNS = {
@@ -43,45 +45,31 @@ const runs = (column: Column, name: string) => ciCd(COLUMNS[column]()).includes(
 const needsOf = (p: Plan, name: string) => plannedCalls(p).find((c) => c.name === name)?.needs;
 
 describe("spec §2, row by row", () => {
-  it("check-not-published: only a pushed v* tag (bty also runs it for a dispatch on a tag ref)", () => {
-    expect(Object.keys(COLUMNS).filter((c) => runs(c as Column, "check-not-published"))).toEqual(["push tag v*"]);
+  const ALL = Object.keys(COLUMNS);
+  const TAG_COLUMNS = ["push tag v*", "workflow_dispatch (on a tag ref)"];
+
+  it("check-not-published: a v* tag, pushed or dispatched", () => {
+    expect(ALL.filter((c) => runs(c as Column, "check-not-published"))).toEqual(TAG_COLUMNS);
   });
 
-  it("lint, test, typecheck, flash-integration: PR, main and tag; dispatch runs the test legs only", () => {
-    for (const name of ["lint", "typecheck", "flash-integration"]) {
-      expect(Object.keys(COLUMNS).filter((c) => runs(c as Column, name)), name).toEqual(["PR → main", "push main", "push tag v*"]);
-    }
-    for (const leg of ["test:py-311", "test:py-312", "test:py-313", "test:py-314"]) {
-      expect(Object.keys(COLUMNS).filter((c) => runs(c as Column, leg)), leg).toEqual(Object.keys(COLUMNS));
-    }
+  it("lint, test, typecheck, flash-integration, every build and e2e test: every column", () => {
+    for (const name of GATE) expect(ALL.filter((c) => runs(c as Column, name)), name).toEqual(ALL);
   });
 
-  it("builds: PR, main and tag; dispatch builds the wheel only", () => {
-    expect(Object.keys(COLUMNS).filter((c) => runs(c as Column, "build-wheel"))).toEqual(Object.keys(COLUMNS));
-    for (const name of ["docs", "build-ipxe", "build-netboot-pc", "build-ramboot-init", "build-usbboot-pc"]) {
-      expect(Object.keys(COLUMNS).filter((c) => runs(c as Column, name)), name).toEqual(["PR → main", "push main", "push tag v*"]);
-    }
+  it("tag-release: main, pushed or dispatched", () => {
+    expect(ALL.filter((c) => runs(c as Column, "tag-release"))).toEqual(["push main", "workflow_dispatch (on main)"]);
   });
 
-  it("test-pxe, test-usb-grow, test-usb-ventoy: PR, main and tag, not on dispatch", () => {
-    for (const name of E2E) {
-      expect(Object.keys(COLUMNS).filter((c) => runs(c as Column, name)), name).toEqual(["PR → main", "push main", "push tag v*"]);
-    }
-  });
-
-  it("tag-release: a push to main only (bty also tags on a dispatch on main)", () => {
-    expect(Object.keys(COLUMNS).filter((c) => runs(c as Column, "tag-release"))).toEqual(["push main"]);
-  });
-
-  it("publish: a pushed v* tag only (bty also publishes on a dispatch on a tag ref)", () => {
-    expect(Object.keys(COLUMNS).filter((c) => runs(c as Column, "publish"))).toEqual(["push tag v*"]);
+  it("attach-to-release, publish-docker, publish-tftp, publish-pypi: a v* tag, pushed or dispatched", () => {
+    for (const name of WRITERS) expect(ALL.filter((c) => runs(c as Column, name)), name).toEqual(TAG_COLUMNS);
+    expect(ALL.filter((c) => runs(c as Column, "publish"))).toEqual([]);
   });
 });
 
 describe("spec §2 rows bty-ci does not port", () => {
   it("deploy-integration, deploy-quadlet-integration and build-usbboot-rpi are never planned (README: not in bty-ci)", () => {
     for (const column of Object.keys(COLUMNS) as Column[]) {
-      for (const name of ["deploy-integration", "deploy-quadlet-integration", "build-usbboot-rpi", "attach-to-release", "publish-pypi"]) {
+      for (const name of ["deploy-integration", "deploy-quadlet-integration", "build-usbboot-rpi"]) {
         expect(runs(column, name), `${column}: ${name}`).toBe(false);
       }
     }
@@ -101,19 +89,20 @@ describe("spec §2, column by column", () => {
     expect(docsYml(p)).toEqual(["docs"]);
   });
 
-  it("push tag v*: check-not-published, the same, then publish; no docs.yml", () => {
-    const p = COLUMNS["push tag v*"]();
-    expect(ciCd(p).sort()).toEqual(["check-not-published", ...GATE, "publish"].sort());
-    expect(docsYml(p)).toEqual([]);
+  it("push tag v* and a dispatch on it: check-not-published, the same, then the writing jobs; no docs.yml", () => {
+    for (const column of ["push tag v*", "workflow_dispatch (on a tag ref)"] as const) {
+      const p = COLUMNS[column]();
+      expect(ciCd(p).sort(), column).toEqual(["check-not-published", ...GATE, ...WRITERS].sort());
+      expect(docsYml(p), column).toEqual([]);
+    }
   });
 
-  it("workflow_dispatch (on main or a tag): the test legs and build-wheel, nothing else", () => {
-    for (const column of ["workflow_dispatch (on main)", "workflow_dispatch (on a tag ref)"] as const) {
-      const p = COLUMNS[column]();
-      expect(ciCd(p), column).toEqual(["test:py-311", "test:py-312", "test:py-313", "test:py-314", "build-wheel"]);
-      expect(docsYml(p), column).toEqual([]);
-      expect(p.differsFromBty[0]).toMatch(/every job on dispatch/);
-    }
+  it("workflow_dispatch on main: everything and tag-release, without docs.yml; on another branch: everything", () => {
+    const p = COLUMNS["workflow_dispatch (on main)"]();
+    expect(ciCd(p).sort()).toEqual([...GATE, "tag-release"].sort());
+    expect(docsYml(p)).toEqual([]);
+    expect(ciCd(plan("workflow_dispatch", "feature")).sort()).toEqual([...GATE].sort());
+    expect(ciCd(plan("workflow_dispatch", "refs/tags/nightly")).sort()).toEqual([...GATE].sort());
   });
 });
 
@@ -136,11 +125,11 @@ describe("paths-ignore (spec §1.2)", () => {
   });
 
   it("tags ignore path filters: a docs-only tag push still publishes", () => {
-    expect(ciCd(plan("push", "refs/tags/v1.0.0", ["docs/a.md"]))).toContain("publish");
+    expect(ciCd(plan("push", "refs/tags/v1.0.0", ["docs/a.md"]))).toContain("publish-pypi");
   });
 
   it("dispatch ignores path filters", () => {
-    expect(ciCd(plan("workflow_dispatch", "main", ["docs/a.md"]))).toContain("build-wheel");
+    expect(ciCd(plan("workflow_dispatch", "main", ["docs/a.md"]))).toContain("tag-release");
   });
 
   it("matches GitHub's patterns: ** crosses directories, names without a slash match the root only", () => {
@@ -186,8 +175,12 @@ describe("what bty's CI page promises and bty-ci keeps (spec §15)", () => {
     expect([...needsOf(plan("push", "main"), "tag-release")!].sort()).toEqual([...GATE].sort());
   });
 
-  it("publish waits for check-not-published and every check, build and e2e test", () => {
-    expect([...needsOf(plan("tag", "v0.77.2"), "publish")!].sort()).toEqual(["check-not-published", ...GATE].sort());
+  it("the release waits for check-not-published and every check, build and e2e test; PyPI comes last", () => {
+    const p = plan("tag", "v0.77.2");
+    expect([...needsOf(p, "attach-to-release")!].sort()).toEqual(["check-not-published", ...GATE].sort());
+    expect(needsOf(p, "publish-docker")).toEqual(["attach-to-release"]);
+    expect(needsOf(p, "publish-tftp")).toEqual(["attach-to-release"]);
+    expect(needsOf(p, "publish-pypi")).toEqual(["publish-docker", "publish-tftp"]);
   });
 
   it("PXE waits for iPXE and netboot-pc only (not ramboot-init); USB tests for usbboot-pc only", () => {
@@ -208,8 +201,10 @@ describe("what bty's CI page promises and bty-ci keeps (spec §15)", () => {
   it("stages: checks and builds together, then e2e, then the release step", () => {
     const names = (p: Plan) => p.stages.map((s) => s.map((c) => c.name));
     expect(names(plan("push", "main"))).toEqual([[...CHECKS, ...BUILDS, "docs"], E2E, ["tag-release"]]);
-    expect(names(plan("tag", "v1"))).toEqual([["check-not-published"], [...CHECKS, ...BUILDS], E2E, ["publish"]]);
-    expect(names(plan("workflow_dispatch", "main"))).toEqual([["test:py-311", "test:py-312", "test:py-313", "test:py-314", "build-wheel"]]);
+    expect(names(plan("tag", "v1"))).toEqual([
+      ["check-not-published"], [...CHECKS, ...BUILDS], E2E, ["attach-to-release"], ["publish-docker", "publish-tftp"], ["publish-pypi"],
+    ]);
+    expect(names(plan("workflow_dispatch", "main"))).toEqual([[...CHECKS, ...BUILDS], E2E, ["tag-release"]]);
   });
 });
 
@@ -241,7 +236,8 @@ describe("refs and events", () => {
     const p = plan("tag", "v0.77.2");
     const byName = (n: string) => callArgs(p, plannedCalls(p).find((c) => c.name === n)!);
     expect(byName("check-not-published")).toEqual(["check-not-published", "--tag", "v0.77.2"]);
-    expect(byName("publish")).toEqual(["publish", "--tag", "v0.77.2", "--head", "."]);
+    expect(byName("attach-to-release")).toEqual(["attach-to-release", "--tag", "v0.77.2"]);
+    expect(byName("publish-pypi")).toEqual(["publish-pypi", "--tag", "v0.77.2"]);
     expect(byName("test-pxe:bios")).toEqual(["test-pxe", "--firmware", "bios"]);
     expect(byName("test:py-313")).toEqual(["test", "py-313"]);
     const main = plan("push", "main");
@@ -268,22 +264,20 @@ describe("toStages", () => {
 
 describe("formatPlan and planJson", () => {
   it("prints a table with stage, workflow, job, call and needs", () => {
-    const lines = formatPlan(plan("workflow_dispatch", "main")).split("\n");
+    const lines = formatPlan(plan("workflow_dispatch", "feature")).split("\n");
     expect(lines.slice(0, 2)).toEqual([
-      "workflow_dispatch refs/heads/main",
-      "manual dispatch on refs/heads/main: the package smoke test only (test matrix + build-wheel); never tags or publishes",
+      "workflow_dispatch refs/heads/feature",
+      "manual dispatch on refs/heads/feature: every check, build and e2e test (path filters do not apply); no tag, no publish",
     ]);
-    expect(lines.slice(3, 10)).toEqual([
-      "stage  workflow   job          call                     needs",
-      "-----  ---------  -----------  -----------------------  -----",
-      "1      ci-cd.yml  test:py-311  dagger call test py-311  -",
-      "1      ci-cd.yml  test:py-312  dagger call test py-312  -",
-      "1      ci-cd.yml  test:py-313  dagger call test py-313  -",
-      "1      ci-cd.yml  test:py-314  dagger call test py-314  -",
-      "1      ci-cd.yml  build-wheel  dagger call build-wheel  -",
+    expect(lines.slice(3, 7)).toEqual([
+      "stage  workflow   job                 call                                  needs",
+      "-----  ---------  ------------------  ------------------------------------  ----------------------------",
+      "1      ci-cd.yml  lint                dagger call lint                      -",
+      "1      ci-cd.yml  test:py-311         dagger call test py-311               -",
     ]);
+    expect(lines).toContain("2      ci-cd.yml  test-pxe:bios       dagger call test-pxe --firmware bios  build-ipxe, build-netboot-pc");
     expect(lines.slice(-4)).toEqual([
-      expect.stringMatching(/^differs from bty: bty's workflow runs every job on dispatch/),
+      expect.stringMatching(/^differs from bty: bty's test-pxe waits for the ramboot-init build too/),
       expect.stringMatching(/^not run by bty-ci: deploy-integration: bty's compose lifecycle .*podman-compose/),
       expect.stringMatching(/^not run by bty-ci: deploy-quadlet-integration: .*systemd as PID 1/),
       expect.stringMatching(/^not run by bty-ci: build-usbboot-rpi: an arm64 image built natively on an arm64 runner/),
@@ -301,7 +295,7 @@ describe("formatPlan and planJson", () => {
 
   it("a release-tag name under push is the tag push; refs/heads/ keeps a branch of that name a branch", () => {
     expect(plan("push", "v0.77.2")).toMatchObject({ event: "push", ref: "refs/tags/v0.77.2" });
-    expect(plannedCalls(plan("push", "v0.77.2")).at(-1)?.name).toBe("publish");
+    expect(plannedCalls(plan("push", "v0.77.2")).at(-1)?.name).toBe("publish-pypi");
     expect(plan("push", "refs/heads/v0.77.2")).toMatchObject({ ref: "refs/heads/v0.77.2", stages: [] });
     expect(plan("pull_request", "v1")).toMatchObject({ ref: "refs/heads/v1" });
     expect(plan("push", "main").ref).toBe("refs/heads/main");
@@ -311,7 +305,8 @@ describe("formatPlan and planJson", () => {
     const text = formatPlan(plan("tag", "v0.77.2", ["pyproject.toml"]));
     expect(text.split("\n")[0]).toBe("push refs/tags/v0.77.2 (1 changed paths)");
     expect(text).toMatch(/^3 +ci-cd\.yml +test-pxe:bios +dagger call test-pxe --firmware bios +check-not-published, build-ipxe, build-netboot-pc$/m);
-    expect(text).toMatch(/^4 +ci-cd\.yml +publish +dagger call publish --tag v0\.77\.2 --head \. +every check, build and e2e test \(18\)$/m);
+    expect(text).toMatch(/^4 +ci-cd\.yml +attach-to-release +dagger call attach-to-release --tag v0\.77\.2 +every check, build and e2e test \(18\)$/m);
+    expect(text).toMatch(/^6 +ci-cd\.yml +publish-pypi +dagger call publish-pypi --tag v0\.77\.2 +publish-docker, publish-tftp$/m);
   });
 
   it("says when nothing runs", () => {
@@ -335,16 +330,16 @@ describe("formatPlan and planJson", () => {
     expect(lines[3]).toMatch(/^stage +workflow +job +call +needs$/);
     const firstNote = lines.findIndex((l) => l.startsWith("differs from bty: "));
     expect(lines[firstNote - 1]).toBe("");
-    expect(lines[firstNote - 2]).toMatch(/^4 +ci-cd\.yml +publish /);
+    expect(lines[firstNote - 2]).toMatch(/^6 +ci-cd\.yml +publish-pypi /);
   });
 
   it("JSON carries the stages with the tag filled in", () => {
     const json = JSON.parse(planJson(plan("tag", "v2.0.0")));
     expect(json).toMatchObject({ event: "push", ref: "refs/tags/v2.0.0", changedPaths: [] });
-    expect(json.stages).toHaveLength(4);
+    expect(json.stages).toHaveLength(6);
     expect(json.stages[3][0]).toEqual({
-      name: "publish",
-      call: ["publish", "--tag", "v2.0.0", "--head", "."],
+      name: "attach-to-release",
+      call: ["attach-to-release", "--tag", "v2.0.0"],
       kind: "release",
       needs: ["check-not-published", ...GATE],
       workflow: "ci-cd.yml",
@@ -356,11 +351,12 @@ describe("formatPlan and planJson", () => {
 });
 
 describe("README's plan example", () => {
-  it("is what plan prints for a manual dispatch", () => {
+  it("is what plan prints for a release tag: the table's head and its release stages", () => {
     const readme = readFileSync(resolve(import.meta.dirname, "../../README.md"), "utf8");
     const block = /<!-- plan-example:start -->\n```text\n([\s\S]*?)\n```\n<!-- plan-example:end -->/.exec(readme);
     expect(block, "README.md has a plan-example block").not.toBeNull();
-    const table = formatPlan(plan("workflow_dispatch", "main")).split("\n").slice(3, 10).join("\n");
+    const lines = formatPlan(plan("tag", "v0.77.2")).split("\n");
+    const table = [...lines.slice(3, 5), ...lines.filter((l) => /^[456] /.test(l))].join("\n");
     expect(block![1], "update README's plan example to plan's output").toBe(table);
   });
 });
@@ -371,11 +367,16 @@ describe("reasons and differences, as printed", () => {
       "pull request to main: every check, build and e2e test (no tag, no publish); docs.yml builds the docs as well",
     );
     expect(plan("push", "main").reason).toBe(
-      "push to main: every check, build and e2e test, then tag-release tags a new version; docs.yml builds the docs and deploys GitHub Pages",
+      "push to main: every check, build and e2e test, then tag-release tags a new version by that run's report; docs.yml builds the docs and deploys GitHub Pages",
+    );
+    expect(plan("workflow_dispatch", "main").reason).toBe(
+      "manual dispatch on main (path filters do not apply): every check, build and e2e test, then tag-release tags a new version by that run's report",
     );
     expect(plan("tag", "v1.0.0").reason).toBe(
-      "push of release tag v1.0.0: path filters do not apply to tags; every check, build and e2e test, then publish",
+      "push of release tag v1.0.0: path filters do not apply to tags; every check, build and e2e test, then jobs that run no bty code " +
+        "verify the checks' artifacts against their report and publish: the GitHub release, the images, PyPI last",
     );
+    expect(plan("workflow_dispatch", "refs/tags/v1.0.0").reason).toMatch(/^manual dispatch on release tag v1\.0\.0: /);
     expect(plan("pull_request", "main", ["LICENSE"]).reason).toBe(
       "pull request changing only ignored paths (docs/**, README.md, CHANGELOG.md, LICENSE, .github/workflows/docs.yml): ci-cd.yml does not start; docs.yml builds the docs",
     );
@@ -389,12 +390,11 @@ describe("reasons and differences, as printed", () => {
     expect(plan("pull_request", "main").differsFromBty).toEqual([pxe]);
     expect(plan("push", "main").differsFromBty).toEqual([pxe]);
     expect(plan("tag", "v1").differsFromBty).toEqual([
-      "bty's attach-to-release, publish-pypi and publish-docker do not wait for lint, flash-integration or the deploy tests; here publish waits for every check",
+      "bty's attach-to-release, publish-pypi and publish-docker do not wait for lint, flash-integration or the deploy tests; here every writing job waits for every check",
+      "bty's check-not-published refuses a version with any file on the index; here only a completely published one, so re-running a release whose PyPI upload failed finishes it",
       pxe,
     ]);
-    expect(plan("workflow_dispatch", "main").differsFromBty).toEqual([
-      "bty's workflow runs every job on dispatch, can tag from main and publish from a v* tag ref; its CI page promises test + build-wheel only",
-    ]);
+    expect(plan("workflow_dispatch", "main").differsFromBty).toEqual([pxe]);
     expect(plan("pull_request", "main", ["docs/a.md"]).differsFromBty).toEqual([]);
     expect(plan("push", "feature").differsFromBty).toEqual([]);
   });
@@ -411,7 +411,10 @@ describe("reasons and differences, as printed", () => {
       "build-usbboot-pc": "build",
       "test-pxe:bios": "e2e",
       "test-usb-ventoy": "e2e",
-      publish: "release",
+      "attach-to-release": "release",
+      "publish-docker": "release",
+      "publish-tftp": "release",
+      "publish-pypi": "release",
     });
     expect(plannedCalls(plan("push", "main")).find((c) => c.name === "tag-release")).toMatchObject({ kind: "release", workflow: "ci-cd.yml" });
     expect(plannedCalls(plan("push", "main")).filter((c) => c.workflow === "docs.yml")).toEqual([

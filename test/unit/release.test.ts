@@ -9,7 +9,7 @@ import { readFileSync } from "node:fs";
 import { parse } from "smol-toml";
 import { beforeEach, describe, expect, it } from "vitest";
 
-import { type AssetGroup, assetGroups, missingAssets, parseSidecar, sidecarLine, sidecarPlan } from "../../src/release/assets.js";
+import { ASSET_GROUP_NAMES, type AssetGroup, assetGroups, missingAssets, parseSidecar, sidecarLine, sidecarPlan } from "../../src/release/assets.js";
 import {
   assertCredentials,
   assertOnMain,
@@ -23,7 +23,7 @@ import {
 import { buildManifest, type Manifest, parseReleaseToml, renderReleaseToml } from "../../src/release/manifest.js";
 import { utcStamp } from "../../src/release/stamp.js";
 import { assembleArgv, assertGitHubTarget, githubReleaseArgv, githubTagArgv, githubTagShaArgv } from "../../src/release/program.js";
-import { indexVersionsArgv, parseIndexAnswer, uvPublishArgv } from "../../src/release/pypi.js";
+import { indexVersionsArgv, parseIndexAnswer, projectPage, uvPublishArgv } from "../../src/release/pypi.js";
 import { manifestLast, mismatch, planUploads, verifyRelease } from "../../src/release/upload-plan.js";
 import {
   assertReleasableVersion,
@@ -106,6 +106,9 @@ describe("asset naming (spec §10.1)", () => {
       ["dist", "buildWheel", ["bty_lab-0.77.2-py3-none-any.whl", "bty_lab-0.77.2.tar.gz"], []],
       ["docs-pdf", "docs", ["bty.pdf"], []],
     ]);
+  });
+  it("the names the drop-in uploads and downloads are these groups'", () => {
+    expect(ASSET_GROUP_NAMES).toEqual(groups.map((g) => g.group));
   });
   it("no catalog.toml (dropped in bty v0.46.0) and no usbboot-rpi", () => {
     const all = groups.flatMap((g) => [...g.files, ...g.sidecars]);
@@ -343,11 +346,18 @@ describe("publish flow", () => {
       "the package index has bty-lab 1.0 with other files (bty_lab-1.0-cp312-linux.whl, bty_lab-1.0.zip): it was published from elsewhere; bump the version",
     );
   });
-  it("check-not-published verdicts", () => {
-    expect(notPublishedVerdict({ index: "I", files: null }, "1.0")).toBe("I does not know bty-lab yet: 1.0 is not published");
-    expect(notPublishedVerdict({ index: "I", files: [] }, "1.0")).toBe("I has no bty-lab 1.0: not published");
-    expect(() => notPublishedVerdict({ index: "I", files: ["x.whl", "x.tar.gz"] }, "1.0")).toThrow(
-      "I already has bty-lab 1.0 (x.whl, x.tar.gz): bump [project] version in pyproject.toml and tag again",
+  it("check-not-published verdicts: only a completely (or elsewhere) published version is refused", () => {
+    const files = ["bty_lab-1.0-py3-none-any.whl", "bty_lab-1.0.tar.gz"];
+    expect(notPublishedVerdict({ index: "I", files: null }, "1.0", files)).toBe("I does not know bty-lab yet: 1.0 is not published");
+    expect(notPublishedVerdict({ index: "I", files: [] }, "1.0", files)).toBe("I has no bty-lab 1.0: not published");
+    expect(notPublishedVerdict({ index: "I", files: ["bty_lab-1.0.tar.gz"] }, "1.0", files)).toBe(
+      "I has part of bty-lab 1.0 (bty_lab-1.0.tar.gz): not completely published; a re-run of its release finishes it",
+    );
+    expect(() => notPublishedVerdict({ index: "I", files: [...files].reverse() }, "1.0", files)).toThrow(
+      "I already has bty-lab 1.0 (bty_lab-1.0.tar.gz, bty_lab-1.0-py3-none-any.whl): bump [project] version in pyproject.toml and tag again",
+    );
+    expect(() => notPublishedVerdict({ index: "I", files: ["x.zip"] }, "1.0", files)).toThrow(
+      "I has bty-lab 1.0 with other files (x.zip): it was published from elsewhere; bump the version",
     );
   });
 });
@@ -397,6 +407,15 @@ describe("program command lines", () => {
       project: "bty-lab", version: "1.0", index: "http://i/simple", files: null,
     });
     expect(() => parseIndexAnswer("oops")).toThrow('index-versions.py gave no answer: "oops"');
+  });
+});
+
+describe("the pypi environment's URL", () => {
+  it("is the project page beside the simple index asked; another index layout is its own page", () => {
+    expect(projectPage("https://index.example/simple/")).toBe("https://index.example/project/bty-lab/");
+    expect(projectPage("http://127.0.0.1:8080/simple")).toBe("http://127.0.0.1:8080/project/bty-lab/");
+    expect(projectPage("https://mirror.example/pypi/simple/")).toBe("https://mirror.example/pypi/project/bty-lab/");
+    expect(projectPage("https://mirror.example/devpi/root/pypi/+simple/")).toBe("https://mirror.example/devpi/root/pypi/+simple/");
   });
 });
 

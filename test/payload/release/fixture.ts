@@ -8,8 +8,9 @@
  * they are real files of each kind under the names those builds use.
  */
 import { spawn, spawnSync } from "node:child_process";
-import { copyFileSync, existsSync, mkdirSync, readdirSync, realpathSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { createHash } from "node:crypto";
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 
 import { REPO, scratch, CACHE_DIR } from "../host.js";
 
@@ -111,4 +112,48 @@ export function runProgram(
     child.on("close", (code, signal) => resolve({ code, signal, stdout, stderr }));
     onSpawn?.(() => child.kill("SIGKILL"));
   });
+}
+
+/** all-checks' jobs, as its report names them (bty's workflow jobs, in the CLI's names). */
+const ALL_CHECK_JOBS = [
+  "lint", "test:py-311", "test:py-312", "test:py-313", "test:py-314", "typecheck", "flash-integration", "build-wheel", "docs",
+  "build-ipxe", "build-netboot-pc", "build-ramboot-init", "build-usbboot-pc", "test-pxe:bios", "test-pxe:uefi", "test-usb-grow", "test-usb-ventoy",
+];
+
+/** Which all-checks job builds each gathered group (bty's artifact producers, spec §12). */
+const BUILT_BY: Record<string, string> = {
+  dist: "build-wheel",
+  "bty-ipxe-x86_64": "build-ipxe",
+  "bty-netboot-pc-x86_64": "build-netboot-pc",
+  "bty-ramboot-init-x86_64": "build-ramboot-init",
+  "bty-usbboot-pc-x86_64-iso": "build-usbboot-pc",
+  "docs-pdf": "docs",
+};
+
+/**
+ * all-checks' report.json for a green run of `version` that built the files
+ * under `gathered` (<group>/<file>): each file's sha256 computed here, with
+ * node's crypto, the way the checks' own sums would list it. `failed` marks
+ * jobs red. Returns the report's path (next to `gathered`).
+ */
+export function checksReport(version: string, gathered: string, failed: string[] = []): string {
+  const artifacts = new Map<string, { name: string; size: number; sha256: string }[]>();
+  for (const group of readdirSync(gathered)) {
+    for (const name of readdirSync(join(gathered, group)).filter((f) => !f.endsWith(".sha256"))) {
+      const bytes = readFileSync(join(gathered, group, name));
+      const job = BUILT_BY[group]!;
+      artifacts.set(job, [...(artifacts.get(job) ?? []), { name, size: bytes.length, sha256: createHash("sha256").update(bytes).digest("hex") }]);
+    }
+  }
+  const jobs = ALL_CHECK_JOBS.map((name) => ({
+    name,
+    status: failed.includes(name) ? "failed" : "passed",
+    seconds: 1,
+    reason: failed.includes(name) ? "failed on purpose" : "ok",
+    artifacts: artifacts.get(name) ?? [],
+    tail: [],
+  }));
+  const path = join(dirname(gathered), failed.length ? "report-red.json" : "report.json");
+  writeFileSync(path, JSON.stringify({ title: "all-checks", version, ok: failed.length === 0, jobs }, null, 2));
+  return path;
 }
