@@ -37,7 +37,7 @@ describe("registration", () => {
 
   it("workflow returns a File for a pinned module reference (default: bty-ci at main)", () => {
     expect(fn("workflow")).toMatchObject({ returnType: "File", isCheck: false });
-    expect(findArgument(mod, "workflow", "module")).toMatchObject({ type: "string", defaultValue: "github.com/safl/bty-ci@main" });
+    expect(findArgument(mod, "workflow", "module")).toMatchObject({ type: "string", defaultValue: "github.com/safl/bty-ci@v0.1.0" });
   });
 
   it("allChecks takes a report format (text) and whether to fail (true), and is not cached across sessions", () => {

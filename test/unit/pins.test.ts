@@ -71,3 +71,17 @@ describe("iPXE pins", () => {
     }
   });
 });
+
+describe("bty-ci's own version", () => {
+  const version: string = JSON.parse(repo("package.json")).version;
+  it("is CHANGELOG.md's newest release", () => {
+    expect(/^## v(\S+) /m.exec(repo("CHANGELOG.md"))?.[1]).toBe(version);
+  });
+  it("is what the drop-in pins by default and the README's examples pin", () => {
+    const pinned = `github.com/safl/bty-ci@v${version}`;
+    expect(repo("src/index.ts")).toContain(`module: string = "${pinned}"`);
+    const readmePins = [...repo("README.md").matchAll(/github\.com\/safl\/bty-ci@([\w.-]+)/g)].map((m) => m[1]);
+    expect(readmePins.length).toBeGreaterThan(3);
+    expect(new Set(readmePins)).toEqual(new Set([`v${version}`]));
+  });
+});
