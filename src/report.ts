@@ -2,12 +2,15 @@
  * Running many checks at once and reporting on all of them: nothing stops at
  * the first failure, and the summary says what failed and why in one line.
  */
+import { ganttBars, mermaidGantt } from "./gantt.js";
 
 /** Outcome of one check. */
 export interface CheckResult {
   name: string;
   ok: boolean;
   seconds: number;
+  /** When it started, in seconds after the run started (runChecks sets it). */
+  start?: number;
   /** One line: "ok", or why it failed. */
   reason: string;
   /** The failure's last log lines (empty when it passed). */
@@ -92,14 +95,16 @@ export async function runChecks(
 ): Promise<CheckResult[]> {
   const clock = opts.clock ?? (() => performance.now());
   const wrap = opts.wrap ?? ((_name, run) => run());
+  const runStart = clock();
   return Promise.all(
     Object.entries(checks).map(async ([name, run]) => {
       const start = clock();
+      const timing = () => ({ seconds: (clock() - start) / 1000, start: (start - runStart) / 1000 });
       try {
         const value = await wrap(name, run);
-        return { name, ok: true, seconds: (clock() - start) / 1000, reason: "ok", tail: [], value };
+        return { name, ok: true, ...timing(), reason: "ok", tail: [], value };
       } catch (err) {
-        return { name, ok: false, seconds: (clock() - start) / 1000, reason: oneLineReason(err), tail: failureTail(err) };
+        return { name, ok: false, ...timing(), reason: oneLineReason(err), tail: failureTail(err) };
       }
     }),
   );
@@ -159,6 +164,8 @@ export interface JobReport {
   name: string;
   status: "passed" | "failed";
   seconds: number;
+  /** When it started, in seconds after the run started (all-checks' jobs; absent for publish's steps). */
+  start?: number;
   /** "ok", or why it failed, on one line. */
   reason: string;
   artifacts: Artifact[];
@@ -192,6 +199,7 @@ export function toRunReport(
       name: r.name,
       status: r.ok ? "passed" : "failed",
       seconds: Math.round(r.seconds * 10) / 10,
+      ...(r.start === undefined ? {} : { start: Math.round(r.start * 10) / 10 }),
       reason: r.reason,
       artifacts: artifacts[r.name] ?? [],
       tail: r.ok ? [] : (r.tail ?? []),
@@ -225,7 +233,8 @@ function fenceFor(text: string): string {
 
 /**
  * Markdown for a job summary: a result line, one table row per job, the
- * artifacts with sizes and digests, the last log lines of every failure, and
+ * jobs as a gantt chart (when they carry start times), the artifacts with
+ * sizes and digests, the last log lines of every failure, and
  * a last line the drop-in workflow checks ({@link REPORT_PASSED_MARKER}).
  */
 export function toMarkdown(report: RunReport): string {
@@ -238,6 +247,8 @@ export function toMarkdown(report: RunReport): string {
       `| ${cell(j.name)} | ${j.status === "passed" ? "✅ passed" : "❌ failed"} | ${j.seconds.toFixed(1)} s | ${cell(j.reason)} |`,
   );
   const out = [result, "", "| job | status | duration | result |", "|---|---|---|---|", ...rows];
+  const bars = ganttBars(report.jobs);
+  if (bars) out.push("", "```mermaid", mermaidGantt(report.title, bars), "```");
   const withArtifacts = report.jobs.filter((j) => j.artifacts.length);
   if (withArtifacts.length) {
     out.push("", "| artifact | job | size | sha256 |", "|---|---|---|---|");

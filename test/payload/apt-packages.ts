@@ -41,6 +41,10 @@ const IMAGES = ["docker.io", "docker-registry", "mmdebstrap"];
 // to wait for the local package index.
 const RELEASE_ASSETS = ["ipxe", "cpio", "squashfs-tools", "xorriso", "curl"];
 
+// The run report's gantt chart (test/payload/gantt.test.ts), rendered by the
+// mermaid package in a headless browser.
+const REPORT = ["chromium"];
+
 console.log(
-  [...new Set([...HOST, ...IMAGES, ...MEDIA_HOST, ...APT.lint, ...APT.flashIntegration, ...APT.docs, ...IPXE.apt, ...PXE, ...USB.apt, ...USB_MIMIC, ...RELEASE_ASSETS])].join("\n"),
+  [...new Set([...HOST, ...IMAGES, ...MEDIA_HOST, ...APT.lint, ...APT.flashIntegration, ...APT.docs, ...IPXE.apt, ...PXE, ...USB.apt, ...USB_MIMIC, ...RELEASE_ASSETS, ...REPORT])].join("\n"),
 );

@@ -62,15 +62,16 @@ describe("runChecks keeps what a report needs", () => {
     expect(bad!.value).toBeUndefined();
   });
 
-  it("times each check in seconds on the clock it is given, passed or failed", async () => {
-    // Milliseconds, as performance.now() counts: each check starts at 1000 and ends 2500 ms later.
-    const ticks = [1000, 1000, 3500, 3500];
+  it("times each check in seconds on the clock it is given, passed or failed, and when it started", async () => {
+    // Milliseconds, as performance.now() counts: the run starts at 500; each
+    // check starts at 1000 and ends 2500 ms later.
+    const ticks = [500, 1000, 1000, 3500, 3500];
     const [ok, bad] = await runChecks(
       { ok: async () => "dir", bad: async () => Promise.reject(new Error("x")) },
       { clock: () => ticks.shift()! },
     );
-    expect(ok!.seconds).toBe(2.5);
-    expect(bad!.seconds).toBe(2.5);
+    expect([ok!.seconds, ok!.start]).toEqual([2.5, 0.5]);
+    expect([bad!.seconds, bad!.start]).toEqual([2.5, 0.5]);
   });
 });
 
@@ -90,6 +91,8 @@ describe("toRunReport", () => {
     expect(toRunReport("x", [wheel]).ok).toBe(true);
     expect(toRunReport("x", [{ ...wheel, tail: ["stale"] }]).jobs[0]!.tail).toEqual([]);
     expect(toRunReport("x", [{ ...leg, tail: undefined }]).jobs[0]!.tail).toEqual([]);
+    // A start time, when the check has one, rounded as durations are.
+    expect(toRunReport("x", [{ ...wheel, start: 12.34 }]).jobs[0]!.start).toBe(12.3);
   });
 });
 
