@@ -11,10 +11,11 @@
  *                not in this run) through `bty: flash complete; rebooting`;
  *   usbboot-pc   build-usbboot-pc, then test-usb-grow on its ISO;
  *   ramboot-init build-ramboot-init;
- *   all-checks   all-checks --format markdown, the report a job summary shows.
+ *   all-checks   all-checks-bundle, exported as the drop-in's checks job does:
+ *                its report.md (the job summary) and what it hands on.
  */
 import { spawnSync } from "node:child_process";
-import { mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 
 import { BTY_TEST_VERSION, btySdist, HOOK_MANIFESTS, HOST_CA, IPXE_TARBALL, R8125_BUNDLE, REPO } from "../test/payload/host.js";
@@ -103,9 +104,14 @@ export async function benchEngine(jobs: EngineJob[]): Promise<void> {
         if (r.code === 0) console.log(`    ${describeFiles(dir)}`);
       }
       if (job === "all-checks") {
-        const r = await call("all-checks", ["all-checks", "--format", "markdown", "--fail-on-error=false"]);
-        writeFileSync(join(out, "all-checks.md"), r.stdout);
-        console.log(`    report: ${join(out, "all-checks.md")}\n${r.stdout}`);
+        // The drop-in's checks job: the bundle it exports, uploads and hands on.
+        const dir = join(out, "run");
+        const r = await call("all-checks-bundle", ["all-checks-bundle", "export", "--path", dir]);
+        if (r.code === 0) {
+          const report = readFileSync(join(dir, "report.md"), "utf8");
+          console.log(`    report: ${join(dir, "report.md")}\n${report}`);
+          for (const group of readdirSync(join(dir, "gathered"))) console.log(`    gathered/${group}: ${describeFiles(join(dir, "gathered", group))}`);
+        }
       }
     }
   } finally {

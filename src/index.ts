@@ -645,7 +645,8 @@ export class BtyCi {
    * attach-to-release, publish-pypi and the image publishers verify with
    * --report), gathered/<group>/ with the release files each build made (the
    * layout attach-to-release --gathered takes; publish-pypi --dist takes
-   * gathered/dist) and docs-html/. Returned whether or not every check
+   * gathered/dist), docs-html/, and debug/<job>/ with the debug bundle of
+   * each end-to-end test that failed. Returned whether or not every check
    * passed: report.md's last line says which.
    */
   @func({ cache: "session" })
@@ -656,8 +657,8 @@ export class BtyCi {
     ventoyChecksum: string = VENTOY_SHA256,
   ): Promise<Directory> {
     const { version, results, report } = await this.runAllChecks(ventoy, ventoyChecksum);
-    const outputs = new Map(results.flatMap((r) => (r.ok && r.value instanceof Directory ? [[r.name, r.value] as const] : [])));
-    return checksBundle(version, report, outputs);
+    const directories = (ok: boolean) => new Map(results.flatMap((r) => (r.ok === ok && r.value instanceof Directory ? [[r.name, r.value] as const] : [])));
+    return checksBundle(version, report, directories(true), directories(false));
   }
 
   /** Every job of all-checks, and its run report (with the checkout's version). */

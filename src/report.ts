@@ -15,8 +15,23 @@ export interface CheckResult {
   reason: string;
   /** The failure's last log lines (empty when it passed). */
   tail?: string[];
-  /** What the check returned (a build's Directory), for gathering artifacts. */
+  /** What the check returned (a build's Directory), or its failure's debug bundle ({@link JobFailure}). */
   value?: unknown;
+}
+
+/**
+ * A job's failure that left files to look at: an end-to-end test's debug
+ * bundle (markers, serial log, server logs). all-checks-bundle exports it
+ * under debug/<job>/ and the drop-in uploads it.
+ */
+export class JobFailure extends Error {
+  override name = "JobFailure";
+  constructor(
+    message: string,
+    readonly bundle: unknown,
+  ) {
+    super(message);
+  }
 }
 
 /** The fields of the SDK's ExecError that matter here (duck-typed so this file stays pure). */
@@ -104,7 +119,8 @@ export async function runChecks(
         const value = await wrap(name, run);
         return { name, ok: true, ...timing(), reason: "ok", tail: [], value };
       } catch (err) {
-        return { name, ok: false, ...timing(), reason: oneLineReason(err), tail: failureTail(err) };
+        const bundle = err instanceof JobFailure ? { value: err.bundle } : {};
+        return { name, ok: false, ...timing(), reason: oneLineReason(err), tail: failureTail(err), ...bundle };
       }
     }),
   );

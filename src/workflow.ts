@@ -98,6 +98,9 @@ const RUN_DIR_EXPR = "${{ runner.temp }}/run";
 /** The run report's artifact: report.md and report.json, what the writing jobs verify against. */
 export const REPORT_ARTIFACT = "run-report";
 
+/** The failed end-to-end tests' debug bundles (debug/<job>/). */
+export const DEBUG_ARTIFACT = "debug-bundles";
+
 /** A checks-job step uploading one folder of the bundle as an artifact (also after a failed check: what did build is kept). */
 function upload(name: string, path: string): Step {
   return {
@@ -114,6 +117,8 @@ const uploads: Step[] = [
   upload(REPORT_ARTIFACT, `${RUN_DIR_EXPR}/${BUNDLE.markdown}\n${RUN_DIR_EXPR}/${BUNDLE.json}`),
   ...ASSET_GROUP_NAMES.map((group) => upload(group, `${RUN_DIR_EXPR}/${BUNDLE.gathered}/${group}/`)),
   upload(BUNDLE.docsHtml, `${RUN_DIR_EXPR}/${BUNDLE.docsHtml}/`),
+  // Only a failed end-to-end test leaves one; none is the good case.
+  { ...upload(DEBUG_ARTIFACT, `${RUN_DIR_EXPR}/${BUNDLE.debug}/`), with: { name: DEBUG_ARTIFACT, path: `${RUN_DIR_EXPR}/${BUNDLE.debug}/`, "if-no-files-found": "ignore", overwrite: true } },
 ];
 
 /** A writing job's download of artifacts the checks job uploaded: `names` into gathered/<name>/, the report into run-report/. */

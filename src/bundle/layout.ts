@@ -12,6 +12,8 @@ export const BUNDLE = {
   json: "report.json",
   gathered: "gathered",
   docsHtml: "docs-html",
+  /** debug/<job>/: the debug bundle of each end-to-end test that failed. */
+  debug: "debug",
 } as const;
 
 /** One folder of the bundle: the job whose output fills it, and which of its files. */
@@ -38,3 +40,8 @@ export function bundleLayout(version: string): BundleFolder[] {
   return [...groups, { path: BUNDLE.docsHtml, job: checkName("docs"), include: ["**"], from: "html" }];
 }
 
+
+/** A failed job's debug folder: debug/<job>, the job's `:` (test-pxe:bios) as `-`. */
+export function debugFolder(job: string): string {
+  return `${BUNDLE.debug}/${job.replace(/:/g, "-")}`;
+}

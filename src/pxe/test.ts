@@ -10,6 +10,7 @@ import { type JobInputs, withAptPackages, withCiScripts } from "../containers.js
 import { pythonImageRef } from "../images.js";
 import { IMAGE_RECIPES, wheelName } from "../release/image-plan.js";
 import { chainArgv, type Firmware, PASSWORD_ENV, serverArgv } from "./plan.js";
+import { JobFailure } from "../report.js";
 
 /** The server service's hostname inside the QEMU container. */
 export const SERVER_HOST = "pxe-server";
@@ -97,20 +98,20 @@ export function pxeClient(inputs: JobInputs, server: Service, trio: Directory, f
 const BUNDLE_SHOWN = ["FAILURE.txt", "markers.txt", "seeding.log", "qemu-cmdline.txt", "accel.txt", "dnsmasq.log", "serial.log", "bty-web.log", "withcache.log"];
 const BUNDLE_TAIL_LINES = 60;
 
-/** Runs the chain; on failure throws with the debug bundle's contents (tails of the long logs). */
+/** Runs the chain; on failure throws with the debug bundle's contents (tails of the long logs) and the bundle itself. */
 export async function runPxeChain(client: Container, firmware: Firmware): Promise<void> {
   const code = await client.exitCode();
   if (code === 0) return;
   const out = `${await client.stdout()}${await client.stderr()}`;
   const parts = [`test-pxe:${firmware} failed (chain-test.py exited ${code})`, out.trim()];
   // A driver killed before its cleanup leaves no bundle: the output is all there is.
-  if (await client.directory(WORK).exists("bundle")) {
-    const bundle = client.directory(`${WORK}/bundle`);
-    const present = await bundle.entries();
-    for (const name of BUNDLE_SHOWN.filter((n) => present.includes(n))) {
-      const text = await bundle.file(name).contents();
-      parts.push(`---- ${name} (last ${BUNDLE_TAIL_LINES} lines) ----\n${text.split("\n").slice(-BUNDLE_TAIL_LINES).join("\n")}`);
-    }
+  if (!(await client.directory(WORK).exists("bundle"))) throw new Error(parts.join("\n"));
+  const bundle = client.directory(`${WORK}/bundle`);
+  const present = await bundle.entries();
+  for (const name of BUNDLE_SHOWN.filter((n) => present.includes(n))) {
+    const text = await bundle.file(name).contents();
+    parts.push(`---- ${name} (last ${BUNDLE_TAIL_LINES} lines) ----\n${text.split("\n").slice(-BUNDLE_TAIL_LINES).join("\n")}`);
   }
-  throw new Error(parts.join("\n"));
+  // The whole bundle travels with the error: all-checks-bundle exports it.
+  throw new JobFailure(parts.join("\n"), bundle);
 }

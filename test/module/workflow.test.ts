@@ -195,6 +195,23 @@ describe("allChecksBundle", () => {
   });
 });
 
+describe("allChecksBundle: a failed e2e test's debug bundle", () => {
+  it("lands under debug/<job>/, from the chain container's bundle folder; the report says failed", async () => {
+    const chainFails = (ctx: { chain: Call[] }) =>
+      ctx.chain.some((c) => c.field === "withExec" && (c.args.args as string[]).some((a) => String(a).endsWith("chain-test.py")));
+    engine.answer("exitCode", (ctx: { chain: Call[] }) => (chainFails(ctx) ? 1 : 0));
+    const steps = (engine.pipelineOf(String(await call("allChecksBundle", { ventoy: "Directory:ventoy" }))) ?? []).slice(1);
+    const debug = steps.filter((c) => c.field === "withDirectory" && String(c.args.path).startsWith("debug/"));
+    expect(debug.map((c) => c.args.path)).toEqual(["debug/test-pxe-bios", "debug/test-pxe-uefi"]);
+    for (const d of debug) {
+      const source = engine.pipelineOf(String(d.args.source)) ?? [];
+      expect(source.at(-1)).toMatchObject({ field: "directory", args: { path: "/pxe/work/bundle" } });
+    }
+    const md = String(steps.find((c) => c.args.path === "report.md")!.args.contents);
+    expect(md).toMatch(/^\| test-pxe:bios \| ❌ failed \|/m);
+  });
+});
+
 describe("artifacts of nested checksum files", () => {
   it("reads sums next to the files, once per file, sorted by path", async () => {
     engine.answer("glob", (ctx: { args: { pattern: string } }) =>

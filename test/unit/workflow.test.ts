@@ -284,7 +284,11 @@ const JOB_TABLE = {
     permissions: { contents: "read" },
     environment: undefined,
     // bty: the build jobs upload these names (§12); run-report is bty-ci's verdict and digests.
-    uploads: ["run-report", "bty-ipxe-x86_64", "bty-netboot-pc-x86_64", "bty-ramboot-init-x86_64", "bty-usbboot-pc-x86_64-iso", "dist", "docs-pdf", "docs-html"],
+    uploads: [
+      "run-report", "bty-ipxe-x86_64", "bty-netboot-pc-x86_64", "bty-ramboot-init-x86_64", "bty-usbboot-pc-x86_64-iso", "dist", "docs-pdf", "docs-html",
+      // bty: the test jobs upload their workspaces on failure (pxe-chain-test-*, …).
+      "debug-bundles",
+    ],
     downloads: [],
     secrets: ["DAGGER_CLOUD_TOKEN", "RELEASE_PAT"],
   },
@@ -426,6 +430,9 @@ describe("the drop-in's contents", () => {
     expect(upload("run-report").path).toBe("${{ runner.temp }}/run/report.md\n${{ runner.temp }}/run/report.json");
     expect(upload("dist").path).toBe("${{ runner.temp }}/run/gathered/dist/");
     expect(upload("docs-html").path).toBe("${{ runner.temp }}/run/docs-html/");
+    // A passing run has no debug bundle: nothing to warn about.
+    expect(upload("debug-bundles")).toMatchObject({ path: "${{ runner.temp }}/run/debug/", "if-no-files-found": "ignore" });
+    expect(upload("dist")["if-no-files-found"]).toBe("warn");
   });
 
   it("concurrency: a newer pull request run cancels the older; two quick pushes to main both run; tags never wait on each other", () => {
