@@ -97,7 +97,7 @@ export const SOURCE_IGNORE = [
   ".bty-ci",
 ];
 
-// --- lint (spec §3.2, decision D1) ----------------------------------------
+// --- lint (decision D1) ----------------------------------------
 
 /** Where lint finds bty's hook set and each hook repository's definitions. */
 export const LINT = {
@@ -159,7 +159,7 @@ export const WORKFLOW_PINS = {
 /** Where bty-ci is published (decision D9); the workflow calls it with `-m`. */
 export const BTY_CI_MODULE = "github.com/safl/bty-ci";
 
-// --- USB tests (test-usb-grow, test-usb-ventoy; spec §3.13-3.14, §9) ---
+// --- USB tests (test-usb-grow, test-usb-ventoy) ---
 
 /** sha256 of ventoy-1.1.05-linux.tar.gz (provenance at USB.ventoy); a literal, so the CLI shows it as the default. */
 export const VENTOY_SHA256 = "3379c99890359dcff55aab7f7b3286f87c988d1da2fd616e6a9e305fb0a1de9e";
@@ -217,7 +217,7 @@ export const USB = {
 } as const;
 
 // ---------------------------------------------------------------------------
-// iPXE (build-ipxe, spec §3.8 and §6)
+// iPXE (build-ipxe)
 
 /**
  * bty's custom iPXE: upstream source pinned to one commit (bty builds
@@ -237,7 +237,7 @@ export const IPXE = {
   outDir: "/out",
   /**
    * Accepted size of ipxe.efi: "~1 MB", close to Debian's stock 996 KB
-   * (spec §6); 1,146,368 bytes at the pinned commit with bty's trims.
+   * (Debian's); 1,146,368 bytes at the pinned commit with bty's trims.
    */
   minBytes: 768 * 1024,
   maxBytes: 1536 * 1024,
@@ -248,7 +248,7 @@ export const IPXE = {
 } as const;
 
 // ---------------------------------------------------------------------------
-// PXE chain test (test-pxe, spec §3.12 and §8)
+// PXE chain test (test-pxe)
 
 /**
  * bty's PXE chain test as cijoe/configs/test-pxe.toml and
@@ -284,7 +284,7 @@ export const PXE = {
 // ---- media (live-build images: netboot-pc, ramboot-init, usbboot-pc) ----
 
 /**
- * Pins of the live-media builds (spec §3.9–3.10, §7). bty's `auto/config`
+ * Pins of the live-media builds. bty's `auto/config`
  * needs live-build 20240208 or newer: Debian trixie's package, so the build
  * container is trixie (bookworm's 20230502 is too old).
  */
@@ -327,7 +327,7 @@ export const MEDIA_CACHE = {
   liveBuild: "bty-ci-live-build-cache",
 } as const;
 
-// Container images (spec §11, §3.19–3.20): bty-web and bty-tftp.
+// Container images: bty-web and bty-tftp.
 
 /**
  * Where each image is published by default (bty's ghcr.io namespace).

@@ -1,4 +1,4 @@
-/** bty's documentation job (spec §3.15): Sphinx HTML + LaTeX PDF. */
+/** bty's documentation job: Sphinx HTML + LaTeX PDF. */
 import { type Directory, dag } from "@dagger.io/dagger";
 
 import { APT, CACHE, PATHS } from "./config.js";

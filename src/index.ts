@@ -290,7 +290,7 @@ export class BtyCi {
     return (await build).file(artifactNames("usbboot-pc", version)[0]!);
   }
 
-  // --- container images (spec §3.19–3.20, §11) -------------------------------
+  // --- container images -------------------------------
 
   /**
    * Build bty-web (docker/Dockerfile with bty's wheel, the custom iPXE seed and

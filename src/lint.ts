@@ -1,5 +1,5 @@
 /**
- * Lint (spec §3.2, decision D1): bty's pre-commit hook set, with each hook
+ * Lint (decision D1): bty's pre-commit hook set, with each hook
  * repository's definitions read from its own `.pre-commit-hooks.yaml` at the
  * rev bty pins, and every hook installed from the Python package index.
  */

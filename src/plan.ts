@@ -1,7 +1,7 @@
 /**
  * Which bty-ci functions run for a GitHub event (pure): the trigger table of
- * bty's workflows (spec §1.2, §2) with the promises of bty's CI page kept
- * where bty's workflow breaks them (spec §15):
+ * bty's workflows with the promises of bty's CI page kept
+ * where bty's workflow breaks them:
  *
  * - a manual dispatch runs what a push of that ref runs, as bty's workflow
  *   does (on main it can tag, on a `v*` tag it publishes), whatever changed;
@@ -18,7 +18,7 @@
 export const PLAN_EVENTS = ["pull_request", "push", "tag", "workflow_dispatch"] as const;
 export type PlanEvent = (typeof PLAN_EVENTS)[number];
 
-/** bty's `paths-ignore` for pull requests and pushes to main (spec §1.2). */
+/** bty's `paths-ignore` for pull requests and pushes to main. */
 export const PATHS_IGNORE = ["docs/**", "README.md", "CHANGELOG.md", "LICENSE", ".github/workflows/docs.yml"];
 
 /** The branch bty's workflows watch. */
@@ -49,7 +49,7 @@ export interface NotRunJob {
 }
 
 /**
- * bty's jobs without a bty-ci function (spec §3.5, §3.6, §3.11). bty runs
+ * bty's jobs without a bty-ci function. bty runs
  * them on every event that runs its checks; nothing of bty's releases waits
  * for them here.
  */

@@ -1,5 +1,5 @@
 /**
- * Reading bty's `.pre-commit-config.yaml` for lint (spec §3.2, decision D1):
+ * Reading bty's `.pre-commit-config.yaml` for lint (decision D1):
  * which hook repositories it pins at which revs, and the name under which
  * each repository's manifest (its `.pre-commit-hooks.yaml` at that rev)
  * reaches ci/localize-pre-commit.py. Pure functions, unit-tested.

@@ -1,6 +1,6 @@
 /**
  * Reading bty's `pyproject.toml`: the single source of truth for the version
- * (spec §5). Pure functions, so every rule here is unit-tested.
+ * (bty's [project] version). Pure functions, so every rule here is unit-tested.
  */
 import { parse as parseToml } from "smol-toml";
 import { z } from "zod";

@@ -1,4 +1,4 @@
-/** bty's Python-side jobs (spec §3.3–3.4, 3.7) as Dagger containers; lint is in lint.ts. */
+/** bty's Python-side jobs as Dagger containers; lint is in lint.ts. */
 import type { Container, Directory } from "@dagger.io/dagger";
 
 import { APT, PATHS, type PythonLeg } from "./config.js";

@@ -41,7 +41,7 @@ export const UV_ENV: Record<string, string> = {
 /** Path, relative to the checkout, of the pre-commit config lint generates. */
 export const LOCAL_PRE_COMMIT_CONFIG = ".git/bty-ci-pre-commit.yaml";
 
-/** Where bty's docs build leaves its output (spec §3.15). */
+/** Where bty's docs build leaves its output. */
 export const DOCS_OUTPUT = {
   html: "docs/_build/html",
   pdf: "docs/_build/latex/bty.pdf",
@@ -80,7 +80,7 @@ export function localizePreCommitArgv(layout: Layout, input: string, manifests: 
 }
 
 /**
- * Lint (spec §3.2): bty's pre-commit hook set at bty's pinned revisions, the
+ * Lint: bty's pre-commit hook set at bty's pinned revisions, the
  * hook definitions from each hook repository's manifest (in `manifests`),
  * every hook installed from the Python package index (no Docker daemon for
  * shellcheck, no git clone of hook repositories).
@@ -112,7 +112,7 @@ export function lintSteps(layout: Layout, manifests: string): Step[] {
   ];
 }
 
-/** One leg of the test matrix (spec §3.3): ruff, format check, pytest. */
+/** One leg of the test matrix: ruff, format check, pytest. */
 export function testSteps(layout: Layout): Step[] {
   return [
     syncStep(layout),
@@ -167,7 +167,7 @@ export function checksumStep(dir: string): Step {
   };
 }
 
-/** Wheel + sdist (spec §3.7), with a checksum manifest. */
+/** Wheel + sdist, with a checksum manifest. */
 export function buildWheelSteps(layout: Layout): Step[] {
   return [
     {
@@ -179,7 +179,7 @@ export function buildWheelSteps(layout: Layout): Step[] {
 }
 
 /**
- * HTML site and LaTeX PDF (spec §3.15) via bty's own docs tooling, gathered
+ * HTML site and LaTeX PDF via bty's own docs tooling, gathered
  * into DOCS_OUTPUT.bundle as `html/`, `bty.pdf` and SHA256SUMS.
  */
 export function docsSteps(layout: Layout): Step[] {

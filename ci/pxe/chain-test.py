@@ -160,7 +160,7 @@ class Forwarder:
         self.sock.close()
 
 
-# ---------- HTTP seeding (bty's production API, spec §8.5) ------------------
+# ---------- HTTP seeding (bty's production API) ------------------
 
 
 class NoRedirect(urllib.request.HTTPRedirectHandler):

@@ -1,4 +1,4 @@
-/** bty's custom iPXE build (spec §3.8, §6) as a Dagger container. */
+/** bty's custom iPXE build as a Dagger container. */
 import { type Directory, dag } from "@dagger.io/dagger";
 
 import { IPXE, PATHS, PRIMARY_LEG, PYTHON_MATRIX } from "../config.js";

@@ -1,5 +1,5 @@
 /**
- * bty's custom iPXE build (spec §3.8, §6), the pure part: bty's input files,
+ * bty's custom iPXE build, the pure part: bty's input files,
  * input validation, the output's name and the command list the Dagger
  * function and the payload test both run.
  */
@@ -15,7 +15,7 @@ export const IPXE_INPUTS = {
 /** What the iPXE override must contain to be an iPXE source tree root. */
 export const IPXE_MAKEFILE = "src/Makefile";
 
-/** The published file name, as bty's workflow renames `ipxe.efi` (spec §3.8). */
+/** The published file name, as bty's workflow renames `ipxe.efi`. */
 export function ipxeArtifactName(version: string): string {
   return `bty-ipxe-x86_64-v${version}.efi`;
 }

@@ -1,5 +1,5 @@
 /**
- * The live-media builds as plain data: release names (spec §7.3, §10) and
+ * The live-media builds as plain data: release names and
  * the argv of every stage of ci/media-build.sh. The Dagger functions and
  * the payload test run these very lists, so they cannot drift apart.
  */

@@ -1,5 +1,5 @@
 /**
- * bty's PXE chain test (spec §3.12, §8), the pure part: firmware and trio
+ * bty's PXE chain test, the pure part: firmware and trio
  * validation, the serial markers with their budgets, and the argv of the
  * server side (ci/pxe/server.sh) and of the chain driver
  * (ci/pxe/chain-test.py) that the Dagger function and the payload test both run.
@@ -56,7 +56,7 @@ export interface Marker {
 }
 
 /**
- * bty's markers (spec §8.6) in the order the chain prints them, with
+ * bty's markers in the order the chain prints them, with
  * per-marker budgets under KVM summing to bty's CHAIN_TIMEOUT (600 s). bty
  * checks presence only; bty-ci checks order too, and adds `kernel-booting`
  * (the trio's kernel printing its banner) to time the PXE part. `{mac}` is

@@ -1,5 +1,5 @@
 /**
- * test-pxe (spec §3.12, §8) on the engine: the server service (bty-web from
+ * test-pxe on the engine: the server service (bty-web from
  * bty's docker/Dockerfile with the wheel staged, withcache beside it) and a
  * privileged QEMU container that binds it and runs ci/pxe/chain-test.py.
  */

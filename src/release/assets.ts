@@ -1,5 +1,5 @@
 /**
- * What a release holds (spec §10.1), as data: each asset group is the output
+ * What a release holds, as data: each asset group is the output
  * of one bty-ci function, named like bty's workflow artifact it replaces,
  * with the exact file names every build leaves for a version. Pure, so the
  * naming rules are unit-tested and the assembler can refuse a missing file
@@ -34,7 +34,7 @@ export const ASSET_GROUP_NAMES = [
  * Differences from bty (decisions): the wheel is released too (the issue's
  * asset list has it; bty deletes it); there is no usbboot-rpi image (needs an
  * arm64 builder bty-ci does not have) and no catalog.toml (dropped in bty
- * v0.46.0, spec §10.3).
+ * v0.46.0).
  */
 export function assetGroups(version: string): AssetGroup[] {
   assertReleasableVersion(version);
@@ -68,7 +68,7 @@ export function assetGroups(version: string): AssetGroup[] {
   ];
 }
 
-/** The manifest's own asset name (spec §10.2). */
+/** The manifest's own asset name. */
 export const RELEASE_TOML = "release.toml";
 
 /** Suffix of a checksum sidecar. */

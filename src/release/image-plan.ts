@@ -1,6 +1,6 @@
 /**
- * What bty's two container images are made of and where they go (spec §11,
- * §3.19–3.20), as plain data: the Dagger functions (images.ts) and the
+ * What bty's two container images are made of and where they go (bty's
+ * publish-docker and publish-tftp jobs), as plain data: the Dagger functions (images.ts) and the
  * payload tests (docker + a real registry) build and push from the same
  * plan, so tags, labels, build args and the staged files cannot drift apart.
  */
@@ -36,7 +36,7 @@ export interface ImageRecipe {
   versionBuildArg: boolean;
 }
 
-/** bty's recipes, as its workflow stages them (spec §3.19, §3.20). */
+/** bty's recipes, as its workflow stages them. */
 export const IMAGE_RECIPES: Record<ImageKind, ImageRecipe> = {
   web: {
     name: "bty-web",

@@ -1,5 +1,5 @@
 /**
- * bty-web and bty-tftp (spec §11, §3.19–3.20) built with the engine's
+ * bty-web and bty-tftp built with the engine's
  * Dockerfile builder per platform and published as one multi-platform image
  * per tag, from the plan in image-plan.ts.
  */

@@ -1,5 +1,5 @@
 /**
- * release.toml (spec §10.2): version, tag, UTC timestamp and one
+ * release.toml: version, tag, UTC timestamp and one
  * `[[artifacts]]` (name, size, sha256) per released file except the
  * checksum sidecars and release.toml itself, in bty's gathered-path order.
  * Written and read with smol-toml, so it is real TOML both ways.

@@ -1,5 +1,5 @@
 /**
- * The package-index side of a release (spec §3.1, §3.18), as command lines
+ * The package-index side of a release, as command lines
  * shared by the Dagger functions and the payload tests: asking the index
  * (ci/release/index-versions.py, through pip's index) and `uv publish`.
  * Credentials never appear here: uv reads them from secret variables.

@@ -1,5 +1,5 @@
 /**
- * The version and tag rules of a release (spec §5, §3.1, §3.16): one version,
+ * The version and tag rules of a release: one version,
  * `[project] version` of pyproject.toml, tagged `v<version>`. Python versions
  * are PEP 440 (not semver: "1.0rc1" is valid PEP 440 and invalid semver), so
  * PyPA's grammar decides, through @renovatebot/pep440.

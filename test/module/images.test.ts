@@ -3,8 +3,8 @@
  * engine: what the engine is asked to build (Dockerfile, context, platforms,
  * build args, labels) and to publish (refs, platform variants, registry auth
  * with a secret ID only), the cache policy, retries, and that bad input sends
- * no build at all. Expectations are literals from bty's workflow (spec
- * §3.19–3.20, §11) and bty-ci's design.
+ * no build at all. Expectations are literals from bty's workflow (publish-docker,
+ * publish-tftp) and bty-ci's design.
  */
 import { describe, expect, it, vi } from "vitest";
 

@@ -2,7 +2,7 @@
  * buildIpxe through the real SDK against the recording engine: image,
  * packages, the pinned git fetch (or the override), bty's two input files,
  * the build/verify/checksum execs, no privileges, and validation before any
- * container work. Expectations are literals from bty's job (spec §3.8, §6)
+ * container work. Expectations are literals from bty's job
  * and bty-ci's design, not values imported from src/.
  */
 import { describe, expect, it } from "vitest";

@@ -1,5 +1,5 @@
 /**
- * lint (spec §3.2, decision D1) through the real SDK against the recording
+ * lint (decision D1) through the real SDK against the recording
  * engine: the image, packages, caches and commands of the lint container, and
  * where the hook manifests come from (the engine's git at bty's revs, or the
  * caller's directory, never both). Expectations are literals from the spec and
@@ -15,7 +15,7 @@ import { MODULE_FILES as files } from "./module-files.js";
 
 const PYPROJECT = '[project]\nname = "bty-lab"\nversion = "0.77.2"\n';
 
-// bty's hook set at f3cab0c (spec §3.2).
+// bty's hook set at f3cab0c.
 const btyConfig = (ruffRev = "v0.15.15") => `exclude: '\\.min\\.(css|js)$'
 repos:
   - repo: https://github.com/astral-sh/ruff-pre-commit

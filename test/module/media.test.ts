@@ -3,7 +3,7 @@
  * image, packages, cache volumes, stage order, which execs are privileged,
  * the staging that keeps the root file system independent of bty's wheel,
  * the CA / r8125 / time-bound arguments and input validation. Expectations
- * are literals from the spec (§3.9–3.10, §7) and docs/decisions.md.
+ * are literals from bty's build jobs and live-build config and docs/decisions.md.
  */
 import { describe, expect, it } from "vitest";
 

@@ -5,7 +5,7 @@
  * container binding it, the chain driver's argv (seeding passwords by
  * variable name, markers and budgets, TCG scaling, bundle sources), the
  * debug bundle on failure, and validation before any VM starts.
- * Expectations are literals from bty's test (spec §8) and bty-ci's design.
+ * Expectations are literals from bty's test and bty-ci's design.
  */
 import { describe, expect, it } from "vitest";
 

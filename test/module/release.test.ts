@@ -4,8 +4,8 @@
  * what each function asks the engine to run (images, programs, argv), that
  * tokens travel only as secret IDs into secret variables, that bad input is
  * refused before anything is built or sent, and the order and gating of the
- * publish flow. Expectations are literals from bty's workflow (spec §3.1,
- * §3.16–3.18) and bty-ci's decisions.
+ * publish flow. Expectations are literals from bty's workflow (check-not-published,
+ * tag-release, attach-to-release, publish-pypi) and bty-ci's decisions.
  */
 import { describe, expect, it } from "vitest";
 
@@ -71,7 +71,7 @@ const secretVarsOf = (chain: Call[]) => Object.fromEntries(chain.filter((c) => c
 
 /**
  * What each build of bty 0.77.2 wrote in its sums files, as the gathered
- * paths a writing job receives (bty's gathered/<artifact>/ names, spec §3.17).
+ * paths a writing job receives (bty's gathered/<artifact>/ names).
  */
 const BUILT = {
   "build-ipxe": { "bty-ipxe-x86_64/bty-ipxe-x86_64-v0.77.2.efi": "1".repeat(64) },

@@ -4,7 +4,7 @@
  * the exact program argv (staging, QEMU run with markers' budgets and the
  * TCG scale, grow assertion), the returned debug bundle, and the Ventoy
  * input (directory, or pinned URL checked against a caller's sha256).
- * Expected values are literals from bty's cijoe tasks/configs (spec §9) or
+ * Expected values are literals from bty's cijoe tasks/configs or
  * bty-ci's decisions, not imported from src/.
  */
 import { describe, expect, it } from "vitest";

@@ -1,5 +1,5 @@
 /**
- * Payload tier, lint (spec §3.2, decision D1): ci/localize-pre-commit.py and
+ * Payload tier, lint (decision D1): ci/localize-pre-commit.py and
  * the lint step list run for real here, offline from the hook manifests in
  * test/fixtures/pre-commit-manifests: on bty's sdist as it is, on the same
  * sdist with ruff-pre-commit bumped to a newer line (no change to bty-ci),

@@ -56,7 +56,7 @@ function processesMentioning(needle: string): string[] {
   return found;
 }
 
-/** The bty seeding sequence of spec §8.5, in order, as seeding.log records it. */
+/** The bty seeding sequence of bty's workflow, in order, as seeding.log records it. */
 const SEEDING = [
   /^POST http:\/\/192\.168\.99\.1:8080\/ui\/login -> 303/,
   /^PUT http:\/\/192\.168\.99\.1:8080\/boot\/bty-netboot-pc-x86_64-v[\d.]+\.vmlinuz -> 200/,

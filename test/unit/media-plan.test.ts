@@ -1,4 +1,4 @@
-/** The media plan: release names (spec §7.3, §10.1) and stage argv, as literals. */
+/** The media plan: release names and stage argv, as literals. */
 import { describe, expect, it } from "vitest";
 
 import { MEDIA, MEDIA_CACHE } from "../../src/config.js";

@@ -1,6 +1,6 @@
 /**
- * `plan` against bty's trigger → job matrix (spec §2), row by row and column
- * by column, plus the promises of bty's CI page that bty-ci keeps (spec §15).
+ * `plan` against bty's trigger → job matrix, row by row and column
+ * by column, plus the promises of bty's CI page that bty-ci keeps.
  * Expectations are literals from the spec, not computed by plan.ts.
  */
 import { readFileSync } from "node:fs";
@@ -28,7 +28,7 @@ const GATE = [...CHECKS, ...BUILDS, ...E2E];
 /** The tag's writing jobs (bty's attach-to-release, publish-docker, publish-tftp, publish-pypi). */
 const WRITERS = ["attach-to-release", "publish-docker", "publish-tftp", "publish-pypi"];
 
-/** The five columns of spec §2. */
+/** The five columns of bty's workflow. */
 const COLUMNS = {
   "PR → main": () => plan("pull_request", "main"),
   "push main": () => plan("push", "main"),
@@ -44,7 +44,7 @@ const docsYml = (p: Plan) => plannedCalls(p).filter((c) => c.workflow === "docs.
 const runs = (column: Column, name: string) => ciCd(COLUMNS[column]()).includes(name);
 const needsOf = (p: Plan, name: string) => plannedCalls(p).find((c) => c.name === name)?.needs;
 
-describe("spec §2, row by row", () => {
+describe("bty's workflow, row by row", () => {
   const ALL = Object.keys(COLUMNS);
   const TAG_COLUMNS = ["push tag v*", "workflow_dispatch (on a tag ref)"];
 
@@ -66,7 +66,7 @@ describe("spec §2, row by row", () => {
   });
 });
 
-describe("spec §2 rows bty-ci does not port", () => {
+describe("bty's workflow rows bty-ci does not port", () => {
   it("deploy-integration, deploy-quadlet-integration and build-usbboot-rpi are never planned (README: not in bty-ci)", () => {
     for (const column of Object.keys(COLUMNS) as Column[]) {
       for (const name of ["deploy-integration", "deploy-quadlet-integration", "build-usbboot-rpi"]) {
@@ -76,7 +76,7 @@ describe("spec §2 rows bty-ci does not port", () => {
   });
 });
 
-describe("spec §2, column by column", () => {
+describe("bty's workflow, column by column", () => {
   it("PR → main: every check, build and e2e test; docs.yml builds the docs", () => {
     const p = COLUMNS["PR → main"]();
     expect(ciCd(p).sort()).toEqual([...GATE].sort());
@@ -106,7 +106,7 @@ describe("spec §2, column by column", () => {
   });
 });
 
-describe("paths-ignore (spec §1.2)", () => {
+describe("paths-ignore", () => {
   const docsOnly = ["docs/src/ci.md", "README.md", "CHANGELOG.md", "LICENSE", ".github/workflows/docs.yml"];
 
   it("a docs-only pull request or push to main starts no ci-cd.yml call; docs.yml still builds the docs", () => {
@@ -170,7 +170,7 @@ describe("paths-ignore (spec §1.2)", () => {
   });
 });
 
-describe("what bty's CI page promises and bty-ci keeps (spec §15)", () => {
+describe("what bty's CI page promises and bty-ci keeps", () => {
   it("tag-release waits for every check, build and e2e test", () => {
     expect([...needsOf(plan("push", "main"), "tag-release")!].sort()).toEqual([...GATE].sort());
   });

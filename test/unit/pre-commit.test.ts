@@ -9,7 +9,7 @@ import {
   PreCommitConfigError,
 } from "../../src/pre-commit.js";
 
-// bty's hook set (spec §3.2), trimmed to what the reader looks at.
+// bty's hook set, trimmed to what the reader looks at.
 const BTY_CONFIG = `
 exclude: '\\.min\\.(css|js)$'
 repos:

@@ -1,5 +1,5 @@
 /**
- * The release rules (spec §3.1, §3.16–3.18, §5, §10): version and tag,
+ * The release rules: version and tag,
  * asset naming, sidecars, release.toml, upload/resume decisions and the
  * publish flow's order and reports. Expectations are literals from bty's
  * workflow and spec, or bty-ci's recorded decisions.
@@ -82,7 +82,7 @@ describe("version and tag rules", () => {
   });
 });
 
-describe("asset naming (spec §10.1)", () => {
+describe("asset naming", () => {
   let groups: AssetGroup[] = [];
   beforeEach(() => {
     groups = assetGroups("0.77.2");
@@ -171,7 +171,7 @@ describe("sidecars", () => {
   });
 });
 
-describe("release.toml (spec §10.2)", () => {
+describe("release.toml", () => {
   let groups: AssetGroup[] = [];
   let stats: Record<string, { size: number; sha256: string }> = {};
   let manifest: Manifest;

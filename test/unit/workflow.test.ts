@@ -274,8 +274,8 @@ describe("the drop-in's event-to-call mapping agrees with plan", () => {
 });
 
 /**
- * What each job of the drop-in may do, written from bty's ci-cd.yml (spec
- * §3.16–3.19, §12) and where bty-ci deliberately differs: the jobs that write
+ * What each job of the drop-in may do, written from bty's ci-cd.yml (its
+ * release jobs and artifacts) and where bty-ci deliberately differs: the jobs that write
  * hold bty's permissions and nothing more; the job that runs bty's code holds
  * read access only. Not computed from src/.
  */
@@ -283,7 +283,7 @@ const JOB_TABLE = {
   checks: {
     permissions: { contents: "read" },
     environment: undefined,
-    // bty: the build jobs upload these names (§12); run-report is bty-ci's verdict and digests.
+    // bty: the build jobs upload these names; run-report is bty-ci's verdict and digests.
     uploads: [
       "run-report", "bty-ipxe-x86_64", "bty-netboot-pc-x86_64", "bty-ramboot-init-x86_64", "bty-usbboot-pc-x86_64-iso", "dist", "docs-pdf", "docs-html",
       // bty: the test jobs upload their workspaces on failure (pxe-chain-test-*, …).
@@ -297,7 +297,7 @@ const JOB_TABLE = {
     permissions: { contents: "write" },
     environment: undefined,
     uploads: [],
-    // bty's gathered/ pattern (§3.17) without usbboot-rpi, plus the report.
+    // bty's gathered/ pattern (attach-to-release) without usbboot-rpi, plus the report.
     downloads: ["{bty-ipxe-x86_64,bty-netboot-pc-x86_64,bty-ramboot-init-x86_64,bty-usbboot-pc-x86_64-iso,dist,docs-pdf}", "run-report"],
     secrets: ["DAGGER_CLOUD_TOKEN", "GITHUB_TOKEN"],
   },

@@ -1,6 +1,6 @@
 /**
- * `build-wheel` (spec §3.7): `uv build` on Python 3.12 into `dist/` (wheel +
- * sdist), plus SHA256SUMS with basenames (spec §1.6); returns `dist/`.
+ * `build-wheel`: `uv build` on Python 3.12 into `dist/` (wheel +
+ * sdist), plus SHA256SUMS with basenames; returns `dist/`.
  */
 import { INSTALL_UV, type JobContract, PY, PYTHON_JOB_CACHES, PYTHON_JOB_ENV, atRoot, sha256sums } from "./contract.js";
 

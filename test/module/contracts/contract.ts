@@ -1,6 +1,6 @@
 /**
  * What a job must send to the engine, written down from bty's workflow
- * (spec §3.2–3.4, 3.7, 3.15) and bty-ci's documented design (README,
+ * and bty-ci's documented design (README,
  * docs/decisions.md) — never computed from src/. The module tier replays what
  * a job sent (test/harness/pipeline.ts) and compares it with its contract.
  */

@@ -1,5 +1,5 @@
 /**
- * `docs` (spec §3.15): Python 3.12, bty's TeX apt set, `uv tool install
+ * `docs`: Python 3.12, bty's TeX apt set, `uv tool install
  * ./docs/tooling`, then in `docs/`: `bty-docs-build-html` and
  * `bty-docs-build-pdf`; bty-ci gathers `html/` + `bty.pdf` with SHA256SUMS
  * into one directory it returns. TeX's generated fonts are cached (TEXMFVAR).

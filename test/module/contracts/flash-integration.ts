@@ -1,5 +1,5 @@
 /**
- * `flash-integration` (spec §3.4): Python 3.12, bty's apt set (plus what a
+ * `flash-integration`: Python 3.12, bty's apt set (plus what a
  * container lacks and a VM runner has: curl, udev, fdisk — README "Design"),
  * `uv sync`, then `pytest -m integration -v` as root with `CI=true` (the
  * fixtures fail instead of skipping), inside ci/flash-env.sh (exFAT fallback,

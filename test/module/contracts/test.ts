@@ -1,5 +1,5 @@
 /**
- * `test` (spec §3.3): one leg per Python 3.11–3.14, each `uv sync --all-extras
+ * `test`: one leg per Python 3.11–3.14, each `uv sync --all-extras
  * --group dev`, `uv run ruff check`, `uv run ruff format --check`, `uv run
  * pytest`; no privileges, no outputs. (mypy runs in its own job: typecheck.ts.)
  */

@@ -1,4 +1,4 @@
-/** mypy (spec §3.3 step 4): `uv run mypy src`, once, on the 3.12 leg; no privileges. */
+/** mypy: `uv run mypy src`, once, on the 3.12 leg; no privileges. */
 import { atRoot, INSTALL_UV, type JobContract, PYTHON_JOB_CACHES, PYTHON_JOB_ENV, UV_SYNC } from "./contract.js";
 
 export const TYPECHECK: JobContract = {

@@ -120,7 +120,7 @@ const ALL_CHECK_JOBS = [
   "build-ipxe", "build-netboot-pc", "build-ramboot-init", "build-usbboot-pc", "test-pxe:bios", "test-pxe:uefi", "test-usb-grow", "test-usb-ventoy",
 ];
 
-/** Which all-checks job builds each gathered group (bty's artifact producers, spec §12). */
+/** Which all-checks job builds each gathered group (bty's artifact producers). */
 const BUILT_BY: Record<string, string> = {
   dist: "build-wheel",
   "bty-ipxe-x86_64": "build-ipxe",
