@@ -66,16 +66,32 @@ export function withCiScripts(ctr: Container): Container {
   return ctr.withDirectory(PATHS.ciScripts, dag.currentModule().source().directory("ci"));
 }
 
-/** Install Debian packages through ci/apt-install.sh (needs withCiScripts first) with cached archives. */
+/** apt's cache directories, mounted from cache volumes for the install only. */
+export const APT_CACHE_MOUNTS = ["/var/cache/apt/archives", "/var/lib/apt/lists"] as const;
+
+/**
+ * Install Debian packages through ci/apt-install.sh (needs withCiScripts
+ * first) with cached archives and lists, mounted for the install only.
+ */
 export function withAptPackages(ctr: Container, inputs: JobInputs, packages: readonly string[]): Container {
   const mirror = inputs.debianMirror ? ["--mirror", inputs.debianMirror] : [];
   // apt takes an exclusive lock in both directories: jobs running at once
   // (all-checks) would fail on it, so the engine serializes their use.
   const locked = { sharing: CacheSharingMode.Locked };
-  return ctr
-    .withMountedCache("/var/cache/apt/archives", dag.cacheVolume(CACHE.aptArchives), locked)
-    .withMountedCache("/var/lib/apt/lists", dag.cacheVolume(CACHE.aptLists), locked)
-    .withExec(["bash", `${PATHS.ciScripts}/apt-install.sh`, ...mirror, ...packages]);
+  const [archives, lists] = APT_CACHE_MOUNTS;
+  return (
+    ctr
+      .withMountedCache(archives, dag.cacheVolume(CACHE.aptArchives), locked)
+      .withMountedCache(lists, dag.cacheVolume(CACHE.aptLists), locked)
+      .withExec(["bash", `${PATHS.ciScripts}/apt-install.sh`, ...mirror, ...packages])
+      // A locked mount stays locked while any later exec of this container
+      // runs, and a service runs for as long as its clients: test-pxe's QEMU
+      // container and its server both held them, so the engine never started
+      // the server (seen on a real engine). And in all-checks a long job
+      // would keep every other job's apt waiting.
+      .withoutMount(archives)
+      .withoutMount(lists)
+  );
 }
 
 /** Append one exec per step; only privileged jobs get root capabilities. */

@@ -83,6 +83,9 @@ export function readContainerRun(engine: RecordingEngine, chain: Call[]): Contai
         caches = [...caches.filter((c) => c.path !== a.path), { path: String(a.path), key: String(key), sharing: String(a.sharing ?? "SHARED") }];
         break;
       }
+      case "withoutMount":
+        caches = caches.filter((c) => c.path !== a.path);
+        break;
       case "withDirectory":
         directories = [...directories.filter((d) => d.path !== a.path), { path: String(a.path), from: pipelineFields(a.source), id: String(a.source) }];
         break;
