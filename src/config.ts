@@ -312,6 +312,9 @@ export const MEDIA = {
     "util-linux",
     "udev",
     "exfatprogs",
+    // usbboot-pc's BTY_IMAGES partition is mounted to be filled: FUSE where
+    // the kernel has no exFAT (a real engine's host here had none).
+    "exfat-fuse",
   ],
   /** What bty's hooks install bty as: the squashfs must list it. */
   btyInstallPath: "/opt/bty/venv/bin/bty",

@@ -14,7 +14,7 @@ import { type ContainerRun, readContainerRun } from "../harness/pipeline.js";
 import { useRecordingEngine } from "../harness/use-engine.js";
 import { ALL_CHECKS } from "./contracts/all-checks.js";
 import { BUILD_WHEEL } from "./contracts/build-wheel.js";
-import { CI_SCRIPTS, type JobContract, SRC } from "./contracts/contract.js";
+import { APT_CACHES, CI_SCRIPTS, type JobContract, SRC } from "./contracts/contract.js";
 import { DOCS } from "./contracts/docs.js";
 import { FLASH_INTEGRATION } from "./contracts/flash-integration.js";
 import { TEST_LEGS } from "./contracts/test.js";
@@ -62,6 +62,11 @@ function expectContract(run: ContainerRun, contract: JobContract): void {
   expect(run.execs).toEqual([...setup, ...steps]);
   expect(setup.map((e) => e.argv)).toEqual(contract.setup);
   for (const e of setup) expect(e.privileged, e.argv.join(" ")).toBe(false);
+  // apt's locked caches: mounted for the install, gone before the next exec.
+  for (const e of setup) {
+    const apt = e.caches.filter((c) => c.path.startsWith("/var/"));
+    expect(apt, e.argv.join(" ")).toEqual(String(e.argv[1]).endsWith("/apt-install.sh") ? APT_CACHES : []);
+  }
 
   expect(steps.map((e) => ({ argv: e.argv, workdir: e.workdir, privileged: e.privileged, env: e.env }))).toEqual(
     contract.steps.map((s) => ({ argv: s.argv, workdir: s.workdir, privileged: s.privileged, env: { ...contract.env, ...s.env } })),

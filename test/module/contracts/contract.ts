@@ -67,7 +67,10 @@ export const PYTHON_JOB_CACHES = [
   { path: "/cache/uv", key: "bty-ci-uv", sharing: "SHARED" },
 ] as const;
 
-/** apt's archives and lists: apt locks both, so concurrent jobs take turns (LOCKED). */
+/**
+ * apt's archives and lists: apt locks both, so concurrent jobs take turns
+ * (LOCKED); mounted for the install only, so no job step holds the lock.
+ */
 export const APT_CACHES = [
   { path: "/var/cache/apt/archives", key: "bty-ci-apt-archives-bookworm", sharing: "LOCKED" },
   { path: "/var/lib/apt/lists", key: "bty-ci-apt-lists-bookworm", sharing: "LOCKED" },

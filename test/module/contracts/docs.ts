@@ -5,7 +5,6 @@
  * into one directory it returns. TeX's generated fonts are cached (TEXMFVAR).
  */
 import {
-  APT_CACHES,
   aptInstall,
   atRoot,
   INSTALL_UV,
@@ -34,7 +33,7 @@ export const DOCS: JobContract = {
   setup: [INSTALL_UV, aptInstall(APT)],
   apt: APT,
   env: { ...PYTHON_JOB_ENV, TEXMFVAR: "/cache/texmf-var" },
-  caches: [...PYTHON_JOB_CACHES, ...APT_CACHES, { path: "/cache/texmf-var", key: "bty-ci-texmf-var", sharing: "SHARED" }],
+  caches: [...PYTHON_JOB_CACHES, { path: "/cache/texmf-var", key: "bty-ci-texmf-var", sharing: "SHARED" }],
   steps: [
     atRoot(["uv", "tool", "install", "--python", PY, "./docs/tooling"]),
     { argv: ["bty-docs-build-html"], workdir: `${SRC}/docs`, privileged: false },

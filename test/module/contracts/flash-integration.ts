@@ -6,7 +6,6 @@
  * loop partition nodes). Only that command is privileged.
  */
 import {
-  APT_CACHES,
   aptInstall,
   CI_SCRIPTS,
   INSTALL_UV,
@@ -26,7 +25,7 @@ export const FLASH_INTEGRATION: JobContract = {
   setup: [INSTALL_UV, aptInstall(APT)],
   apt: APT,
   env: { ...PYTHON_JOB_ENV },
-  caches: [...PYTHON_JOB_CACHES, ...APT_CACHES],
+  caches: [...PYTHON_JOB_CACHES],
   steps: [
     { argv: UV_SYNC, workdir: SRC, privileged: true },
     {
