@@ -230,7 +230,11 @@ describe.skipIf(ENGINE_SKIP !== undefined)(`engine tier: the real dagger CLI on 
         });
 
         it("tag-release's line takes --head from the checkout: it refuses the checkout's branch by name", async () => {
-          const r = await runLine(`${mode.split(" ")[0]}-tag-release`, steps["tag-release"]!, { RELEASE_PAT: "not-a-token" });
+          // The checks job's line reads the report its all-checks step exported under $RUNNER_TEMP/run.
+          const runnerTemp = join(work, "runner-temp");
+          mkdirSync(join(runnerTemp, "run"), { recursive: true });
+          copyFileSync(join(checkout, "run-report", "report.json"), join(runnerTemp, "run", "report.json"));
+          const r = await runLine(`${mode.split(" ")[0]}-tag-release`, steps["tag-release"]!, { RELEASE_PAT: "not-a-token", RUNNER_TEMP: runnerTemp });
           expect(r.code).not.toBe(0);
           expect(r.stderr).toContain('the checkout is on "refs/heads/engine-tier-probe"');
         });
