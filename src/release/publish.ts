@@ -124,10 +124,11 @@ export async function verifyImageHandOff(
   if (!o.ipxeSeed || (o.needsDist && !o.dist)) {
     throw new ReleaseInputError(handOffNeedsFiles(fn, o.needsDist ? "--ipxe-seed FILE --dist DIR" : "--ipxe-seed FILE"));
   }
-  const [ipxe] = groupsNamed(o.version, ["bty-ipxe-x86_64"]);
-  let received = dag.directory().withFile(`${ipxe!.group}/${ipxe!.files[0]}`, o.ipxeSeed);
+  const groups = groupsNamed(o.version, o.needsDist ? ["bty-ipxe-x86_64", "dist"] : ["bty-ipxe-x86_64"]);
+  const ipxe = groups.find((g) => g.group === "bty-ipxe-x86_64")!;
+  let received = dag.directory().withFile(`${ipxe.group}/${ipxe.files[0]}`, o.ipxeSeed);
   if (o.needsDist) received = received.withDirectory("dist", o.dist!);
-  return verifyHandOff(inputs, o.report, o.version, groupsNamed(o.version, o.needsDist ? ["bty-ipxe-x86_64", "dist"] : ["bty-ipxe-x86_64"]), received);
+  return verifyHandOff(inputs, o.report, o.version, groups, received);
 }
 
 /** The asset groups named `names`, of `version`. */

@@ -172,13 +172,15 @@ function scriptEnv(): NodeJS.ProcessEnv {
  * root holds the very dagger-engine binary of `<work>/rootfs/engine`.
  */
 function stopStrayDnsmasq(): void {
-  const engineBin = join(ENGINE_WORK, "rootfs/engine/usr/local/bin/dagger-engine");
+  // The engine binary's path inside the engine's root file system, and so inside a dnsmasq's root.
+  const inRoot = "usr/local/bin/dagger-engine";
+  const engineBin = join(ENGINE_WORK, "rootfs/engine", inRoot);
   if (!existsSync(engineBin)) return;
   const ours = statSync(engineBin);
   for (const pid of readdirSync("/proc").filter((p) => /^\d+$/.test(p))) {
     try {
       if (!readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0")[0]!.endsWith("dnsmasq")) continue;
-      const theirs = statSync(`/proc/${pid}/root/usr/local/bin/dagger-engine`);
+      const theirs = statSync(join("/proc", pid, "root", inRoot));
       if (theirs.dev === ours.dev && theirs.ino === ours.ino) process.kill(Number(pid), "SIGTERM");
     } catch {
       // gone meanwhile, or not an engine's

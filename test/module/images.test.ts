@@ -12,6 +12,7 @@ import { connection, dag } from "@dagger.io/dagger";
 
 import { imagePlan } from "../../src/release/image-plan.js";
 import { imageVariants, publishImage } from "../../src/release/images.js";
+import { ALL_CHECK_NAMES } from "../harness/checkout.js";
 import { type Call, EngineError } from "../harness/engine.js";
 import { invokeFunction } from "../harness/invoke.js";
 import { findArgument, listFunctions, scanModule } from "../harness/scan.js";
@@ -304,13 +305,11 @@ describe("--report: the seed and the wheel are checked against the checks' repor
   const SDIST = "5a".repeat(32);
   /** all-checks' green report of 0.77.2: every check passed; build-ipxe and build-wheel with their files. */
   const report = () => {
-    const names = ["lint", "test:py-311", "test:py-312", "test:py-313", "test:py-314", "typecheck", "flash-integration", "build-wheel", "docs",
-      "build-ipxe", "build-netboot-pc", "build-ramboot-init", "build-usbboot-pc", "test-usb-grow", "test-usb-ventoy", "test-pxe:bios", "test-pxe:uefi"];
     const artifacts: Record<string, { name: string; size: number; sha256: string }[]> = {
       "build-ipxe": [{ name: "bty-ipxe-x86_64-v0.77.2.efi", size: 1, sha256: EFI }],
       "build-wheel": [{ name: "bty_lab-0.77.2-py3-none-any.whl", size: 1, sha256: WHEEL }, { name: "bty_lab-0.77.2.tar.gz", size: 1, sha256: SDIST }],
     };
-    return JSON.stringify({ title: "all-checks", version: "0.77.2", ok: true, jobs: names.map((name) => ({ name, status: "passed", artifacts: artifacts[name] ?? [] })) });
+    return JSON.stringify({ title: "all-checks", version: "0.77.2", ok: true, jobs: ALL_CHECK_NAMES.map((name) => ({ name, status: "passed", artifacts: artifacts[name] ?? [] })) });
   };
   /** File:report reads as the report; the received files' sha256sum lines are `lines`. */
   const answer = (lines: string) => {

@@ -12,6 +12,7 @@ import { createHash } from "node:crypto";
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 
+import { ALL_CHECK_NAMES } from "../../harness/checkout.js";
 import { REPO, scratch, CACHE_DIR } from "../host.js";
 
 function run(argv: string[], cwd?: string): string {
@@ -114,12 +115,6 @@ export function runProgram(
   });
 }
 
-/** all-checks' jobs, as its report names them (bty's workflow jobs, in the CLI's names). */
-const ALL_CHECK_JOBS = [
-  "lint", "test:py-311", "test:py-312", "test:py-313", "test:py-314", "typecheck", "flash-integration", "build-wheel", "docs",
-  "build-ipxe", "build-netboot-pc", "build-ramboot-init", "build-usbboot-pc", "test-pxe:bios", "test-pxe:uefi", "test-usb-grow", "test-usb-ventoy",
-];
-
 /** Which all-checks job builds each gathered group (bty's artifact producers). */
 const BUILT_BY: Record<string, string> = {
   dist: "build-wheel",
@@ -145,7 +140,7 @@ export function checksReport(version: string, gathered: string, failed: string[]
       artifacts.set(job, [...(artifacts.get(job) ?? []), { name, size: bytes.length, sha256: createHash("sha256").update(bytes).digest("hex") }]);
     }
   }
-  const jobs = ALL_CHECK_JOBS.map((name) => ({
+  const jobs = ALL_CHECK_NAMES.map((name) => ({
     name,
     status: failed.includes(name) ? "failed" : "passed",
     seconds: 1,
