@@ -51,11 +51,12 @@ export async function benchEngine(jobs: EngineJob[]): Promise<void> {
   const r8125 = join(work, "r8125.git");
   must(["git", "clone", "-q", "--bare", R8125_BUNDLE, r8125]);
   const module = REPO;
-  const media = ["--extra-ca-certs", HOST_CA, "--r-8125-source", r8125];
+  // GitHub is unreachable here: the builds' offline inputs, as constructor arguments.
+  const offline = ["--ipxe-source", ipxe, "--r-8125-source", r8125, "--extra-ca-certs", HOST_CA];
   const outcomes: Outcome[] = [];
 
   const call = async (name: string, args: string[]) => {
-    const r = await dagger(`bench-${name}`, ["-m", module, "call", "--source", bty, "--hook-manifests", HOOK_MANIFESTS, ...args]);
+    const r = await dagger(`bench-${name}`, ["-m", module, "call", "--source", bty, "--hook-manifests", HOOK_MANIFESTS, ...offline, ...args]);
     const last = `${r.stdout}${r.stderr}`.trim().split("\n").slice(-1)[0] ?? "";
     outcomes.push({ job: name, seconds: r.seconds, result: r.code === 0 ? "passed" : `failed (exit ${r.code}): ${last.slice(0, 160)}` });
     console.log(`  ${name}: ${outcomes.at(-1)!.result}, ${r.seconds.toFixed(0)} s`);
@@ -73,7 +74,7 @@ export async function benchEngine(jobs: EngineJob[]): Promise<void> {
     let trio: string | undefined;
     const netboot = async () => {
       const dir = join(out, "netboot-pc");
-      const r = await call("build-netboot-pc", ["build-netboot-pc", ...media, "export", "--path", dir]);
+      const r = await call("build-netboot-pc", ["build-netboot-pc", "export", "--path", dir]);
       if (r.code === 0) {
         trio = dir;
         console.log(`    ${describeFiles(dir)}`);
@@ -84,14 +85,14 @@ export async function benchEngine(jobs: EngineJob[]): Promise<void> {
       if (job === "pxe") {
         if (!trio) await netboot();
         const efiDir = join(out, "ipxe");
-        await call("build-ipxe", ["build-ipxe", "--ipxe-source", ipxe, "export", "--path", efiDir]);
+        await call("build-ipxe", ["build-ipxe", "export", "--path", efiDir]);
         for (const firmware of ["bios", "uefi"]) {
           await call(`test-pxe-${firmware}`, ["test-pxe", "--firmware", firmware, ...(trio ? ["--trio", trio] : []), "--ipxe", efiDir]);
         }
       }
       if (job === "usbboot-pc") {
         const dir = join(out, "usbboot-pc");
-        const r = await call("build-usbboot-pc", ["build-usbboot-pc", ...media, "export", "--path", dir]);
+        const r = await call("build-usbboot-pc", ["build-usbboot-pc", "export", "--path", dir]);
         if (r.code === 0) {
           console.log(`    ${describeFiles(dir)}`);
           const iso = readdirSync(dir).find((f) => f.endsWith(".iso"))!;
@@ -100,7 +101,7 @@ export async function benchEngine(jobs: EngineJob[]): Promise<void> {
       }
       if (job === "ramboot-init") {
         const dir = join(out, "ramboot-init");
-        const r = await call("build-ramboot-init", ["build-ramboot-init", ...media, "export", "--path", dir]);
+        const r = await call("build-ramboot-init", ["build-ramboot-init", "export", "--path", dir]);
         if (r.code === 0) console.log(`    ${describeFiles(dir)}`);
       }
       if (job === "all-checks") {

@@ -116,6 +116,9 @@ export class BtyCi {
   pythonIndex: string;
   debianMirror: string;
   hookManifests?: Directory;
+  ipxeSource?: Directory;
+  r8125Source?: Directory;
+  extraCaCerts?: File;
 
   constructor(
     /** The bty checkout (default: the git root this is called from). */
@@ -132,12 +135,21 @@ export class BtyCi {
      * bty pins, named <owner>.<repo>@<rev>.yaml; default: fetched with git.
      */
     hookManifests?: Directory,
+    /** An iPXE source tree root (containing src/Makefile) build-ipxe builds instead of the pinned commit (air-gapped users, other commits). */
+    ipxeSource?: Directory,
+    /** A git repository (bare or not) bty's r8125 DKMS hook clones instead of GitHub, in every media build (air-gapped builds). */
+    r8125Source?: Directory,
+    /** CA bundle for pip/git inside the chroot while a media build runs (TLS-intercepting networks); not left in the image. */
+    extraCaCerts?: File,
   ) {
     this.source = source;
     this.pythonImage = pythonImage;
     this.pythonIndex = pythonIndex;
     this.debianMirror = debianMirror;
     this.hookManifests = hookManifests;
+    this.ipxeSource = ipxeSource;
+    this.r8125Source = r8125Source;
+    this.extraCaCerts = extraCaCerts;
   }
 
   private get inputs(): JobInputs {
@@ -203,27 +215,19 @@ export class BtyCi {
    */
   @func()
   async buildNetbootPc(
-    /** CA bundle for pip/git inside the chroot during the build (TLS-intercepting networks); not left in the image. */
-    extraCaCerts?: File,
-    /** A git repository (bare or not) bty's r8125 DKMS hook clones instead of GitHub (air-gapped builds). */
-    r8125Source?: Directory,
     /** Seconds each live-build stage may run before it is stopped with its last log lines. */
     timeoutSeconds: number = 2400,
   ): Promise<Directory> {
-    return buildMedia(this.inputs, "netboot-pc", { extraCaCerts, r8125Source, timeoutSeconds });
+    return buildMedia(this.inputs, "netboot-pc", { extraCaCerts: this.extraCaCerts, r8125Source: this.r8125Source, timeoutSeconds });
   }
 
   /** bty's ramboot-init: vmlinuz, initrd, .sha256 manifest and build manifest, verified. */
   @func()
   async buildRambootInit(
-    /** CA bundle for pip/git inside the chroot during the build (TLS-intercepting networks); not left in the image. */
-    extraCaCerts?: File,
-    /** A git repository (bare or not) bty's r8125 DKMS hook clones instead of GitHub (air-gapped builds). */
-    r8125Source?: Directory,
     /** Seconds each live-build stage may run before it is stopped with its last log lines. */
     timeoutSeconds: number = 2400,
   ): Promise<Directory> {
-    return buildMedia(this.inputs, "ramboot-init", { extraCaCerts, r8125Source, timeoutSeconds });
+    return buildMedia(this.inputs, "ramboot-init", { extraCaCerts: this.extraCaCerts, r8125Source: this.r8125Source, timeoutSeconds });
   }
 
   /**
@@ -232,14 +236,10 @@ export class BtyCi {
    */
   @func()
   async buildUsbbootPc(
-    /** CA bundle for pip/git inside the chroot during the build (TLS-intercepting networks); not left in the image. */
-    extraCaCerts?: File,
-    /** A git repository (bare or not) bty's r8125 DKMS hook clones instead of GitHub (air-gapped builds). */
-    r8125Source?: Directory,
     /** Seconds each live-build stage may run before it is stopped with its last log lines. */
     timeoutSeconds: number = 2400,
   ): Promise<Directory> {
-    return buildMedia(this.inputs, "usbboot-pc", { extraCaCerts, r8125Source, timeoutSeconds });
+    return buildMedia(this.inputs, "usbboot-pc", { extraCaCerts: this.extraCaCerts, r8125Source: this.r8125Source, timeoutSeconds });
   }
 
   // --- USB tests (bty's test-usb-grow and test-usb-ventoy jobs) ---
@@ -395,16 +395,13 @@ export class BtyCi {
    * bty's custom iPXE (x86_64 EFI) with bty's embedded chain script and
    * general.h trims: `bty-ipxe-x86_64-v<version>.efi` and its `.sha256`,
    * verified (PE32+ x86-64 EFI application, size near 1 MiB, bty's chain line
-   * in the binary). iPXE is fetched at a pinned commit unless given.
+   * in the binary). iPXE is fetched at a pinned commit unless --ipxe-source (constructor) gives a tree.
    */
   @func()
-  async buildIpxe(
-    /** An iPXE source tree root (containing src/Makefile) to build instead of the pinned commit (air-gapped users, other commits). */
-    ipxeSource?: Directory,
-  ): Promise<Directory> {
+  async buildIpxe(): Promise<Directory> {
     const { version } = await readProject(this.source);
-    await checkIpxeSources(this.source, ipxeSource);
-    return ipxeDirectory(this.inputs, ipxeSource ?? pinnedIpxeSource(), version).sync();
+    await checkIpxeSources(this.source, this.ipxeSource);
+    return ipxeDirectory(this.inputs, this.ipxeSource ?? pinnedIpxeSource(), version).sync();
   }
 
   // --- release and publish (src/release/) ------------------------------------

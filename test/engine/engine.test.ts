@@ -124,7 +124,7 @@ describe.skipIf(ENGINE_SKIP !== undefined)(`engine tier: the real dagger CLI on 
   it.skipIf(!existsSync(IPXE_TARBALL))(`build-ipxe compiles the pinned iPXE from --ipxe-source: bty's chain script inside, verified, checksummed${existsSync(IPXE_TARBALL) ? "" : ` — skipped: no ${IPXE_TARBALL} (set BTY_CI_VENDOR_DIR)`}`, async () => {
     const tree = join(work, "ipxe");
     untar(IPXE_TARBALL, tree);
-    await call("build-ipxe", ["build-ipxe", "--ipxe-source", tree, "export", "--path", join(out, "ipxe")]);
+    await call("build-ipxe", ["--ipxe-source", tree, "build-ipxe", "export", "--path", join(out, "ipxe")]);
     const efi = join(out, "ipxe", `bty-ipxe-x86_64-v${BTY_TEST_VERSION}.efi`);
     expect(listFiles(join(out, "ipxe"))).toEqual([`bty-ipxe-x86_64-v${BTY_TEST_VERSION}.efi`, `bty-ipxe-x86_64-v${BTY_TEST_VERSION}.efi.sha256`]);
     // The size a compile of this commit with bty's embed script has outside the engine (payload tier).

@@ -143,7 +143,7 @@ grep -q -- "all-checks-bundle export --path" "$work/ci-cd.yml" || fail "workflow
 step "build-ipxe"
 call build-ipxe export --path "$work/ipxe" >/dev/null
 (cd "$work/ipxe" && sha256sum -c "bty-ipxe-x86_64-v${expected_version}.efi.sha256") || fail "build-ipxe's .sha256 does not verify"
-if out=$(call build-ipxe --ipxe-source "$work/empty" 2>&1); then
+if out=$(call --ipxe-source "$work/empty" build-ipxe 2>&1); then
   fail "build-ipxe with a non-iPXE --ipxe-source succeeded"
 fi
 grep -q "pass the iPXE source tree root (containing src/Makefile)" <<<"$out" || fail "unexpected error: $out"

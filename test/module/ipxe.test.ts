@@ -37,7 +37,7 @@ const engine = useRecordingEngine({
   },
 });
 
-const buildIpxe = (args: Record<string, unknown> = {}, over: Partial<typeof state> = {}) =>
+const buildIpxe = (args: Record<string, unknown> = {}, over: Record<string, string> = {}) =>
   invokeFunction({ files, fnName: "buildIpxe", parentState: { ...state, ...over }, args });
 
 const pipeline = (id: unknown) => engine.pipelineOf(String(id))!.filter((c) => c.field !== "sync");
@@ -47,9 +47,9 @@ const step = (chain: Call[], field: string, path: string) => chain.find((c) => c
 const steps = (id: unknown) => engine.pipelineOf(String(id))?.map((c) => [c.field, c.args]);
 
 describe("buildIpxe registration", () => {
-  it("takes an optional iPXE source tree, documented, and returns a Directory", async () => {
+  it("takes an optional iPXE source tree on the constructor (so all-checks, publish and attach-to-release build it too), documented", async () => {
     const mod = await scanModule(files);
-    expect(findArgument(mod, "buildIpxe", "ipxeSource")).toMatchObject({
+    expect(findArgument(mod, "", "ipxeSource")).toMatchObject({
       type: "Directory",
       optional: true,
       defaultValue: undefined,
@@ -127,7 +127,7 @@ describe("buildIpxe", () => {
   });
 
   it("builds a given iPXE tree instead, with no git fetch", async () => {
-    const chain = pipeline(await buildIpxe({ ipxeSource: "Directory:ipxe-override" }));
+    const chain = pipeline(await buildIpxe({}, { ipxeSource: "Directory:ipxe-override" }));
     expect(step(chain, "withDirectory", "/ipxe")?.args.source).toBe("Directory:ipxe-override");
     expect(engine.fieldCalls("git")).toEqual([]);
     expect(engine.fieldCalls("exists").map((c) => c.args.path)).toContain("src/Makefile");
@@ -182,7 +182,7 @@ describe("buildIpxe input validation, before any container work", () => {
 
   it("an iPXE override without src/Makefile asks for the tree root", async () => {
     absent = new Set(["src/Makefile"]);
-    await expect(buildIpxe({ ipxeSource: "Directory:not-ipxe" })).rejects.toThrow(
+    await expect(buildIpxe({}, { ipxeSource: "Directory:not-ipxe" })).rejects.toThrow(
       "--ipxe-source has no src/Makefile: pass the iPXE source tree root (containing src/Makefile)",
     );
     noWork();

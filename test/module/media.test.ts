@@ -20,7 +20,7 @@ const SCRIPT = ["bash", "/opt/bty-ci/ci/media-build.sh"];
 // reads bty's hook set too (main's lint), and an empty one starts no git fetch.
 const engine = useRecordingEngine({ scan: files, answers: answerCheckout });
 
-const call = (fnName: string, args: Record<string, unknown> = {}, over: Partial<typeof state> = {}) =>
+const call = (fnName: string, args: Record<string, unknown> = {}, over: Record<string, string> = {}) =>
   invokeFunction({ files, fnName, parentState: { ...state, ...over }, args });
 
 const chainOf = (id: unknown): Call[] => engine.pipelineOf(String(id))!.filter((c) => c.field !== "sync");
@@ -150,7 +150,7 @@ describe("buildNetbootPc", () => {
   });
 
   it("passes an extra CA bundle and an r8125 repository into the build, only when given", async () => {
-    const out = chainOf(await call("buildNetbootPc", { extraCaCerts: "File:ca", r8125Source: "Directory:r8125" }));
+    const out = chainOf(await call("buildNetbootPc", {}, { extraCaCerts: "File:ca", r8125Source: "Directory:r8125" }));
     expect(mounted(out, "withFile", "/run/bty-ci/extra-ca.crt")?.args.source).toBe("File:ca");
     expect(mounted(out, "withDirectory", "/run/bty-ci/r8125")?.args.source).toBe("Directory:r8125");
     expect(argv(out)).toContainEqual([
@@ -243,5 +243,15 @@ describe("all-checks", () => {
       .filter((a) => a[2] === "finish")
       .map((a) => a[6]);
     expect(new Set(finishes)).toEqual(new Set(["netboot-pc", "ramboot-init", "usbboot-pc"]));
+  });
+
+  it("builds every medium and iPXE with the constructor's offline inputs", async () => {
+    await call("allChecks", { ventoy: "Directory:ventoy" }, { extraCaCerts: "File:ca", r8125Source: "Directory:r8125", ipxeSource: "Directory:ipxe" });
+    const prepares = engine.chains().flatMap((chain) => argv(chain)).filter((a) => a[2] === "prepare");
+    // chains() holds every chain and its prefixes: a build's prepare appears more than once.
+    expect(new Set(prepares.map((a) => a[6]))).toEqual(new Set(["netboot-pc", "ramboot-init", "usbboot-pc"]));
+    for (const a of prepares) expect(a.slice(-4)).toEqual(["--ca-cert", "/run/bty-ci/extra-ca.crt", "--r8125-repo", "/run/bty-ci/r8125"]);
+    const ipxeTrees = engine.chains().flatMap((chain) => chain.filter((c) => c.field === "withDirectory" && c.args.path === "/ipxe"));
+    expect(new Set(ipxeTrees.map((c) => c.args.source))).toEqual(new Set(["Directory:ipxe"]));
   });
 });

@@ -41,7 +41,7 @@ describe("bty-ci registration", () => {
   });
 
   it("documents every constructor argument", () => {
-    for (const arg of ["source", "pythonImage", "pythonIndex", "debianMirror"]) {
+    for (const arg of ["source", "pythonImage", "pythonIndex", "debianMirror", "hookManifests", "ipxeSource", "r8125Source", "extraCaCerts"]) {
       expect(findArgument(mod, "", arg).description).not.toBe("");
     }
   });
@@ -87,21 +87,25 @@ describe("bty-ci registration", () => {
     expect(shape("test")).toEqual({ returns: "TestMatrix", check: false, args: 0 });
     expect(shape("buildWheel")).toEqual({ returns: "Directory", check: false, args: 0 });
     expect(shape("docs")).toEqual({ returns: "Directory", check: false, args: 0 });
-    expect(shape("buildIpxe")).toEqual({ returns: "Directory", check: false, args: 1 });
+    expect(shape("buildIpxe")).toEqual({ returns: "Directory", check: false, args: 0 });
     expect(shape("allChecks")).toEqual({ returns: "string", check: false, args: 4 });
     expect(shape("allChecksBundle")).toEqual({ returns: "Directory", check: false, args: 2 });
     expect(shape("testPxe")).toEqual({ returns: "void", check: false, args: 3 });
     expect(shape("version")).toEqual({ returns: "string", check: false, args: 0 });
     for (const media of ["buildNetbootPc", "buildRambootInit", "buildUsbbootPc"]) {
-      expect(shape(media)).toEqual({ returns: "Directory", check: false, args: 3 });
+      expect(shape(media)).toEqual({ returns: "Directory", check: false, args: 1 });
     }
   });
 
-  it("gives the media builds an optional CA file, an optional r8125 repository and a time bound", () => {
+  it("takes the offline inputs of the builds on the constructor, so every call that builds (all-checks, publish) has them", () => {
+    expect(findArgument(mod, "", "extraCaCerts")).toMatchObject({ optional: true, kind: "OBJECT_KIND", type: "File" });
+    expect(findArgument(mod, "", "r8125Source")).toMatchObject({ optional: true, kind: "OBJECT_KIND", type: "Directory" });
+    expect(findArgument(mod, "", "ipxeSource")).toMatchObject({ optional: true, kind: "OBJECT_KIND", type: "Directory" });
+  });
+
+  it("gives the media builds a time bound", () => {
     for (const media of ["buildNetbootPc", "buildRambootInit", "buildUsbbootPc"]) {
       const args = Object.fromEntries(byName()[media]!.arguments.map((a) => [a.name, a]));
-      expect(args.extraCaCerts).toMatchObject({ optional: true, kind: "OBJECT_KIND", type: "File" });
-      expect(args.r8125Source).toMatchObject({ optional: true, kind: "OBJECT_KIND", type: "Directory" });
       // A default makes it optional for the engine (isOptional stays false in the scan).
       expect(args.timeoutSeconds).toMatchObject({ kind: "INTEGER_KIND", defaultValue: 2400 });
       for (const arg of Object.values(args)) expect(arg.description).not.toBe("");
