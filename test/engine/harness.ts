@@ -136,9 +136,9 @@ export function daggerEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   };
 }
 
-/** `dagger <args>` against the tier's engine (plain progress on stderr). */
-export async function dagger(name: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<RunResult> {
-  return runLogged(name, [DAGGER_BIN, "--progress=plain", ...args], { cwd: opts.cwd, env: daggerEnv(opts.env), timeoutMs: CALL_TIMEOUT_MS });
+/** `dagger <args>` against the tier's engine (plain progress on stderr); stopped after 40 minutes unless timeoutMs says otherwise. */
+export async function dagger(name: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<RunResult> {
+  return runLogged(name, [DAGGER_BIN, "--progress=plain", ...args], { cwd: opts.cwd, env: daggerEnv(opts.env), timeoutMs: opts.timeoutMs ?? CALL_TIMEOUT_MS });
 }
 
 /** A call that must succeed: its stdout, or an error with the tail of its log. */
