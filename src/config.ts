@@ -156,6 +156,18 @@ export const WORKFLOW_PINS = {
   runner: "ubuntu-24.04",
 } as const;
 
+/**
+ * bty at its pinned release: what a call run outside a bty checkout works on
+ * (decision D57). The commit is the v0.77.2 tag's, so a moved tag changes nothing.
+ */
+export const BTY_RELEASE = {
+  gitUrl: "https://github.com/safl/bty.git",
+  version: "0.77.2",
+  commit: "be25ebf131383bca2e0a1faefe87b1a4ef694875",
+  /** bty's [project] name (and its PyPI project). */
+  project: "bty-lab",
+} as const;
+
 /** Where bty-ci is published (decision D9); the workflow calls it with `-m`. */
 export const BTY_CI_MODULE = "github.com/safl/bty-ci";
 

@@ -3,14 +3,13 @@
  * engine registers; each job lives in its domain file (python, docs) and
  * every pinned input in config.ts.
  */
-import { argument, check, dag, Directory, type File, func, type GitRef, object, type Secret, type Service } from "@dagger.io/dagger";
+import { check, dag, Directory, type File, func, type GitRef, object, type Secret, type Service, type Workspace } from "@dagger.io/dagger";
 
 import { directoryArtifacts } from "./artifacts.js";
 import {
   IMAGE_SOURCE_URL,
   PYTHON_IMAGE,
   type PythonLeg,
-  SOURCE_IGNORE,
   TFTP_IMAGE_REPOSITORY,
   VENTOY_SHA256,
   WEB_IMAGE_REPOSITORY,
@@ -45,7 +44,8 @@ import {
   tagRelease as tagReleaseFlow,
   verifyImageHandOff,
 } from "./release/publish.js";
-import { readProject } from "./source.js";
+import { type Checkout, readProject, resolveCheckout, resolveHead } from "./source.js";
+import { checkoutLine } from "./checkout.js";
 import { inCheckSpan } from "./tracing.js";
 import { checkVentoySha256 } from "./usb/plan.js";
 import { usbGrowBundle, usbVentoyBundle } from "./usb/index.js";
@@ -75,6 +75,7 @@ export class TestMatrix {
   }
 
   private async leg(leg: PythonLeg): Promise<void> {
+    // The tree BtyCi.test chose; checked again, as every job checks its tree first.
     await readProject(this.source);
     await testContainer(jobInputs(this), leg).sync();
   }
@@ -108,10 +109,18 @@ export class TestMatrix {
   }
 }
 
+/**
+ * Each call's checkout, chosen once: all-checks' jobs share it. Kept outside
+ * the object, because the SDK rebuilds objects from their state without
+ * running the constructor, and object state is what it serializes.
+ */
+const checkoutsChosen = new WeakMap<object, Promise<Checkout>>();
+
 /** bty's CI/CD: checks, builds and (later) releases of a bty checkout. */
 @object()
 export class BtyCi {
-  source: Directory;
+  source?: Directory;
+  workspace?: Workspace;
   pythonImage: string;
   pythonIndex: string;
   debianMirror: string;
@@ -121,9 +130,8 @@ export class BtyCi {
   extraCaCerts?: File;
 
   constructor(
-    /** The bty checkout (default: the git root this is called from). */
-    @argument({ defaultPath: "/", ignore: SOURCE_IGNORE })
-    source: Directory,
+    /** The bty checkout (default: the checkout this is called from, i.e. its git root; outside one, bty at its pinned release). */
+    source?: Directory,
     /** Python base image; {version} becomes the matrix leg's exact Python version. */
     pythonImage: string = PYTHON_IMAGE,
     /** Package index URL for pip and uv (air-gapped mirrors); empty keeps the default index. */
@@ -141,8 +149,11 @@ export class BtyCi {
     r8125Source?: Directory,
     /** CA bundle for pip/git inside the chroot while a media build runs (TLS-intercepting networks); not left in the image. */
     extraCaCerts?: File,
+    /** The caller's workspace: the engine passes it; where --source is left out, bty-ci looks for bty's checkout there. */
+    workspace?: Workspace,
   ) {
     this.source = source;
+    this.workspace = workspace;
     this.pythonImage = pythonImage;
     this.pythonIndex = pythonIndex;
     this.debianMirror = debianMirror;
@@ -152,58 +163,68 @@ export class BtyCi {
     this.extraCaCerts = extraCaCerts;
   }
 
-  private get inputs(): JobInputs {
-    return jobInputs(this);
+  /** The checkout this call works on (--source, the caller's workspace, or bty's pinned release; D57). */
+  private checkout(): Promise<Checkout> {
+    let chosen = checkoutsChosen.get(this);
+    if (!chosen) checkoutsChosen.set(this, (chosen = resolveCheckout(this.source, this.workspace)));
+    return chosen;
+  }
+
+  /** The chosen checkout as job inputs, with its version. */
+  private async job(): Promise<{ inputs: JobInputs; version: string; checkout: Checkout }> {
+    const checkout = await this.checkout();
+    return { inputs: jobInputs({ ...this, source: checkout.tree }), version: checkout.project.version, checkout };
   }
 
   /** bty's version, from [project] version in pyproject.toml. */
   @func()
   async version(): Promise<string> {
-    return (await readProject(this.source)).version;
+    return (await this.job()).version;
   }
 
   /** pre-commit: ruff check + format, shellcheck and the hygiene hooks, at bty's pinned revisions. */
   @func()
   @check()
   async lint(): Promise<void> {
-    await readProject(this.source);
-    await (await lintContainer(this.inputs, this.hookManifests)).sync();
+    const { inputs } = await this.job();
+    await (await lintContainer(inputs, this.hookManifests)).sync();
   }
 
   /** The Python 3.11–3.14 test matrix (a check per version). */
   @func()
-  test(): TestMatrix {
-    return new TestMatrix(this.source, this.pythonImage, this.pythonIndex, this.debianMirror);
+  async test(): Promise<TestMatrix> {
+    const { inputs } = await this.job();
+    return new TestMatrix(inputs.source, this.pythonImage, this.pythonIndex, this.debianMirror);
   }
 
   /** mypy (strict, bty's config) on Python 3.12. */
   @func()
   @check()
   async typecheck(): Promise<void> {
-    await readProject(this.source);
-    await typecheckContainer(this.inputs).sync();
+    const { inputs } = await this.job();
+    await typecheckContainer(inputs).sync();
   }
 
   /** Loop-device flash and USB-grow integration tests, as root (privileged). */
   @func()
   @check()
   async flashIntegration(): Promise<void> {
-    await readProject(this.source);
-    await flashIntegrationContainer(this.inputs).sync();
+    const { inputs } = await this.job();
+    await flashIntegrationContainer(inputs).sync();
   }
 
   /** Wheel and sdist (`uv build`) with SHA256SUMS. */
   @func()
   async buildWheel(): Promise<Directory> {
-    await readProject(this.source);
-    return buildWheelDirectory(this.inputs).sync();
+    const { inputs } = await this.job();
+    return buildWheelDirectory(inputs).sync();
   }
 
   /** The HTML site (`html/`), `bty.pdf` and SHA256SUMS. */
   @func()
   async docs(): Promise<Directory> {
-    await readProject(this.source);
-    return docsDirectory(this.inputs).sync();
+    const { inputs } = await this.job();
+    return docsDirectory(inputs).sync();
   }
 
   // ---- media (live-build images) ----
@@ -218,7 +239,8 @@ export class BtyCi {
     /** Seconds each live-build stage may run before it is stopped with its last log lines. */
     timeoutSeconds: number = 2400,
   ): Promise<Directory> {
-    return buildMedia(this.inputs, "netboot-pc", { extraCaCerts: this.extraCaCerts, r8125Source: this.r8125Source, timeoutSeconds });
+    const { inputs } = await this.job();
+    return buildMedia(inputs, "netboot-pc", { extraCaCerts: this.extraCaCerts, r8125Source: this.r8125Source, timeoutSeconds });
   }
 
   /** bty's ramboot-init: vmlinuz, initrd, .sha256 manifest and build manifest, verified. */
@@ -227,7 +249,8 @@ export class BtyCi {
     /** Seconds each live-build stage may run before it is stopped with its last log lines. */
     timeoutSeconds: number = 2400,
   ): Promise<Directory> {
-    return buildMedia(this.inputs, "ramboot-init", { extraCaCerts: this.extraCaCerts, r8125Source: this.r8125Source, timeoutSeconds });
+    const { inputs } = await this.job();
+    return buildMedia(inputs, "ramboot-init", { extraCaCerts: this.extraCaCerts, r8125Source: this.r8125Source, timeoutSeconds });
   }
 
   /**
@@ -239,7 +262,8 @@ export class BtyCi {
     /** Seconds each live-build stage may run before it is stopped with its last log lines. */
     timeoutSeconds: number = 2400,
   ): Promise<Directory> {
-    return buildMedia(this.inputs, "usbboot-pc", { extraCaCerts: this.extraCaCerts, r8125Source: this.r8125Source, timeoutSeconds });
+    const { inputs } = await this.job();
+    return buildMedia(inputs, "usbboot-pc", { extraCaCerts: this.extraCaCerts, r8125Source: this.r8125Source, timeoutSeconds });
   }
 
   // --- USB tests (bty's test-usb-grow and test-usb-ventoy jobs) ---
@@ -256,8 +280,9 @@ export class BtyCi {
     /** bty's usbboot-pc ISO with its trailing BTY_IMAGES partition; default: build-usbboot-pc's. */
     iso?: File,
   ): Promise<Directory> {
+    const { inputs } = await this.job();
     const image = iso ?? (await this.usbbootIso(this.buildUsbbootPc()));
-    return usbGrowBundle(this.inputs, image).sync();
+    return usbGrowBundle(inputs, image).sync();
   }
 
   /**
@@ -280,13 +305,14 @@ export class BtyCi {
   ): Promise<Directory> {
     // The Ventoy input is checked before the ISO is built.
     const release = ventoy ?? { sha256: checkVentoySha256(ventoyChecksum) };
+    const { inputs } = await this.job();
     const image = iso ?? (await this.usbbootIso(this.buildUsbbootPc()));
-    return usbVentoyBundle(this.inputs, image, release).sync();
+    return usbVentoyBundle(inputs, image, release).sync();
   }
 
   /** The ISO of a build-usbboot-pc output, by the name bty gives it. */
   private async usbbootIso(build: Promise<Directory>): Promise<File> {
-    const { version } = await readProject(this.source);
+    const { version } = await this.job();
     return (await build).file(artifactNames("usbboot-pc", version)[0]!);
   }
 
@@ -321,11 +347,11 @@ export class BtyCi {
     /** all-checks' report.json of the run that built --ipxe-seed and --dist (all-checks-bundle): verified against it before any image is built. */
     report?: File,
   ): Promise<string[]> {
-    const { version } = await readProject(this.source);
-    if (report) await verifyImageHandOff(this.inputs, "publish-docker", { report, version, ipxeSeed, dist, needsDist: true });
+    const { inputs, version } = await this.job();
+    if (report) await verifyImageHandOff(inputs, "publish-docker", { report, version, ipxeSeed, dist, needsDist: true });
     return publishRelease({
       kind: "web",
-      source: this.source,
+      source: inputs.source,
       version,
       tag,
       revision,
@@ -334,7 +360,7 @@ export class BtyCi {
       sourceUrl,
       // Built only once every other input has been checked (publishRelease).
       ipxeSeed: ipxeSeed ?? (() => this.builtIpxeSeed(version)),
-      dist: dist ?? buildWheelDirectory(this.inputs),
+      dist: dist ?? buildWheelDirectory(inputs),
       registryUser,
       registryToken,
     });
@@ -367,11 +393,11 @@ export class BtyCi {
     /** all-checks' report.json of the run that built --ipxe-seed (all-checks-bundle): verified against it before any image is built. */
     report?: File,
   ): Promise<string[]> {
-    const { version } = await readProject(this.source);
-    if (report) await verifyImageHandOff(this.inputs, "publish-tftp", { report, version, ipxeSeed, needsDist: false });
+    const { inputs, version } = await this.job();
+    if (report) await verifyImageHandOff(inputs, "publish-tftp", { report, version, ipxeSeed, needsDist: false });
     return publishRelease({
       kind: "tftp",
-      source: this.source,
+      source: inputs.source,
       version,
       tag,
       revision,
@@ -399,9 +425,9 @@ export class BtyCi {
    */
   @func()
   async buildIpxe(): Promise<Directory> {
-    const { version } = await readProject(this.source);
-    await checkIpxeSources(this.source, this.ipxeSource);
-    return ipxeDirectory(this.inputs, this.ipxeSource ?? pinnedIpxeSource(), version).sync();
+    const { inputs, version } = await this.job();
+    await checkIpxeSources(inputs.source, this.ipxeSource);
+    return ipxeDirectory(inputs, this.ipxeSource ?? pinnedIpxeSource(), version).sync();
   }
 
   // --- release and publish (src/release/) ------------------------------------
@@ -421,8 +447,8 @@ export class BtyCi {
     /** A server the engine cannot reach by itself (e.g. tcp://127.0.0.1:8080, tunnelled from your machine), bound as --index's host. */
     indexService?: Service,
   ): Promise<string> {
-    const { version } = await readProject(this.source);
-    return checkNotPublishedFlow(this.inputs, version, tag, { url: index, service: indexService });
+    const { inputs, version } = await this.job();
+    return checkNotPublishedFlow(inputs, version, tag, { url: index, service: indexService });
   }
 
   /**
@@ -436,9 +462,8 @@ export class BtyCi {
   async tagRelease(
     /** GitHub token allowed to create refs (a PAT, so the tag triggers workflows). */
     token: Secret,
-    /** The checked-out commit (default: the caller's git HEAD). */
-    @argument({ defaultPath: "/" })
-    head: GitRef,
+    /** The checked-out commit (default: the git HEAD of the checkout this is called from; with --source, give it too). */
+    head?: GitRef,
     /** GitHub repository, OWNER/NAME. */
     repo: string = "safl/bty",
     /** GitHub REST API root (GitHub Enterprise: https://HOST/api/v3). */
@@ -452,8 +477,9 @@ export class BtyCi {
     /** Without --report, for the checks: sha256 of ventoy-1.1.05-linux.tar.gz the download must have (default: the pinned one). */
     ventoyChecksum: string = VENTOY_SHA256,
   ): Promise<string> {
-    const { version } = await readProject(this.source);
-    return tagReleaseFlow(this, version, token, head, { repo, apiUrl, service: apiService }, { report, ventoy: { ventoy, ventoyChecksum } });
+    const { version, checkout } = await this.job();
+    const commit = resolveHead(checkout, head, this.workspace, "tag-release");
+    return tagReleaseFlow(this, version, token, commit, { repo, apiUrl, service: apiService }, { report, ventoy: { ventoy, ventoyChecksum } });
   }
 
   /**
@@ -468,9 +494,8 @@ export class BtyCi {
     tag: string,
     /** GitHub token with contents: write. */
     token: Secret,
-    /** The checked-out commit (default: the caller's git HEAD). */
-    @argument({ defaultPath: "/" })
-    head: GitRef,
+    /** The checked-out commit (default: the git HEAD of the checkout this is called from; with --source, give it too). */
+    head?: GitRef,
     /** GitHub repository, OWNER/NAME. */
     repo: string = "safl/bty",
     /** GitHub REST API root (GitHub Enterprise: https://HOST/api/v3). */
@@ -482,8 +507,9 @@ export class BtyCi {
     /** all-checks' report.json of the run that built these files (all-checks-bundle): each is verified against it before anything is sent. */
     report?: File,
   ): Promise<string> {
-    const { version } = await readProject(this.source);
-    return attachToReleaseFlow(this, this.inputs, { version, tag, token, head, target: { repo, apiUrl, service: apiService }, gathered, report });
+    const { inputs, version, checkout } = await this.job();
+    const commit = resolveHead(checkout, head, this.workspace, "attach-to-release");
+    return attachToReleaseFlow(this, inputs, { version, tag, token, head: commit, target: { repo, apiUrl, service: apiService }, gathered, report });
   }
 
   /**
@@ -511,9 +537,9 @@ export class BtyCi {
     /** all-checks' report.json of the run that built these files (all-checks-bundle): each is verified against it before anything is sent. */
     report?: File,
   ): Promise<string> {
-    const { version } = await readProject(this.source);
+    const { inputs, version } = await this.job();
     const creds = publishCredentials(token, oidcRequestToken, oidcRequestUrl);
-    return publishPypiFlow(this, this.inputs, { version, tag, creds, index: { url: index, service: indexService }, publishUrl, dist, report });
+    return publishPypiFlow(this, inputs, { version, tag, creds, index: { url: index, service: indexService }, publishUrl, dist, report });
   }
 
   /**
@@ -528,9 +554,8 @@ export class BtyCi {
   async publish(
     /** The release tag, v<[project] version> (GITHUB_REF_NAME). */
     tag: string,
-    /** The checked-out commit (default: the caller's git HEAD). */
-    @argument({ defaultPath: "/" })
-    head: GitRef,
+    /** The checked-out commit (default: the git HEAD of the checkout this is called from; with --source, give it too). */
+    head?: GitRef,
     /** GitHub token (contents: write) for the release. */
     githubToken?: Secret,
     /** Registry user for the images (GITHUB_ACTOR). */
@@ -566,9 +591,10 @@ export class BtyCi {
     /** For the checks: sha256 of ventoy-1.1.05-linux.tar.gz the download must have (default: the pinned one). */
     ventoyChecksum: string = VENTOY_SHA256,
   ): Promise<string> {
-    const { version } = await readProject(this.source);
-    return publishFlow(this, this.inputs, {
-      version, tag, head, target: { repo, apiUrl, service: apiService }, githubToken, registryUser, registryToken,
+    const { inputs, version, checkout } = await this.job();
+    const commit = resolveHead(checkout, head, this.workspace, "publish");
+    return publishFlow(this, inputs, {
+      version, tag, head: commit, target: { repo, apiUrl, service: apiService }, githubToken, registryUser, registryToken,
       pypiToken, oidcRequestToken, oidcRequestUrl, index: { url: index, service: indexService }, publishUrl, dryRun, format, failOnError,
       ventoy: { ventoy, ventoyChecksum },
     });
@@ -595,7 +621,7 @@ export class BtyCi {
     ipxe?: Directory,
   ): Promise<void> {
     checkFirmware(firmware);
-    const { version } = await readProject(this.source);
+    const { inputs, version } = await this.job();
     // A given trio is checked before any build; the builds this test needs run at once.
     if (trio) checkTrio(await trio.entries(), version);
     const fw: Firmware = firmware;
@@ -607,8 +633,8 @@ export class BtyCi {
     if (!trio) checkTrio(await media.entries(), version);
     const efi = ipxeDir?.file(ipxeArtifactName(version));
     const wheel = wheelDir.file(wheelName(version));
-    const server = pxeServer(this.inputs, wheel, version, fw, efi);
-    await runPxeChain(pxeClient(this.inputs, server, media, fw, version, efi), fw);
+    const server = pxeServer(inputs, wheel, version, fw, efi);
+    await runPxeChain(pxeClient(inputs, server, media, fw, version, efi), fw);
   }
 
   /**
@@ -660,8 +686,8 @@ export class BtyCi {
 
   /** Every job of all-checks, and its run report (with the checkout's version). */
   private async runAllChecks(ventoy: Directory | undefined, ventoyChecksum: string): Promise<{ version: string; results: CheckResult[]; report: RunReport }> {
-    const { version } = await readProject(this.source);
-    const matrix = this.test();
+    const { version, checkout } = await this.job();
+    const matrix = await this.test();
     // build-usbboot-pc runs once; its row and both USB tests share it.
     let usbboot: Promise<Directory> | undefined;
     const usbbootPc = () => (usbboot ??= this.buildUsbbootPc());
@@ -695,7 +721,7 @@ export class BtyCi {
     for (const r of results) {
       if (r.ok && r.value instanceof Directory) artifacts[r.name] = await directoryArtifacts(r.value);
     }
-    return { version, results, report: { ...toRunReport("all-checks", results, artifacts), version } };
+    return { version, results, report: { ...toRunReport("all-checks", results, artifacts), version, checkout: checkoutLine(checkout.origin, version) } };
   }
 
   // --- plan and workflow ---

@@ -275,8 +275,7 @@ export function plan(event: string, ref: string, changedPaths: readonly string[]
   }
   const tagRelease: PlannedCall = {
     name: "tag-release",
-    // --head: the checkout's commit, which a GitRef's defaultPath does not give under -m or as a toolchain.
-    call: ["tag-release", "--head", ".", "--token", "env:RELEASE_PAT"],
+    call: ["tag-release", "--token", "env:RELEASE_PAT"],
     kind: "release",
     needs: gate,
     workflow: "ci-cd.yml",

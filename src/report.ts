@@ -195,6 +195,8 @@ export interface RunReport {
   title: string;
   /** bty-lab's [project] version the run checked (all-checks sets it; a writing job compares it). */
   version?: string;
+  /** Which bty tree the run checked, one line (all-checks sets it; it leads the text and Markdown reports). */
+  checkout?: string;
   ok: boolean;
   jobs: JobReport[];
 }
@@ -262,7 +264,7 @@ export function toMarkdown(report: RunReport): string {
     (j) =>
       `| ${cell(j.name)} | ${j.status === "passed" ? "✅ passed" : "❌ failed"} | ${j.seconds.toFixed(1)} s | ${cell(j.reason)} |`,
   );
-  const out = [result, "", "| job | status | duration | result |", "|---|---|---|---|", ...rows];
+  const out = [...(report.checkout ? [report.checkout, ""] : []), result, "", "| job | status | duration | result |", "|---|---|---|---|", ...rows];
   const bars = ganttBars(report.jobs);
   if (bars) out.push("", "```mermaid", mermaidGantt(report.title, bars), "```");
   const withArtifacts = report.jobs.filter((j) => j.artifacts.length);
@@ -295,8 +297,10 @@ export type ReportFormat = (typeof REPORT_FORMATS)[number];
 /** The report in `format`; "text" is the aligned table of {@link formatTable}. */
 export function renderReport(report: RunReport, format: string): string {
   switch (format) {
-    case "text":
-      return formatTable(report.jobs.map((j) => ({ name: j.name, ok: j.status === "passed", seconds: j.seconds, reason: j.reason })));
+    case "text": {
+      const table = formatTable(report.jobs.map((j) => ({ name: j.name, ok: j.status === "passed", seconds: j.seconds, reason: j.reason })));
+      return report.checkout ? `${report.checkout}\n${table}` : table;
+    }
     case "markdown":
       return toMarkdown(report);
     case "json":

@@ -34,9 +34,13 @@ const IS_RELEASE_REF = `startsWith(github.ref, 'refs/tags/${RELEASE_TAG_PATTERN.
  */
 const IS_MAIN = `github.event_name != 'pull_request' && github.ref == 'refs/heads/${MAIN_BRANCH}'`;
 
-/** The shell prefix of every call: `-m <module> call --source .`, or the toolchain's `call bty-ci`. */
+/**
+ * The shell prefix of every call: `-m <module> call`, or the toolchain's
+ * `call bty-ci`. No --source and no --head: bty-ci takes the checkout and its
+ * commit from the caller's workspace, the job's checkout of bty (D57).
+ */
 export function daggerCall(opts: WorkflowOptions): string {
-  return opts.module ? `dagger --progress=plain -m ${opts.module} call --source .` : "dagger --progress=plain call bty-ci";
+  return opts.module ? `dagger --progress=plain -m ${opts.module} call` : "dagger --progress=plain call bty-ci";
 }
 
 /** Validated options, or an error naming the fix. */
@@ -80,15 +84,6 @@ const installDagger: Step = {
 
 /** Environment of every job: the Dagger Cloud token when the repository has one (empty otherwise). */
 const cloudEnv = { DAGGER_CLOUD_TOKEN: "${{ secrets.DAGGER_CLOUD_TOKEN }}" };
-
-/**
- * The argument every call that takes the checked-out commit passes. `head`
- * is a GitRef whose `defaultPath: "/"` Dagger v0.21.8 resolves to the
- * module's own repository, under `-m` and as a toolchain alike (seen on a
- * real engine): without it, tag-release would tag a bty-ci commit and
- * publish's gate would compare the tag with one. `.` is bty's checkout.
- */
-const HEAD_ARG = "--head .";
 
 /** Where the checks job exports all-checks-bundle (report.md, report.json, gathered/, docs-html/). */
 const RUN_DIR = "$RUNNER_TEMP/run";
@@ -183,7 +178,7 @@ export function workflowObject(opts: WorkflowOptions): Record<string, unknown> {
         // Same job, same engine, no second run of the checks: tag-release
         // goes by the report just written and returns at once if the tag exists.
         {
-          ...callStep("tag-release", dagger, `tag-release ${HEAD_ARG} --token env:RELEASE_PAT --report "${RUN_DIR}/${BUNDLE.json}"`, {
+          ...callStep("tag-release", dagger, `tag-release --token env:RELEASE_PAT --report "${RUN_DIR}/${BUNDLE.json}"`, {
             RELEASE_PAT: "${{ secrets.RELEASE_PAT }}",
           }),
           if: IS_MAIN,
@@ -205,7 +200,7 @@ export function workflowObject(opts: WorkflowOptions): Record<string, unknown> {
         callStep(
           "attach-to-release",
           dagger,
-          `attach-to-release --tag "$TAG" ${HEAD_ARG} --token env:GITHUB_TOKEN --gathered gathered ${REPORT_ARG}`,
+          `attach-to-release --tag "$TAG" --token env:GITHUB_TOKEN --gathered gathered ${REPORT_ARG}`,
           JOB_TOKEN,
         ),
       ],

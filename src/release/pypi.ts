@@ -6,11 +6,12 @@
  */
 import { z } from "zod";
 
+import { BTY_RELEASE } from "../config.js";
 import { lastMeaningfulLine } from "../report.js";
 import { ReleaseInputError } from "./version.js";
 
 /** bty's distribution name on the index. */
-export const PROJECT = "bty-lab";
+export const PROJECT = BTY_RELEASE.project;
 
 /** Ask the index which files it has for `version` (prints JSON; exit 3 when unreachable). */
 export function indexVersionsArgv(o: { python: string; ciDir: string; version: string; indexUrl: string; requireAbsent: boolean }): string[] {

@@ -229,6 +229,26 @@ describe.skipIf(ENGINE_SKIP !== undefined)(`engine tier: the real dagger CLI on 
           expect(r.stderr).toContain("refusing to upload: 1 file(s) are not what the checks built (docs-pdf/bty.pdf: sha256 ");
         });
 
+        if (mode !== "toolchain") {
+          // The main job with no argument (README's first command): the
+          // checkout it runs in, else bty's pinned release, never bty-ci's tree.
+          it("with no --source, -m works on the checkout it is called from; elsewhere on bty's pinned release; a --source that is not bty is refused", async () => {
+            const here = await runLine("m-version-checkout", `dagger -m ${moduleUrl} call version`);
+            expect(here.code, here.stderr.slice(-2000)).toBe(0);
+            expect(here.stdout.trim()).toBe(BTY_TEST_VERSION);
+            // bty-ci's own clone (no pyproject.toml): not bty, so the pinned release, which only GitHub serves (unreachable here).
+            const elsewhere = join(work, "bty-ci-clone");
+            rmSync(elsewhere, { recursive: true, force: true });
+            git(work, "clone", "-q", mod, elsewhere);
+            const pinned = await runLogged("m-version-elsewhere", [DAGGER_BIN, "--progress=plain", "-m", moduleUrl, "call", "version"], { cwd: elsewhere, env: daggerEnv(), timeoutMs: 20 * 60_000 });
+            expect(pinned.code).not.toBe(0);
+            expect(pinned.stderr).toContain("no bty checkout here, and bty 0.77.2 at its pinned release could not be fetched (https://github.com/safl/bty.git at be25ebf131383bca2e0a1faefe87b1a4ef694875: ");
+            const notBty = await runLine("m-version-not-bty", `dagger -m ${moduleUrl} call --source ${elsewhere} version`);
+            expect(notBty.code).not.toBe(0);
+            expect(notBty.stderr).toContain("no pyproject.toml at the root of the source directory: run bty-ci from a bty checkout, or pass one with `--source <path-to-bty>`");
+          });
+        }
+
         it("tag-release's line takes --head from the checkout: it refuses the checkout's branch by name", async () => {
           // The checks job's line reads the report its all-checks step exported under $RUNNER_TEMP/run.
           const runnerTemp = join(work, "runner-temp");

@@ -36,16 +36,20 @@ export function kebab(name: string): string {
 }
 
 function defaultText(a: ArgumentInfo): string {
-  if (a.defaultPath !== undefined) {
-    return `caller's git root (\`${a.defaultPath}\`)${a.ignore?.length ? `, ${a.ignore.length} ignore patterns` : ""}`;
-  }
   if (a.defaultValue === undefined) return a.optional ? "optional" : "**required**";
   return `\`${JSON.stringify(a.defaultValue)}\``;
 }
 
 const oneLine = (text: string) => text.replace(/\s+/g, " ").replace(/\|/g, "\\|").trim();
 
-function argumentTable(args: ArgumentInfo[]): string[] {
+/**
+ * The engine passes a Workspace argument itself, and the CLI makes no flag
+ * for a type it cannot read from a command line (it skips the argument).
+ */
+const INJECTED_TYPES = new Set(["Workspace"]);
+
+function argumentTable(all: ArgumentInfo[]): string[] {
+  const args = all.filter((a) => !INJECTED_TYPES.has(a.type));
   if (!args.length) return [];
   return [
     "",

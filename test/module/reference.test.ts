@@ -56,7 +56,9 @@ describe("README function reference", () => {
     expect(body).toContain("#### `test py-311` → void (check)");
     expect(body).toContain("| `--changed-paths` | string[] | `[]` |");
     expect(body).toContain("| `--event` | string | **required** |");
-    expect(body).toContain("| `--source` | Directory | caller's git root (`/`), 17 ignore patterns |");
+    expect(body).toContain("| `--source` | Directory | optional |");
+    // The engine passes the workspace; the CLI makes no flag for it.
+    expect(body).not.toContain("--workspace");
   });
 
   it("refuses a README without the markers", () => {

@@ -5,7 +5,6 @@
 
 import { describe, expect, it } from "vitest";
 
-import { EXPECTED_SOURCE_IGNORE } from "../fixtures/source-ignore.js";
 import { findArgument, listFunctions, scanModule } from "../harness/scan.js";
 import { MODULE_FILES } from "./module-files.js";
 
@@ -19,19 +18,16 @@ describe("bty-ci registration", () => {
     expect(mod.objects.BtyCi?.description).toMatch(/bty's CI\/CD/);
   });
 
-  it("takes the bty checkout from the caller's git root, keeping caches out of the key", () => {
+  // The engine's defaultPath resolves to bty-ci's own tree under -m (D49);
+  // the caller's checkout comes from the injected workspace (checkout.test.ts).
+  it("takes an optional bty checkout, no defaultPath, and the caller's workspace from the engine", () => {
     expect(findArgument(mod, "", "source")).toMatchObject({
       type: "Directory",
-      optional: false,
-      defaultPath: "/",
+      optional: true,
+      defaultPath: undefined,
       description: expect.stringMatching(/bty checkout/),
     });
-  });
-
-  // Read statically from src/config.ts (a mutation run leaves it literal:
-  // test/mutation/registered-defaults.mjs).
-  it("registers the source ignore list on the source argument", () => {
-    expect(findArgument(mod, "", "source").ignore).toEqual(EXPECTED_SOURCE_IGNORE);
+    expect(findArgument(mod, "", "workspace")).toMatchObject({ type: "Workspace", optional: true });
   });
 
   it("lets every image, index and mirror be overridden, with pinned defaults", () => {

@@ -138,11 +138,11 @@ describe("registration", async () => {
     for (const a of fns[name]!.arguments) expect(a.description, `${name} ${a.name}`).not.toBe("");
   });
 
-  it("tokens are Secrets; the checked-out commit is the caller's git HEAD", () => {
+  it("tokens are Secrets; the checked-out commit is optional (the workspace's HEAD, checkout.test.ts)", () => {
     expect(findArgument(mod, "tagRelease", "token")).toMatchObject({ type: "Secret", optional: false });
     expect(findArgument(mod, "attachToRelease", "token")).toMatchObject({ type: "Secret", optional: false });
     for (const fn of ["tagRelease", "attachToRelease", "publish"]) {
-      expect(findArgument(mod, fn, "head")).toMatchObject({ type: "GitRef", defaultPath: "/" });
+      expect(findArgument(mod, fn, "head")).toMatchObject({ type: "GitRef", optional: true, defaultPath: undefined });
     }
     for (const name of ["token", "oidcRequestToken", "oidcRequestUrl"]) {
       expect(findArgument(mod, "publishPypi", name)).toMatchObject({ type: "Secret", optional: true });

@@ -243,8 +243,6 @@ describe("refs and events", () => {
     const main = plan("push", "main");
     expect(callArgs(main, plannedCalls(main).find((c) => c.name === "tag-release")!)).toEqual([
       "tag-release",
-      "--head",
-      ".",
       "--token",
       "env:RELEASE_PAT",
     ]);

@@ -46,7 +46,7 @@ describe("offline workflow", () => {
     const pinned = run("workflow", "--module", "github.com/safl/bty-ci@v0.1.0");
     expect(pinned.code).toBe(0);
     expect(parseYaml(pinned.out).name).toBe("CI");
-    expect(pinned.out).toContain("-m github.com/safl/bty-ci@v0.1.0 call --source . all-checks");
+    expect(pinned.out).toContain("-m github.com/safl/bty-ci@v0.1.0 call all-checks");
     expect(run("workflow").out).toContain("-m github.com/safl/bty-ci@v0.1.0 call");
     expect(run("workflow", "--module", "").out).toContain("call bty-ci all-checks");
     expect(run("workflow", "--module", "github.com/safl/bty-ci").code).toBe(2);

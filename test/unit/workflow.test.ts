@@ -128,11 +128,11 @@ interface FoundCall {
   group?: string;
 }
 
-/** The call after `dagger ... call [--source .] [bty-ci]`, split into words ($TAG filled in). */
+/** The call after `dagger ... call [bty-ci]`, split into words ($TAG filled in). */
 function daggerCalls(run: string, tag: string): string[][] {
   return run
     .split("\n")
-    .map((l) => /\bdagger\b.*?\bcall\s+(?:--source \.\s+)?(?:bty-ci\s+)?(.*?)(?:\s*>.*)?$/.exec(l))
+    .map((l) => /\bdagger\b.*?\bcall\s+(?:bty-ci\s+)?(.*?)(?:\s*>.*)?$/.exec(l))
     .filter((m): m is RegExpExecArray => m !== null)
     .map((m) => m[1]!.replace(/"\$TAG"/g, tag).split(/\s+/));
 }
@@ -389,16 +389,16 @@ describe("the drop-in's contents", () => {
 
   it("every writing call verifies what it sends against the checks' report", () => {
     expect(runs("github-release")).toBe(
-      `dagger --progress=plain -m ${MODULE} call --source . attach-to-release --tag "$TAG" --head . --token env:GITHUB_TOKEN --gathered gathered --report run-report/report.json`,
+      `dagger --progress=plain -m ${MODULE} call attach-to-release --tag "$TAG" --token env:GITHUB_TOKEN --gathered gathered --report run-report/report.json`,
     );
     expect(runs("images").split("\n")).toEqual([
-      `dagger --progress=plain -m ${MODULE} call --source . publish-docker --tag "$TAG" --revision "$GITHUB_SHA" --registry-user "$GITHUB_ACTOR" ` +
+      `dagger --progress=plain -m ${MODULE} call publish-docker --tag "$TAG" --revision "$GITHUB_SHA" --registry-user "$GITHUB_ACTOR" ` +
         `--registry-token env:GITHUB_TOKEN --ipxe-seed "gathered/bty-ipxe-x86_64/bty-ipxe-x86_64-$TAG.efi" --dist gathered/dist --report run-report/report.json`,
-      `dagger --progress=plain -m ${MODULE} call --source . publish-tftp --tag "$TAG" --revision "$GITHUB_SHA" --registry-user "$GITHUB_ACTOR" ` +
+      `dagger --progress=plain -m ${MODULE} call publish-tftp --tag "$TAG" --revision "$GITHUB_SHA" --registry-user "$GITHUB_ACTOR" ` +
         `--registry-token env:GITHUB_TOKEN --ipxe-seed "gathered/bty-ipxe-x86_64/bty-ipxe-x86_64-$TAG.efi" --report run-report/report.json`,
     ]);
     expect(runs("pypi")).toContain(
-      `call --source . publish-pypi --tag "$TAG" --dist gathered/dist --report run-report/report.json ` +
+      `call publish-pypi --tag "$TAG" --dist gathered/dist --report run-report/report.json ` +
         '--oidc-request-token env:ACTIONS_ID_TOKEN_REQUEST_TOKEN --oidc-request-url env:ACTIONS_ID_TOKEN_REQUEST_URL | tee "$RUNNER_TEMP/pypi.txt"',
     );
     // The environment's URL: the project page line publish-pypi prints last.
@@ -409,7 +409,7 @@ describe("the drop-in's contents", () => {
   it("tags in the checks job, after the verdict, by the report just written; only on main", () => {
     const tag = stepNamed("checks", "tag-release");
     expect(tag.run).toBe(
-      `dagger --progress=plain -m ${MODULE} call --source . tag-release --head . --token env:RELEASE_PAT --report "$RUNNER_TEMP/run/report.json"`,
+      `dagger --progress=plain -m ${MODULE} call tag-release --token env:RELEASE_PAT --report "$RUNNER_TEMP/run/report.json"`,
     );
     expect(tag.if).toBe("github.event_name != 'pull_request' && github.ref == 'refs/heads/main'");
     expect(tag.env).toEqual({ RELEASE_PAT: "${{ secrets.RELEASE_PAT }}" });
@@ -423,7 +423,7 @@ describe("the drop-in's contents", () => {
   it("exports all-checks' bundle and shows its report in the job summary", () => {
     expect(stepNamed("checks", "all-checks").run).toBe(
       "set -euo pipefail\n" +
-        `dagger --progress=plain -m ${MODULE} call --source . all-checks-bundle export --path "$RUNNER_TEMP/run"\n` +
+        `dagger --progress=plain -m ${MODULE} call all-checks-bundle export --path "$RUNNER_TEMP/run"\n` +
         'cat "$RUNNER_TEMP/run/report.md" >> "$GITHUB_STEP_SUMMARY"',
     );
     const upload = (name: string) => artifactSteps("checks", "upload").find((w) => w.name === name)!;
@@ -539,7 +539,7 @@ describe("the drop-in's text", () => {
 
   it("is plain YAML a reviewer can read: no anchors, no folded lines, an empty workflow_dispatch", () => {
     expect(text).not.toMatch(/[&*]a\d/);
-    expect(text).toContain(`\n          dagger --progress=plain -m ${MODULE} call --source . all-checks-bundle export --path "$RUNNER_TEMP/run"\n`);
+    expect(text).toContain(`\n          dagger --progress=plain -m ${MODULE} call all-checks-bundle export --path "$RUNNER_TEMP/run"\n`);
     expect(text).toMatch(/^  workflow_dispatch:$/m);
     expect(text).not.toContain("null");
   });
@@ -575,7 +575,7 @@ describe("the drop-in's text", () => {
 
 describe("workflow options", () => {
   it("calls a pinned remote module with the checkout as --source, or the toolchain", () => {
-    expect(daggerCall({ module: MODULE })).toBe(`dagger --progress=plain -m ${MODULE} call --source .`);
+    expect(daggerCall({ module: MODULE })).toBe(`dagger --progress=plain -m ${MODULE} call`);
     expect(daggerCall({ module: "" })).toBe("dagger --progress=plain call bty-ci");
   });
 
