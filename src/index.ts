@@ -273,7 +273,8 @@ export class BtyCi {
    * (KVM if it works, else TCG), bty's wizard seen on tty1 over SSH, poweroff,
    * then BTY_IMAGES grown to at least 1 GiB with bty-usb-grow's sentinel.
    * Returns the debug bundle (markers.json, serial.log, qemu-cmdline.txt,
-   * steps.log); a failure prints it.
+   * steps.log); a failed boot fails with usb-vm.py's summary and serial tail,
+   * and all-checks-bundle exports its bundle under debug/test-usb-grow/.
    */
   @func({ cache: "never" })
   async testUsbGrow(
@@ -282,7 +283,7 @@ export class BtyCi {
   ): Promise<Directory> {
     const { inputs } = await this.job();
     const image = iso ?? (await this.usbbootIso(this.buildUsbbootPc()));
-    return usbGrowBundle(inputs, image).sync();
+    return usbGrowBundle(inputs, image);
   }
 
   /**
@@ -292,7 +293,8 @@ export class BtyCi {
    * wizard's local image and catalog entry and the wizard on tty1 checked.
    * Ventoy 1.1.05 is fetched and checked against its pinned sha256 (or
    * --ventoy-checksum), or given unpacked with --ventoy. Returns the
-   * debug bundle; a failure prints it.
+   * debug bundle; a failed boot fails with usb-vm.py's summary, and
+   * all-checks-bundle exports its bundle under debug/test-usb-ventoy/.
    */
   @func({ cache: "never" })
   async testUsbVentoy(
@@ -307,7 +309,7 @@ export class BtyCi {
     const release = ventoy ?? { sha256: checkVentoySha256(ventoyChecksum) };
     const { inputs } = await this.job();
     const image = iso ?? (await this.usbbootIso(this.buildUsbbootPc()));
-    return usbVentoyBundle(inputs, image, release).sync();
+    return usbVentoyBundle(inputs, image, release);
   }
 
   /** The ISO of a build-usbboot-pc output, by the name bty gives it. */

@@ -1,15 +1,17 @@
 /**
  * The Dagger side of bty's USB tests: one privileged container (QEMU, loop
- * devices, exFAT) runs the command lists of plan.ts against the ISO. On
- * success the function returns the run's debug bundle (markers with their
- * times, the accelerator, serial log, QEMU command line, guest command
- * log); on failure the exec's error carries the bundle's summary and the
- * serial log's last lines, printed by ci/usb/usb-vm.py.
+ * devices, exFAT) runs the command lists of plan.ts against the ISO. The
+ * function returns the run's debug bundle (markers with their times, the
+ * accelerator, serial log, QEMU command line, guest command log). When the
+ * boot fails it throws a JobFailure carrying that bundle, with the summary
+ * and serial tail ci/usb/usb-vm.py printed, so all-checks-bundle exports it
+ * as it does test-pxe's.
  */
-import { type Container, dag, type Directory, type File } from "@dagger.io/dagger";
+import { type Container, dag, type Directory, type File, ReturnType } from "@dagger.io/dagger";
 
 import { PATHS, USB } from "../config.js";
-import { type JobInputs, jobContainer } from "../containers.js";
+import { type JobInputs, jobContainer, runSteps } from "../containers.js";
+import { JobFailure } from "../report.js";
 import { bundleDir, type UsbLayout, type UsbStep, usbGrowSteps, usbVentoySteps } from "./plan.js";
 
 /** The layout inside the test container. */
@@ -17,20 +19,33 @@ export function usbLayout(): UsbLayout {
   return { ciDir: PATHS.ciScripts, work: USB.workDir, iso: `${USB.workDir}/bty-usbboot-pc.iso` };
 }
 
-function usbContainer(inputs: JobInputs, iso: File, steps: UsbStep[], extra: (ctr: Container) => Container): Container {
+/**
+ * Stage, boot, then the steps after the boot; the debug bundle of a passed
+ * run, or a JobFailure with the bundle when the boot failed. Staging fails
+ * as any exec does: there is no VM and no bundle yet.
+ */
+async function runUsb(job: string, inputs: JobInputs, iso: File, steps: UsbStep[], extra: (ctr: Container) => Container): Promise<Directory> {
   const layout = usbLayout();
-  return jobContainer(inputs, {
+  const boot = steps.findIndex((s) => s.bootsVm);
+  const staged = jobContainer(inputs, {
     apt: USB.apt,
     tools: (ctr) => extra(ctr.withFile(layout.iso, iso)),
-    steps: () => steps,
+    steps: () => steps.slice(0, boot),
     // QEMU's /dev/kvm (when it works), loop devices, mount and FUSE.
     privileged: true,
   });
+  const booted = staged.withExec(steps[boot]!.argv, { insecureRootCapabilities: true, expect: ReturnType.Any });
+  const code = await booted.exitCode();
+  if (code !== 0) {
+    const out = `${await booted.stdout()}${await booted.stderr()}`.trim();
+    throw new JobFailure(`${job} failed (usb-vm.py exited ${code})\n${out}`, booted.directory(bundleDir(layout)));
+  }
+  return runSteps(booted, steps.slice(boot + 1), { privileged: true }).directory(bundleDir(layout)).sync();
 }
 
 /** test-usb-grow: the debug bundle of a passed run. */
-export function usbGrowBundle(inputs: JobInputs, iso: File): Directory {
-  return usbContainer(inputs, iso, usbGrowSteps(usbLayout()), (ctr) => ctr).directory(bundleDir(usbLayout()));
+export function usbGrowBundle(inputs: JobInputs, iso: File): Promise<Directory> {
+  return runUsb("test-usb-grow", inputs, iso, usbGrowSteps(usbLayout()), (ctr) => ctr);
 }
 
 /** Where an unpacked Ventoy release sits in the container. */
@@ -40,7 +55,7 @@ export const VENTOY_DIR = `${USB.workDir}/ventoy`;
  * test-usb-ventoy with a Ventoy release given as a directory, or fetched at
  * the pinned version and checked against `sha256` before it is unpacked.
  */
-export function usbVentoyBundle(inputs: JobInputs, iso: File, ventoy: Directory | { sha256: string }): Directory {
+export function usbVentoyBundle(inputs: JobInputs, iso: File, ventoy: Directory | { sha256: string }): Promise<Directory> {
   const layout = usbLayout();
   const tarball = `${USB.workDir}/ventoy-${USB.ventoy.version}-linux.tar.gz`;
   const release = "sha256" in ventoy
@@ -52,5 +67,5 @@ export function usbVentoyBundle(inputs: JobInputs, iso: File, ventoy: Directory 
   const ventoyDir = "sha256" in ventoy ? `${USB.workDir}/ventoy-${USB.ventoy.version}` : VENTOY_DIR;
   const extra = (ctr: Container) =>
     "sha256" in ventoy ? ctr.withFile(tarball, dag.http(USB.ventoy.url)) : ctr.withDirectory(VENTOY_DIR, ventoy);
-  return usbContainer(inputs, iso, [...release, ...usbVentoySteps(layout, ventoyDir)], extra).directory(bundleDir(layout));
+  return runUsb("test-usb-ventoy", inputs, iso, [...release, ...usbVentoySteps(layout, ventoyDir)], extra);
 }

@@ -17,6 +17,8 @@ export interface UsbLayout {
 export interface UsbStep {
   label: string;
   argv: string[];
+  /** The step that boots the VM and writes the debug bundle: its failure hands the bundle on. */
+  bootsVm?: true;
 }
 
 /** Where a run's debug bundle is written (markers.json, serial.log, qemu-cmdline.txt, steps.log). */
@@ -37,6 +39,7 @@ function withLoops(ciDir: string, argv: string[]): string[] {
 function vmStep(layout: UsbLayout, scenario: "grow" | "ventoy", timeouts: Record<string, number>): UsbStep {
   return {
     label: `boot and check (${scenario})`,
+    bootsVm: true,
     argv: [
       "python3", `${layout.ciDir}/usb/usb-vm.py`,
       "--scenario", scenario,
