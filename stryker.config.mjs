@@ -6,8 +6,8 @@
 // (Stryker writes them only at the end of a run).
 /** @type {Record<string, string[]>} */
 export const MUTATION_GROUPS = {
-  pure: ["src/config.ts", "src/names.ts", "src/plan.ts", "src/pre-commit.ts", "src/project.ts", "src/report.ts", "src/steps.ts", "src/workflow.ts"],
-  release: ["src/release/**/*.ts"],
+  pure: ["src/config.ts", "src/names.ts", "src/plan.ts", "src/pre-commit.ts", "src/project.ts", "src/report.ts", "src/steps.ts", "src/workflow.ts", "src/checkout.ts", "src/job-budget.ts", "src/gantt.ts"],
+  release: ["src/release/**/*.ts", "src/bundle/**/*.ts"],
   media: ["src/media/**/*.ts", "src/ipxe/**/*.ts", "src/pxe/**/*.ts", "src/usb/**/*.ts"],
   facade: ["src/index.ts", "src/python.ts", "src/docs.ts", "src/lint.ts", "src/containers.ts", "src/images.ts", "src/source.ts", "src/tracing.ts", "src/artifacts.ts"],
 };

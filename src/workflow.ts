@@ -10,6 +10,7 @@ import { stringify } from "yaml";
 import { BTY_CI_MODULE, WORKFLOW_PINS } from "./config.js";
 import { MAIN_BRANCH, PATHS_IGNORE, RELEASE_TAG_PATTERN } from "./plan.js";
 import { BUNDLE } from "./bundle/layout.js";
+import { timeoutMinutes } from "./job-budget.js";
 import { ASSET_GROUP_NAMES } from "./release/assets.js";
 import { PROJECT_PAGE_PREFIX } from "./release/pypi.js";
 import { REPORT_PASSED_MARKER } from "./report.js";
@@ -128,6 +129,9 @@ function downloads(names: readonly string[]): Step[] {
   ];
 }
 
+/** What the images job downloads: the iPXE seed and the wheel. */
+const IMAGE_GROUPS = ["bty-ipxe-x86_64", "dist"];
+
 /** The argument a writing call verifies its files with. */
 const REPORT_ARG = `--report ${REPORT_ARTIFACT}/${BUNDLE.json}`;
 
@@ -146,7 +150,7 @@ export function workflowObject(opts: WorkflowOptions): Record<string, unknown> {
     checks: {
       name: "All checks, builds and e2e tests (bty-ci all-checks-bundle)",
       "runs-on": WORKFLOW_PINS.runner,
-      "timeout-minutes": 150,
+      "timeout-minutes": timeoutMinutes({ calls: ["check-not-published", "all-checks-bundle", "tag-release"], artifactSteps: uploads.length, freesDisk: true }),
       // Read-only: the tag is pushed with RELEASE_PAT; everything else that
       // writes runs in the jobs below, which run no bty code.
       permissions: { contents: "read" },
@@ -190,7 +194,7 @@ export function workflowObject(opts: WorkflowOptions): Record<string, unknown> {
       needs: ["checks"],
       if: IS_RELEASE_REF,
       "runs-on": WORKFLOW_PINS.runner,
-      "timeout-minutes": 30,
+      "timeout-minutes": timeoutMinutes({ calls: ["attach-to-release"], artifactSteps: downloads(ASSET_GROUP_NAMES).length, freesDisk: false }),
       permissions: { contents: "write" },
       env: { ...cloudEnv, TAG: "${{ github.ref_name }}" },
       steps: [
@@ -210,13 +214,13 @@ export function workflowObject(opts: WorkflowOptions): Record<string, unknown> {
       needs: ["github-release"],
       if: IS_RELEASE_REF,
       "runs-on": WORKFLOW_PINS.runner,
-      "timeout-minutes": 90,
+      "timeout-minutes": timeoutMinutes({ calls: ["publish-docker", "publish-tftp"], artifactSteps: downloads(IMAGE_GROUPS).length, freesDisk: false }),
       permissions: { contents: "read", packages: "write" },
       env: { ...cloudEnv, TAG: "${{ github.ref_name }}" },
       steps: [
         checkout,
         installDagger,
-        ...downloads(["bty-ipxe-x86_64", "dist"]),
+        ...downloads(IMAGE_GROUPS),
         ...(["publish-docker", "publish-tftp"] as const).map((fn) =>
           callStep(
             fn,
@@ -233,7 +237,7 @@ export function workflowObject(opts: WorkflowOptions): Record<string, unknown> {
       needs: ["images"],
       if: IS_RELEASE_REF,
       "runs-on": WORKFLOW_PINS.runner,
-      "timeout-minutes": 20,
+      "timeout-minutes": timeoutMinutes({ calls: ["publish-pypi"], artifactSteps: downloads(["dist"]).length, freesDisk: false }),
       // Trusted publishing: this job alone can mint the OIDC token, in the
       // environment PyPI's trusted publisher names; the URL is the project
       // page publish-pypi printed (the index it asked, not a literal here).

@@ -3,14 +3,14 @@
  * devices, exFAT) runs the command lists of plan.ts against the ISO. The
  * function returns the run's debug bundle (markers with their times, the
  * accelerator, serial log, QEMU command line, guest command log). When the
- * boot fails it throws a JobFailure carrying that bundle, with the summary
- * and serial tail ci/usb/usb-vm.py printed, so all-checks-bundle exports it
- * as it does test-pxe's.
+ * boot or the grow assertion fails it throws a JobFailure carrying that
+ * bundle, with what the failing program printed (usb-vm.py: its summary and
+ * serial tail), so all-checks-bundle exports it as it does test-pxe's.
  */
 import { type Container, dag, type Directory, type File, ReturnType } from "@dagger.io/dagger";
 
 import { PATHS, USB } from "../config.js";
-import { type JobInputs, jobContainer, runSteps } from "../containers.js";
+import { type JobInputs, jobContainer } from "../containers.js";
 import { JobFailure } from "../report.js";
 import { bundleDir, type UsbLayout, type UsbStep, usbGrowSteps, usbVentoySteps } from "./plan.js";
 
@@ -21,26 +21,29 @@ export function usbLayout(): UsbLayout {
 
 /**
  * Stage, boot, then the steps after the boot; the debug bundle of a passed
- * run, or a JobFailure with the bundle when the boot failed. Staging fails
- * as any exec does: there is no VM and no bundle yet.
+ * run, or a JobFailure with the bundle when the boot or a later step (the
+ * grow assertion) failed. Staging fails as any exec does: there is no VM
+ * and no bundle yet.
  */
 async function runUsb(job: string, inputs: JobInputs, iso: File, steps: UsbStep[], extra: (ctr: Container) => Container): Promise<Directory> {
   const layout = usbLayout();
   const boot = steps.findIndex((s) => s.bootsVm);
-  const staged = jobContainer(inputs, {
+  let ctr = jobContainer(inputs, {
     apt: USB.apt,
-    tools: (ctr) => extra(ctr.withFile(layout.iso, iso)),
+    tools: (c) => extra(c.withFile(layout.iso, iso)),
     steps: () => steps.slice(0, boot),
     // QEMU's /dev/kvm (when it works), loop devices, mount and FUSE.
     privileged: true,
   });
-  const booted = staged.withExec(steps[boot]!.argv, { insecureRootCapabilities: true, expect: ReturnType.Any });
-  const code = await booted.exitCode();
-  if (code !== 0) {
-    const out = `${await booted.stdout()}${await booted.stderr()}`.trim();
-    throw new JobFailure(`${job} failed (usb-vm.py exited ${code})\n${out}`, booted.directory(bundleDir(layout)));
+  for (const step of steps.slice(boot)) {
+    ctr = ctr.withExec(step.argv, { insecureRootCapabilities: true, expect: ReturnType.Any });
+    const code = await ctr.exitCode();
+    if (code !== 0) {
+      const out = `${await ctr.stdout()}${await ctr.stderr()}`.trim();
+      throw new JobFailure(`${job} failed (${step.label}: exit ${code})\n${out}`, ctr.directory(bundleDir(layout)));
+    }
   }
-  return runSteps(booted, steps.slice(boot + 1), { privileged: true }).directory(bundleDir(layout)).sync();
+  return ctr.directory(bundleDir(layout)).sync();
 }
 
 /** test-usb-grow: the debug bundle of a passed run. */

@@ -17,7 +17,7 @@ export interface UsbLayout {
 export interface UsbStep {
   label: string;
   argv: string[];
-  /** The step that boots the VM and writes the debug bundle: its failure hands the bundle on. */
+  /** The step that boots the VM and writes the debug bundle: from it on, a failure hands the bundle on. */
   bootsVm?: true;
 }
 

@@ -73,11 +73,10 @@ describe("testUsbGrow", () => {
     expect(execs(chain).slice(0, -3).some((e) => e.insecureRootCapabilities)).toBe(false);
   });
 
-  it("boots with any exit code allowed, so that a failed boot still has its bundle", async () => {
+  it("boots and asserts with any exit code allowed, so that a failure there still has the VM's bundle; staging as usual", async () => {
     const chain = resultOf(await call("testUsbGrow", { iso: "File:iso" }));
-    const boot = chain.filter((c) => c.field === "withExec").map((c) => c.args as { args: string[]; expect?: string });
-    expect(boot.find((e) => e.args[1]?.endsWith("usb-vm.py"))?.expect).toBe("ANY");
-    expect(boot.filter((e) => e.expect === "ANY")).toHaveLength(1);
+    const all = chain.filter((c) => c.field === "withExec").map((c) => c.args as { args: string[]; expect?: string });
+    expect(all.filter((e) => e.expect === "ANY").map((e) => e.args)).toEqual([GROW_VM, GROW_ASSERT]);
   });
 
   it("a failed boot throws with usb-vm.py's output and hands on the VM's bundle; the grow is not asserted", async () => {
@@ -86,7 +85,7 @@ describe("testUsbGrow", () => {
     engine.answer("stdout", (ctx: { chain: Call[] }) => (booting(ctx.chain) ? "FAILED: wizard on tty1 (no marker in 180 s)\n" : ""));
     engine.answer("stderr", "");
     await expect(call("testUsbGrow", { iso: "File:iso" })).rejects.toThrow(
-      "test-usb-grow failed (usb-vm.py exited 1)\nFAILED: wizard on tty1 (no marker in 180 s)",
+      "test-usb-grow failed (boot and check (grow): exit 1)\nFAILED: wizard on tty1 (no marker in 180 s)",
     );
     expect(engine.execs().some((e) => e.args.some((a) => a.endsWith("grow-assert.sh")))).toBe(false);
   });
@@ -102,7 +101,18 @@ describe("all-checks-bundle and a failed USB boot", () => {
     expect(debug.map((c) => c.args.path)).toEqual(["debug/test-usb-grow", "debug/test-usb-ventoy"]);
     for (const d of debug) expect(engine.pipelineOf(String(d.args.source))?.at(-1)).toMatchObject({ field: "directory", args: { path: `${WORK}/vm` } });
     const md = String(steps.find((c) => c.args.path === "report.md")!.args.contents);
-    expect(md).toMatch(/^\| test-usb-grow \| ❌ failed \| [\d.]+ s \| test-usb-grow failed \(usb-vm\.py exited 1\)/m);
+    expect(md).toMatch(/^\| test-usb-grow \| ❌ failed \| [\d.]+ s \| test-usb-grow failed \(boot and check \(grow\): exit 1\)/m);
+  });
+
+  it("a failed grow assertion (after a good boot) hands the VM's bundle on too", async () => {
+    const asserting = (chain: Call[]) => execs(chain).at(-1)?.args.some((a) => a.endsWith("grow-assert.sh")) === true;
+    engine.answer("exitCode", (ctx: { chain: Call[] }) => (asserting(ctx.chain) ? 1 : 0));
+    engine.answer("entries", NETBOOT_TRIO);
+    const steps = (engine.pipelineOf(String(await call("allChecksBundle", { ventoy: "Directory:ventoy" }))) ?? []).slice(1);
+    const debug = steps.filter((c) => c.field === "withDirectory" && String(c.args.path).startsWith("debug/"));
+    expect(debug.map((c) => c.args.path)).toEqual(["debug/test-usb-grow"]);
+    const md = String(steps.find((c) => c.args.path === "report.md")!.args.contents);
+    expect(md).toMatch(/^\| test-usb-grow \| ❌ failed \| [\d.]+ s \| test-usb-grow failed \(assert grown: exit 1\)/m);
   });
 });
 

@@ -18,6 +18,7 @@ import picomatch from "picomatch";
 import { beforeEach, describe, expect, it } from "vitest";
 import { parse as parseYaml } from "yaml";
 
+import { type DropInCall, timeoutMinutes } from "../../src/job-budget.js";
 import { callArgs, plan, plannedCalls, type Plan } from "../../src/plan.js";
 import { daggerCall, workflowObject, workflowOptions, workflowYaml } from "../../src/workflow.js";
 
@@ -216,7 +217,7 @@ describe("both workflows pass GitHub's own parser", () => {
     const broken = workflowYaml(workflowOptions(MODULE)).replace("runs-on: ubuntu-24.04", "runs-on: [");
     const parsed = parseWorkflow({ name: "broken.yml", content: broken }, new NoOperationTraceWriter());
     expect(parsed.context.errors.getErrors().length).toBeGreaterThan(0);
-    const unknownKey = workflowYaml(workflowOptions(MODULE)).replace("timeout-minutes: 30", "timeout-minutez: 30");
+    const unknownKey = workflowYaml(workflowOptions(MODULE)).replace("timeout-minutes:", "timeout-minutez:");
     const parsed2 = parseWorkflow({ name: "typo.yml", content: unknownKey }, new NoOperationTraceWriter());
     expect(parsed2.context.errors.getErrors().map((e) => e.message).join("\n")).toMatch(/timeout-minutez/);
   });
@@ -474,14 +475,21 @@ describe("the drop-in's contents", () => {
     }
   });
 
-  it("sets timeouts and a pinned runner on every job", () => {
-    expect(Object.fromEntries(Object.entries(jobs).map(([k, j]) => [k, j["timeout-minutes"]]))).toEqual({
-      checks: 150,
-      "github-release": 30,
-      images: 90,
-      pypi: 20,
+  it("sizes every job's timeout from the calls in its own lines and its artifact steps, on a pinned runner", () => {
+    for (const [id, j] of Object.entries(jobs)) {
+      // The job's work as its YAML says it, not as workflow.ts declares it.
+      const calls = daggerCalls(runs(id), "v0.77.2").map((args) => args[0]!) as DropInCall[];
+      const artifactSteps = j.steps.filter((s) => /^actions\/(upload|download)-artifact@/.test(String(s.uses))).length;
+      const freesDisk = j.steps.some((s) => String(s.run).includes("sudo rm -rf /usr/share/dotnet"));
+      expect(j["timeout-minutes"], id).toBe(timeoutMinutes({ calls, artifactSteps, freesDisk }));
+      expect(j["runs-on"]).toBe("ubuntu-24.04");
+    }
+    expect(Object.fromEntries(Object.keys(jobs).map((k) => [k, daggerCalls(runs(k), "v0.77.2").map((a) => a[0])]))).toEqual({
+      checks: ["check-not-published", "all-checks-bundle", "tag-release"],
+      "github-release": ["attach-to-release"],
+      images: ["publish-docker", "publish-tftp"],
+      pypi: ["publish-pypi"],
     });
-    for (const j of Object.values(jobs)) expect(j["runs-on"]).toBe("ubuntu-24.04");
   });
 
   it("uses only actions pinned by commit: checkout, the pinned Dagger CLI, artifact upload and download", () => {
