@@ -27,7 +27,7 @@ export function main(argv: string[], out: (s: string) => void, err: (s: string) 
         ref: { type: "string", default: "main" },
         "changed-paths": { type: "string", default: "" },
         format: { type: "string", default: "table" },
-        module: { type: "string", default: "github.com/safl/bty-ci@v0.1.0" },
+        module: { type: "string", default: "github.com/safl/bty-ci@v0.2.0" },
         help: { type: "boolean", short: "h", default: false },
       },
       strict: true,

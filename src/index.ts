@@ -755,7 +755,7 @@ export class BtyCi {
   @func()
   workflow(
     /** bty-ci module reference with a pinned ref, called with -m; empty: bty-ci is a toolchain of bty's repository. */
-    module: string = "github.com/safl/bty-ci@v0.1.0",
+    module: string = "github.com/safl/bty-ci@v0.2.0",
   ): File {
     const text = workflowYaml(workflowOptions(module));
     return dag.directory().withNewFile("ci-cd.yml", text).file("ci-cd.yml");

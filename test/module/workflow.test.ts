@@ -37,7 +37,7 @@ describe("registration", () => {
 
   it("workflow returns a File for a pinned module reference (default: bty-ci at main)", () => {
     expect(fn("workflow")).toMatchObject({ returnType: "File", isCheck: false });
-    expect(findArgument(mod, "workflow", "module")).toMatchObject({ type: "string", defaultValue: "github.com/safl/bty-ci@v0.1.0" });
+    expect(findArgument(mod, "workflow", "module")).toMatchObject({ type: "string", defaultValue: "github.com/safl/bty-ci@v0.2.0" });
   });
 
   it("allChecks takes a report format (text) and whether to fail (true), and is not cached across sessions", () => {
@@ -78,13 +78,13 @@ describe("workflow", () => {
   };
 
   it("writes ci-cd.yml into an empty directory and returns that file", async () => {
-    const id = await call("workflow", { module: "github.com/safl/bty-ci@v0.1.0" });
+    const id = await call("workflow", { module: "github.com/safl/bty-ci@v0.2.0" });
     expect(String(id)).toMatch(/^File:/);
     const w = written();
     expect(w).toMatchObject({ path: "ci-cd.yml", file: "ci-cd.yml", root: "directory" });
     const yaml = parseYaml(w.contents);
     expect(yaml.name).toBe("CI");
-    expect(w.contents).toContain("dagger --progress=plain -m github.com/safl/bty-ci@v0.1.0 call all-checks");
+    expect(w.contents).toContain("dagger --progress=plain -m github.com/safl/bty-ci@v0.2.0 call all-checks");
   });
 
   it("an empty module calls bty-ci as a toolchain; an unpinned one is refused before any engine call", async () => {

@@ -43,11 +43,11 @@ describe("offline plan", () => {
 
 describe("offline workflow", () => {
   it("prints the drop-in for the given module (default bty-ci at main)", () => {
-    const pinned = run("workflow", "--module", "github.com/safl/bty-ci@v0.1.0");
+    const pinned = run("workflow", "--module", "github.com/safl/bty-ci@v0.2.0");
     expect(pinned.code).toBe(0);
     expect(parseYaml(pinned.out).name).toBe("CI");
-    expect(pinned.out).toContain("-m github.com/safl/bty-ci@v0.1.0 call all-checks");
-    expect(run("workflow").out).toContain("-m github.com/safl/bty-ci@v0.1.0 call");
+    expect(pinned.out).toContain("-m github.com/safl/bty-ci@v0.2.0 call all-checks");
+    expect(run("workflow").out).toContain("-m github.com/safl/bty-ci@v0.2.0 call");
     expect(run("workflow", "--module", "").out).toContain("call bty-ci all-checks");
     expect(run("workflow", "--module", "github.com/safl/bty-ci").code).toBe(2);
   });

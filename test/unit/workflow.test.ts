@@ -45,7 +45,7 @@ const ALL_CHECKS = [
   "test-usb-ventoy",
 ];
 
-const MODULE = "github.com/safl/bty-ci@v0.1.0";
+const MODULE = "github.com/safl/bty-ci@v0.2.0";
 
 /** Parse and convert with GitHub's parser; throws with every error it reports. */
 async function load(name: string, content: string): Promise<WorkflowTemplate> {
