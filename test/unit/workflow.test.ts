@@ -582,7 +582,7 @@ describe("the drop-in's text", () => {
 });
 
 describe("workflow options", () => {
-  it("calls a pinned remote module with the checkout as --source, or the toolchain", () => {
+  it("calls a pinned remote module (the checkout comes from the workspace), or the toolchain", () => {
     expect(daggerCall({ module: MODULE })).toBe(`dagger --progress=plain -m ${MODULE} call`);
     expect(daggerCall({ module: "" })).toBe("dagger --progress=plain call bty-ci");
   });
