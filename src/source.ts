@@ -7,8 +7,9 @@ import { MISSING_PYPROJECT, parsePyproject, ProjectError, type ProjectInfo } fro
 
 /** Read and validate the checkout's pyproject.toml before any job runs. */
 export async function readProject(source: Directory): Promise<ProjectInfo> {
-  if (!(await source.exists("pyproject.toml"))) throw new ProjectError(MISSING_PYPROJECT);
-  return parsePyproject(await source.file("pyproject.toml").contents());
+  const { pyproject } = await probe(source);
+  if (pyproject === undefined) throw new ProjectError(MISSING_PYPROJECT);
+  return parsePyproject(pyproject);
 }
 
 export interface Checkout {
