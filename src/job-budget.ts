@@ -52,12 +52,12 @@ export interface JobWork {
   freesDisk: boolean;
 }
 
-/** A job's timeout in whole minutes, rounded up to 5: its work's budget with headroom. */
+/** A job's timeout in whole minutes, rounded up: its work's budget with headroom. */
 export function timeoutMinutes(work: JobWork): number {
   const seconds =
     STEP_BUDGETS.setup.seconds +
     (work.freesDisk ? STEP_BUDGETS.freeDisk.seconds : 0) +
     work.artifactSteps * STEP_BUDGETS.artifact.seconds +
     work.calls.reduce((sum, call) => sum + CALL_BUDGETS[call].seconds + PER_CALL_SECONDS, 0);
-  return Math.ceil((seconds * HEADROOM) / 60 / 5) * 5;
+  return Math.ceil((seconds * HEADROOM) / 60);
 }
