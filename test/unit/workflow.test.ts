@@ -376,6 +376,10 @@ describe("the drop-in's contents", () => {
       // No run-id or token: the artifacts of this run (a re-run keeps them), nothing from elsewhere.
       for (const w of artifactSteps(id, "download")) expect(Object.keys(w).sort(), id).toEqual(w.name ? ["name", "path"] : ["path", "pattern"]);
     }
+    // Where the writing calls read them: --gathered gathered, --dist gathered/dist, --report run-report/report.json.
+    for (const id of ["github-release", "images", "pypi"]) {
+      expect(artifactSteps(id, "download").map((w) => w.path), id).toEqual(["gathered", "run-report"]);
+    }
     const uploaded = new Set(artifactSteps("checks", "upload").map((w) => String(w.name)));
     for (const id of ["github-release", "images", "pypi"]) {
       const names = artifactSteps(id, "download").flatMap((w) => String(w.pattern ?? w.name).replace(/[{}]/g, "").split(","));
@@ -405,6 +409,8 @@ describe("the drop-in's contents", () => {
     // The environment's URL: the project page line publish-pypi prints last.
     expect(stepNamed("pypi", "publish-pypi").id).toBe("publish-pypi");
     expect(runs("pypi")).toContain(`echo "url=$(sed -n 's/^project page: //p' "$RUNNER_TEMP/pypi.txt")" >> "$GITHUB_OUTPUT"`);
+    // pipefail: a failed upload piped into tee must still fail the step.
+    expect(runs("pypi").split("\n")[0]).toBe("set -euo pipefail");
   });
 
   it("tags in the checks job, after the verdict, by the report just written; only on main", () => {
