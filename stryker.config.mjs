@@ -6,10 +6,15 @@
 // (Stryker writes them only at the end of a run).
 /** @type {Record<string, string[]>} */
 export const MUTATION_GROUPS = {
-  pure: ["src/config.ts", "src/names.ts", "src/plan.ts", "src/pre-commit.ts", "src/project.ts", "src/report.ts", "src/steps.ts", "src/workflow.ts", "src/checkout.ts", "src/job-budget.ts", "src/gantt.ts"],
-  release: ["src/release/**/*.ts", "src/bundle/**/*.ts"],
+  // The pure decisions every domain shares, the checks' rows and report, the pipeline.
+  pure: [
+    "src/config.ts", "src/steps.ts", "src/sha256.ts", "src/checkout/plan.ts", "src/checkout/project.ts",
+    "src/checks/plan.ts", "src/checks/report.ts", "src/python/plan.ts", "src/python/pre-commit.ts", "src/pipeline/**/*.ts",
+  ],
+  release: ["src/release/**/*.ts", "src/checks/bundle.ts"],
   media: ["src/media/**/*.ts", "src/ipxe/**/*.ts", "src/pxe/**/*.ts", "src/usb/**/*.ts"],
-  facade: ["src/index.ts", "src/python.ts", "src/docs.ts", "src/lint.ts", "src/containers.ts", "src/images.ts", "src/source.ts", "src/tracing.ts", "src/artifacts.ts"],
+  // The facade and the Dagger side shared by every job.
+  facade: ["src/index.ts", "src/containers.ts", "src/checkout/dagger.ts", "src/checks/dagger.ts", "src/python/dagger.ts"],
 };
 const group = process.env.BTY_CI_MUTATION_GROUP ?? "all";
 const reports = `reports/mutation/${group}`;

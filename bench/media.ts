@@ -15,7 +15,8 @@ import { spawnSync } from "node:child_process";
 import { appendFileSync, existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 
-import { type MediaLayout, type MediaStage, type MediaVariant, mediaStages } from "../src/media/plan.js";
+import { type MediaLayout, type MediaVariant, mediaStages } from "../src/media/plan.js";
+import type { Step } from "../src/steps.js";
 import { btyCheckout, CI_DIR, HOST_CA, R8125_BUNDLE, scratch, uvBin } from "../test/payload/host.js";
 
 
@@ -28,7 +29,7 @@ function run(argv: string[], log: string): number {
   return (performance.now() - start) / 1000;
 }
 
-const stage = (stages: MediaStage[], label: string) => stages.find((s) => s.label === label)!;
+const stage = (stages: Step[], label: string) => stages.find((s) => s.label === label)!;
 
 /** Hash of a directory tree's paths, link targets and contents (what the engine keys a copy on). */
 function treeDigest(dir: string): string {

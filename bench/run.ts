@@ -30,7 +30,7 @@ import { join, resolve } from "node:path";
 import { IPXE, PYTHON_MATRIX, type PythonLeg } from "../src/config.js";
 import { ipxeArtifactName, ipxeSteps } from "../src/ipxe/plan.js";
 import { MEDIA_VARIANTS } from "../src/media/plan.js";
-import { testSteps } from "../src/steps.js";
+import { testSteps } from "../src/python/plan.js";
 import { btyCheckout, CI_DIR, hostEnv, hostLayout, hostPython, IPXE_TARBALL, REPO, runHostSteps, scratch } from "../test/payload/host.js";
 import { benchEngine, ENGINE_JOBS } from "./engine.js";
 import { choiceFlag } from "./flags.js";

@@ -8,8 +8,8 @@
 import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 
-import { formatPlan, plan, planJson } from "../src/plan.js";
-import { workflowOptions, workflowYaml } from "../src/workflow.js";
+import { formatPlan, plan, planJson } from "../src/pipeline/triggers.js";
+import { workflowOptions, workflowYaml } from "../src/pipeline/workflow.js";
 
 const USAGE = `usage:
   offline.ts plan --event <pull_request|push|tag|workflow_dispatch> [--ref main] [--changed-paths a,b] [--format table|json]

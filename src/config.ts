@@ -135,7 +135,7 @@ export const APT = {
   ],
 } as const;
 
-// --- Drop-in workflow for bty's repository (workflow.ts, plan.ts) ---
+// --- Drop-in workflow for bty's repository (pipeline/workflow.ts, pipeline/triggers.ts) ---
 
 /**
  * What the drop-in `.github/workflows/ci-cd.yml` pins. Actions are pinned by
@@ -305,8 +305,6 @@ export const MEDIA = {
   image: "debian:trixie-20251117-slim",
   /** Debian suite of that image (apt cache volumes are keyed by it). */
   suite: "trixie",
-  /** Seconds each live-build stage may take before it is stopped with its last log lines. */
-  stageTimeoutSeconds: 2400,
   /** What the build container installs (live-build, its helpers, the verifiers' tools). */
   packages: [
     "live-build",
@@ -356,6 +354,18 @@ export const IMAGE_PLATFORMS = ["linux/amd64", "linux/arm64"] as const;
 
 /** The `org.opencontainers.image.source` label: bty's repository. */
 export const IMAGE_SOURCE_URL = "https://github.com/safl/bty";
+
+// GitHub: where bty's tags and releases go. Plain literals: the introspector
+// reads them as the CLI defaults of --repo and --api-url.
+
+/** bty's GitHub repository, OWNER/NAME. */
+export const BTY_GITHUB_REPOSITORY = "safl/bty";
+
+/** GitHub's REST API root (GitHub Enterprise: https://HOST/api/v3). */
+export const GITHUB_API_URL = "https://api.github.com";
+
+/** Seconds each live-build stage may run by default (the media functions' --timeout-seconds). */
+export const MEDIA_STAGE_TIMEOUT_SECONDS = 2400;
 
 /**
  * Pushes that fail with a transient registry error are tried again after

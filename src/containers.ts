@@ -1,13 +1,13 @@
 /**
- * The Dagger side of the Python jobs: base containers with pinned images,
- * named caches and bty-ci's scripts, and a runner that turns a Step list
- * into container execs.
+ * The Dagger side every job shares: base containers with pinned images,
+ * named caches and bty-ci's scripts, and the one runner that turns Steps
+ * (steps.ts) into container execs.
  */
-import { CacheSharingMode, type Container, type Directory, dag } from "@dagger.io/dagger";
+import { CacheSharingMode, type Container, type Directory, dag, ReturnType } from "@dagger.io/dagger";
 
 import { CACHE, PATHS, PRIMARY_LEG, PYTHON_MATRIX, type PythonLeg, TOOLS } from "./config.js";
-import { pythonImageRef } from "./images.js";
-import { type Layout, type Step, UV_ENV } from "./steps.js";
+import { type Layout, pythonImageRef, UV_ENV } from "./python/plan.js";
+import type { Step } from "./steps.js";
 
 /** What every job is built from: the checkout plus the caller's overrides. */
 export interface JobInputs {
@@ -94,15 +94,26 @@ export function withAptPackages(ctr: Container, inputs: JobInputs, packages: rea
   );
 }
 
-/** Append one exec per step; only privileged jobs get root capabilities. */
+/**
+ * One step as a container exec: its working directory and environment for
+ * that exec only, root capabilities only where it (or its job) needs them.
+ * `expectAny` keeps a failing exec's container for its exit code and output
+ * (a step that writes a debug bundle).
+ */
+export function withStep(ctr: Container, step: Step, opts: { privileged?: boolean; expectAny?: boolean } = {}): Container {
+  let c = step.cwd ? ctr.withWorkdir(`${PATHS.source}/${step.cwd}`) : ctr;
+  for (const [name, value] of Object.entries(step.env ?? {})) c = c.withEnvVariable(name, value);
+  c = c.withExec(step.argv, {
+    ...(step.privileged || opts.privileged ? { insecureRootCapabilities: true } : {}),
+    ...(opts.expectAny ? { expect: ReturnType.Any } : {}),
+  });
+  for (const name of Object.keys(step.env ?? {})) c = c.withoutEnvVariable(name);
+  return step.cwd ? c.withWorkdir(PATHS.source) : c;
+}
+
+/** Append one exec per step (withStep). */
 export function runSteps(ctr: Container, steps: Step[], opts: { privileged?: boolean } = {}): Container {
-  return steps.reduce((acc, step) => {
-    let c = acc.withWorkdir(step.cwd ? `${PATHS.source}/${step.cwd}` : PATHS.source);
-    for (const [name, value] of Object.entries(step.env ?? {})) c = c.withEnvVariable(name, value);
-    c = c.withExec(step.argv, opts.privileged ? { insecureRootCapabilities: true } : {});
-    for (const name of Object.keys(step.env ?? {})) c = c.withoutEnvVariable(name);
-    return c;
-  }, ctr);
+  return steps.reduce((acc, step) => withStep(acc, step, opts), ctr);
 }
 
 /** What distinguishes one job from another. */
@@ -113,7 +124,7 @@ export interface JobSpec {
   apt?: readonly string[];
   /** Further tool setup (env, caches) before the checkout is copied in. */
   tools?: (ctr: Container) => Container;
-  /** The job's commands, from src/steps.ts. */
+  /** The job's commands (a domain's plan.ts). */
   steps: (layout: Layout) => Step[];
   /** Give the steps all root capabilities (loop devices, mounts). */
   privileged?: boolean;

@@ -1,13 +1,21 @@
 /**
- * bty-ci: bty's CI/CD as a Dagger module. This file is the thin facade the
- * engine registers; each job lives in its domain file (python, docs) and
- * every pinned input in config.ts.
+ * bty-ci: bty's CI/CD as a Dagger module. This file is the facade the engine
+ * registers: declarations, argument checks and delegation. Each job lives in
+ * its domain folder (pure decisions in plan.ts, the Dagger side in
+ * dagger.ts); every pinned input is in config.ts.
  */
 import { check, dag, Directory, type File, func, type GitRef, object, type Secret, type Service, type Workspace } from "@dagger.io/dagger";
 
-import { directoryArtifacts } from "./artifacts.js";
+import { type Checkout, readProject, resolveCheckout, resolveHead } from "./checkout/dagger.js";
+import { checkoutLine } from "./checkout/plan.js";
+import { checksBundle, runAllChecks } from "./checks/dagger.js";
+import { checkName, TEST_LEG_FUNCTIONS } from "./checks/plan.js";
+import { type CheckResult, ChecksFailed, renderReport, REPORT_FORMATS, type RunReport } from "./checks/report.js";
 import {
+  BTY_GITHUB_REPOSITORY,
+  GITHUB_API_URL,
   IMAGE_SOURCE_URL,
+  MEDIA_STAGE_TIMEOUT_SECONDS,
   PYTHON_IMAGE,
   type PythonLeg,
   TFTP_IMAGE_REPOSITORY,
@@ -15,26 +23,23 @@ import {
   WEB_IMAGE_REPOSITORY,
 } from "./config.js";
 import type { JobInputs } from "./containers.js";
-import { docsDirectory } from "./docs.js";
-import { checkIpxeSources, ipxeDirectory, pinnedIpxeSource } from "./ipxe/build.js";
+import { checkIpxeSources, ipxeDirectory, pinnedIpxeSource } from "./ipxe/dagger.js";
 import { ipxeArtifactName } from "./ipxe/plan.js";
-import { lintContainer } from "./lint.js";
-import { buildMedia } from "./media/index.js";
-import { checkName } from "./names.js";
+import { buildMedia } from "./media/dagger.js";
 import { artifactNames } from "./media/plan.js";
+import { formatPlan, plan, planJson } from "./pipeline/triggers.js";
+import { workflowOptions, workflowYaml } from "./pipeline/workflow.js";
+import { testPxeChain } from "./pxe/dagger.js";
+import { checkFirmware, FIRMWARES } from "./pxe/plan.js";
 import {
   buildWheelDirectory,
+  docsDirectory,
   flashIntegrationContainer,
+  lintContainer,
   testContainer,
   typecheckContainer,
-} from "./python.js";
-import { formatPlan, plan, planJson } from "./plan.js";
-import { wheelName } from "./release/image-plan.js";
-import { publishRelease } from "./release/images.js";
-import { type Artifact, type CheckResult, ChecksFailed, renderReport, REPORT_FORMATS, type RunReport, runChecks, toRunReport } from "./report.js";
-import { checksBundle } from "./bundle/index.js";
-import { checkFirmware, checkTrio, type Firmware } from "./pxe/plan.js";
-import { pxeClient, pxeServer, runPxeChain } from "./pxe/test.js";
+} from "./python/dagger.js";
+import { publishRelease } from "./release/dagger/images.js";
 import {
   attachToRelease as attachToReleaseFlow,
   checkNotPublished as checkNotPublishedFlow,
@@ -43,13 +48,9 @@ import {
   publishPypi as publishPypiFlow,
   tagRelease as tagReleaseFlow,
   verifyImageHandOff,
-} from "./release/publish.js";
-import { type Checkout, readProject, resolveCheckout, resolveHead } from "./source.js";
-import { checkoutLine } from "./checkout.js";
-import { inCheckSpan } from "./tracing.js";
+} from "./release/dagger/publish.js";
+import { usbGrowBundle, usbVentoyBundle } from "./usb/dagger.js";
 import { checkVentoySha256 } from "./usb/plan.js";
-import { usbGrowBundle, usbVentoyBundle } from "./usb/index.js";
-import { workflowOptions, workflowYaml } from "./workflow.js";
 
 /** The job inputs carried as object state. */
 function jobInputs(state: JobInputs): JobInputs {
@@ -237,7 +238,7 @@ export class BtyCi {
   @func()
   async buildNetbootPc(
     /** Seconds each live-build stage may run before it is stopped with its last log lines. */
-    timeoutSeconds: number = 2400,
+    timeoutSeconds: number = MEDIA_STAGE_TIMEOUT_SECONDS,
   ): Promise<Directory> {
     const { inputs } = await this.job();
     return buildMedia(inputs, "netboot-pc", { extraCaCerts: this.extraCaCerts, r8125Source: this.r8125Source, timeoutSeconds });
@@ -247,7 +248,7 @@ export class BtyCi {
   @func()
   async buildRambootInit(
     /** Seconds each live-build stage may run before it is stopped with its last log lines. */
-    timeoutSeconds: number = 2400,
+    timeoutSeconds: number = MEDIA_STAGE_TIMEOUT_SECONDS,
   ): Promise<Directory> {
     const { inputs } = await this.job();
     return buildMedia(inputs, "ramboot-init", { extraCaCerts: this.extraCaCerts, r8125Source: this.r8125Source, timeoutSeconds });
@@ -260,7 +261,7 @@ export class BtyCi {
   @func()
   async buildUsbbootPc(
     /** Seconds each live-build stage may run before it is stopped with its last log lines. */
-    timeoutSeconds: number = 2400,
+    timeoutSeconds: number = MEDIA_STAGE_TIMEOUT_SECONDS,
   ): Promise<Directory> {
     const { inputs } = await this.job();
     return buildMedia(inputs, "usbboot-pc", { extraCaCerts: this.extraCaCerts, r8125Source: this.r8125Source, timeoutSeconds });
@@ -467,9 +468,9 @@ export class BtyCi {
     /** The checked-out commit (default: the git HEAD of the checkout this is called from; with --source, give it too). */
     head?: GitRef,
     /** GitHub repository, OWNER/NAME. */
-    repo: string = "safl/bty",
+    repo: string = BTY_GITHUB_REPOSITORY,
     /** GitHub REST API root (GitHub Enterprise: https://HOST/api/v3). */
-    apiUrl: string = "https://api.github.com",
+    apiUrl: string = GITHUB_API_URL,
     /** A server the engine cannot reach by itself (e.g. tcp://127.0.0.1:8080, tunnelled from your machine), bound as --api-url's host. */
     apiService?: Service,
     /** all-checks' report.json of this commit's run (all-checks-bundle): its verdict is used instead of running every check again. */
@@ -499,9 +500,9 @@ export class BtyCi {
     /** The checked-out commit (default: the git HEAD of the checkout this is called from; with --source, give it too). */
     head?: GitRef,
     /** GitHub repository, OWNER/NAME. */
-    repo: string = "safl/bty",
+    repo: string = BTY_GITHUB_REPOSITORY,
     /** GitHub REST API root (GitHub Enterprise: https://HOST/api/v3). */
-    apiUrl: string = "https://api.github.com",
+    apiUrl: string = GITHUB_API_URL,
     /** A server the engine cannot reach by itself (e.g. tcp://127.0.0.1:8080, tunnelled from your machine), bound as --api-url's host. */
     apiService?: Service,
     /** Already built assets as <group>/<file> (bty's gathered/ layout); default: built here. */
@@ -571,9 +572,9 @@ export class BtyCi {
     /** Trusted publishing: the runner's ACTIONS_ID_TOKEN_REQUEST_URL. */
     oidcRequestUrl?: Secret,
     /** GitHub repository, OWNER/NAME. */
-    repo: string = "safl/bty",
+    repo: string = BTY_GITHUB_REPOSITORY,
     /** GitHub REST API root (GitHub Enterprise: https://HOST/api/v3). */
-    apiUrl: string = "https://api.github.com",
+    apiUrl: string = GITHUB_API_URL,
     /** A server the engine cannot reach by itself (e.g. tcp://127.0.0.1:8080, tunnelled from your machine), bound as --api-url's host. */
     apiService?: Service,
     /** Simple index URL the gate and skip-existing ask; empty: pip's index. */
@@ -624,19 +625,11 @@ export class BtyCi {
   ): Promise<void> {
     checkFirmware(firmware);
     const { inputs, version } = await this.job();
-    // A given trio is checked before any build; the builds this test needs run at once.
-    if (trio) checkTrio(await trio.entries(), version);
-    const fw: Firmware = firmware;
-    const [media, ipxeDir, wheelDir] = await Promise.all([
-      trio ?? this.buildNetbootPc(),
-      fw === "uefi" ? (ipxe ?? this.buildIpxe()) : undefined,
-      this.buildWheel(),
-    ]);
-    if (!trio) checkTrio(await media.entries(), version);
-    const efi = ipxeDir?.file(ipxeArtifactName(version));
-    const wheel = wheelDir.file(wheelName(version));
-    const server = pxeServer(inputs, wheel, version, fw, efi);
-    await runPxeChain(pxeClient(inputs, server, media, fw, version, efi), fw);
+    await testPxeChain(inputs, version, firmware, { trio, ipxe }, {
+      netbootPc: () => this.buildNetbootPc(),
+      ipxe: () => this.buildIpxe(),
+      wheel: () => this.buildWheel(),
+    });
   }
 
   /**
@@ -686,44 +679,34 @@ export class BtyCi {
     return checksBundle(version, report, directories(true), directories(false));
   }
 
-  /** Every job of all-checks, and its run report (with the checkout's version). */
+  /** Every row of all-checks bound to its function, and the run report (with the checkout's version). */
   private async runAllChecks(ventoy: Directory | undefined, ventoyChecksum: string): Promise<{ version: string; results: CheckResult[]; report: RunReport }> {
     const { version, checkout } = await this.job();
     const matrix = await this.test();
-    // build-usbboot-pc runs once; its row and both USB tests share it.
+    // build-usbboot-pc runs once; its row and both USB tests share it, each waiting only for the ISO it boots.
     let usbboot: Promise<Directory> | undefined;
     const usbbootPc = () => (usbboot ??= this.buildUsbbootPc());
-    const results = await runChecks(
+    const iso = () => this.usbbootIso(usbbootPc());
+    // Keyed as the rows are named (checks/plan.ts): checkName takes the function path as written here.
+    const { results, report } = await runAllChecks(
       {
-        // Rows are labelled as the CLI prints them (`dagger check -l`,
-        // `dagger call`): checkName takes the function path as written here.
         [checkName("lint")]: () => this.lint(),
-        [checkName("test", "py311")]: () => matrix.py311(),
-        [checkName("test", "py312")]: () => matrix.py312(),
-        [checkName("test", "py313")]: () => matrix.py313(),
-        [checkName("test", "py314")]: () => matrix.py314(),
+        ...Object.fromEntries(TEST_LEG_FUNCTIONS.map((leg) => [checkName("test", leg), () => matrix[leg]()])),
         [checkName("typecheck")]: () => this.typecheck(),
         [checkName("flashIntegration")]: () => this.flashIntegration(),
         [checkName("buildWheel")]: () => this.buildWheel(),
-        [checkName("buildIpxe")]: () => this.buildIpxe(),
         [checkName("docs")]: () => this.docs(),
+        [checkName("buildIpxe")]: () => this.buildIpxe(),
         [checkName("buildNetbootPc")]: () => this.buildNetbootPc(),
         [checkName("buildRambootInit")]: () => this.buildRambootInit(),
         [checkName("buildUsbbootPc")]: usbbootPc,
-        // Each USB test waits only for the ISO it boots.
-        [checkName("testUsbGrow")]: async () => this.testUsbGrow(await this.usbbootIso(usbbootPc())),
-        [checkName("testUsbVentoy")]: async () =>
-          this.testUsbVentoy(await this.usbbootIso(usbbootPc()), ventoy, ventoyChecksum),
-        [checkName("testPxe", "bios")]: () => this.testPxe("bios"),
-        [checkName("testPxe", "uefi")]: () => this.testPxe("uefi"),
+        ...Object.fromEntries(FIRMWARES.map((fw) => [checkName("testPxe", fw), () => this.testPxe(fw)])),
+        [checkName("testUsbGrow")]: async () => this.testUsbGrow(await iso()),
+        [checkName("testUsbVentoy")]: async () => this.testUsbVentoy(await iso(), ventoy, ventoyChecksum),
       },
-      { wrap: inCheckSpan },
+      { version, line: checkoutLine(checkout.origin, version) },
     );
-    const artifacts: Record<string, Artifact[]> = {};
-    for (const r of results) {
-      if (r.ok && r.value instanceof Directory) artifacts[r.name] = await directoryArtifacts(r.value);
-    }
-    return { version, results, report: { ...toRunReport("all-checks", results, artifacts), version, checkout: checkoutLine(checkout.origin, version) } };
+    return { version, results, report };
   }
 
   // --- plan and workflow ---

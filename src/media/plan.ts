@@ -3,7 +3,8 @@
  * the argv of every stage of ci/media-build.sh. The Dagger functions and
  * the payload test run these very lists, so they cannot drift apart.
  */
-import { MEDIA } from "../config.js";
+import { MEDIA, MEDIA_STAGE_TIMEOUT_SECONDS } from "../config.js";
+import type { Step } from "../steps.js";
 
 /** bty's live-build variants (bty-media/live-build/auto/config). */
 export const MEDIA_VARIANTS = ["netboot-pc", "ramboot-init", "usbboot-pc"] as const;
@@ -50,22 +51,14 @@ export interface MediaOptions {
   mirror?: string;
   /** Package index for bty's wheel-install hook in the chroot; unset: pip's default. */
   pipIndex?: string;
-  /** Seconds per live-build stage (default MEDIA.stageTimeoutSeconds). */
+  /** Seconds per live-build stage (default MEDIA_STAGE_TIMEOUT_SECONDS). */
   timeoutSeconds?: number;
-}
-
-/** One stage: a command and whether it needs root capabilities. */
-export interface MediaStage {
-  label: string;
-  argv: string[];
-  /** live-build's chroot mounts, debootstrap, loop devices. */
-  privileged: boolean;
 }
 
 const script = (layout: MediaLayout) => ["bash", `${layout.ciDir}/media-build.sh`];
 
 /** Stage 1, wheel-independent: tree copy, version stamp, build-only extras, lb config. */
-export function prepareStage(layout: MediaLayout, variant: MediaVariant, opts: MediaOptions = {}): MediaStage {
+export function prepareStage(layout: MediaLayout, variant: MediaVariant, opts: MediaOptions = {}): Step {
   const extra = [
     ...(opts.caCert ? ["--ca-cert", opts.caCert] : []),
     ...(opts.r8125Repo ? ["--r8125-repo", opts.r8125Repo] : []),
@@ -80,11 +73,11 @@ export function prepareStage(layout: MediaLayout, variant: MediaVariant, opts: M
 }
 
 function timeout(opts: MediaOptions): string[] {
-  return ["--timeout", String(opts.timeoutSeconds ?? MEDIA.stageTimeoutSeconds)];
+  return ["--timeout", String(opts.timeoutSeconds ?? MEDIA_STAGE_TIMEOUT_SECONDS)];
 }
 
 /** Stage 2, wheel-independent: lb bootstrap + lb chroot (the Debian root file system). */
-export function rootfsStage(layout: MediaLayout, variant: MediaVariant, opts: MediaOptions = {}): MediaStage {
+export function rootfsStage(layout: MediaLayout, variant: MediaVariant, opts: MediaOptions = {}): Step {
   return {
     label: "rootfs",
     argv: [...script(layout), "rootfs", "--work", layout.work, "--variant", variant, ...timeout(opts)],
@@ -93,7 +86,7 @@ export function rootfsStage(layout: MediaLayout, variant: MediaVariant, opts: Me
 }
 
 /** Stage 3: bty's wheel-install hook in the finished chroot; `wheel` is the file or its directory. */
-export function installBtyStage(layout: MediaLayout, wheel: string, opts: MediaOptions = {}): MediaStage {
+export function installBtyStage(layout: MediaLayout, wheel: string, opts: MediaOptions = {}): Step {
   return {
     label: "install bty",
     argv: [...script(layout), "install-bty", "--work", layout.work, "--wheel", wheel, ...timeout(opts)],
@@ -102,7 +95,7 @@ export function installBtyStage(layout: MediaLayout, wheel: string, opts: MediaO
 }
 
 /** Stage 4: drop the build-only extras from the chroot. */
-export function sealStage(layout: MediaLayout, variant: MediaVariant): MediaStage {
+export function sealStage(layout: MediaLayout, variant: MediaVariant): Step {
   return {
     label: "seal",
     argv: [...script(layout), "seal", "--work", layout.work, "--variant", variant],
@@ -111,7 +104,7 @@ export function sealStage(layout: MediaLayout, variant: MediaVariant): MediaStag
 }
 
 /** Stage 5: lb binary (for netboot-pc: the squashfs without /opt). */
-export function binaryStage(layout: MediaLayout, variant: MediaVariant, opts: MediaOptions = {}): MediaStage {
+export function binaryStage(layout: MediaLayout, variant: MediaVariant, opts: MediaOptions = {}): Step {
   return {
     label: "binary",
     argv: [...script(layout), "binary", "--work", layout.work, "--variant", variant, ...timeout(opts)],
@@ -120,7 +113,7 @@ export function binaryStage(layout: MediaLayout, variant: MediaVariant, opts: Me
 }
 
 /** Stage 6: append bty's layer, name, checksum, manifest and verify the outputs. */
-export function finishStage(layout: MediaLayout, variant: MediaVariant, version: string): MediaStage {
+export function finishStage(layout: MediaLayout, variant: MediaVariant, version: string): Step {
   return {
     label: "finish",
     argv: [
@@ -136,7 +129,7 @@ export function finishStage(layout: MediaLayout, variant: MediaVariant, version:
  * checks, trailing exFAT BTY_IMAGES partition, structure checks, .sha256),
  * then bty-ci's independent ISO check. Loop devices: privileged.
  */
-export function usbIsoStages(layout: MediaLayout, version: string): MediaStage[] {
+export function usbIsoStages(layout: MediaLayout, version: string): Step[] {
   const iso = `${layout.out}/${artifactNames("usbboot-pc", version)[0]}`;
   return [
     {
@@ -170,7 +163,7 @@ export function mediaStages(
   version: string,
   wheel: string,
   opts: MediaOptions = {},
-): MediaStage[] {
+): Step[] {
   return [
     prepareStage(layout, variant, opts),
     rootfsStage(layout, variant, opts),

@@ -5,6 +5,7 @@
  * naming rules are unit-tested and the assembler can refuse a missing file
  * by name before anything is sent.
  */
+import { parseSha256Sums } from "../sha256.js";
 import { assertReleasableVersion } from "./version.js";
 
 /** One group of released files and the bty-ci function that builds it. */
@@ -89,14 +90,16 @@ export function sidecarLine(sha256: string, name: string): string {
 
 /** Parse a sha256sum file (text or binary mode) into basename → hex; refuse paths. */
 export function parseSidecar(text: string): Map<string, string> {
+  let entries: { name: string; sha256: string }[];
+  try {
+    entries = parseSha256Sums(text);
+  } catch (e) {
+    throw new ReleaseAssetError((e as Error).message);
+  }
   const out = new Map<string, string>();
-  for (const line of text.split("\n")) {
-    if (line.trim() === "") continue;
-    const m = /^([0-9a-f]{64}) [ *](.+)$/.exec(line);
-    if (!m) throw new ReleaseAssetError(`not a sha256sum line: "${line}"`);
-    const name = m[2]!;
+  for (const { name, sha256 } of entries) {
     if (name.includes("/")) throw new ReleaseAssetError(`sidecar names a path, not a basename: "${name}"`);
-    out.set(name, m[1]!);
+    out.set(name, sha256);
   }
   return out;
 }

@@ -8,7 +8,7 @@
  * flow again finishes whatever a failure left.
  */
 import { ReleaseInputError } from "./version.js";
-import { type CheckResult, failureTail } from "../report.js";
+import { type CheckResult, failureTail } from "../checks/report.js";
 
 export const PUBLISH_STEPS = ["gate", "checks", "release", "images", "pypi"] as const;
 export type PublishStep = (typeof PUBLISH_STEPS)[number];

@@ -1,6 +1,6 @@
 /**
  * What bty's two container images are made of and where they go (bty's
- * publish-docker and publish-tftp jobs), as plain data: the Dagger functions (images.ts) and the
+ * publish-docker and publish-tftp jobs), as plain data: the Dagger functions (dagger/images.ts) and the
  * payload tests (docker + a real registry) build and push from the same
  * plan, so tags, labels, build args and the staged files cannot drift apart.
  */

@@ -9,6 +9,7 @@ import { z } from "zod";
 
 import type { AssetGroup } from "./assets.js";
 import { ReleaseAssetError } from "./assets.js";
+import { SHA256_HEX } from "../sha256.js";
 import { utcStamp } from "./stamp.js";
 import { assertTagMatchesVersion } from "./version.js";
 
@@ -75,7 +76,7 @@ const manifestSchema = z.object({
     z.object({
       name: z.string().min(1),
       size: z.number().int().nonnegative(),
-      sha256: z.string().regex(/^[0-9a-f]{64}$/),
+      sha256: z.string().regex(SHA256_HEX),
     }),
   ),
 });

@@ -7,7 +7,7 @@
 import { z } from "zod";
 
 import { BTY_RELEASE } from "../config.js";
-import { lastMeaningfulLine } from "../report.js";
+import { lastMeaningfulLine } from "../checks/report.js";
 import { ReleaseInputError } from "./version.js";
 
 /** bty's distribution name on the index. */

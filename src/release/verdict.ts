@@ -8,8 +8,9 @@
  */
 import type { AssetGroup } from "./assets.js";
 import { ReleaseInputError } from "./version.js";
-import { checkName } from "../names.js";
-import type { RunReport } from "../report.js";
+import { checkName } from "../checks/plan.js";
+import type { RunReport } from "../checks/report.js";
+import { isSha256 } from "../sha256.js";
 
 /** The report's title when all-checks wrote it. */
 export const ALL_CHECKS_TITLE = "all-checks";
@@ -37,7 +38,7 @@ export function parseRunReport(text: string): RunReport {
         typeof j?.name === "string" &&
         (j.status === "passed" || j.status === "failed") &&
         Array.isArray(j.artifacts) &&
-        j.artifacts.every((a) => typeof a?.name === "string" && /^[0-9a-f]{64}$/.test(String(a?.sha256))),
+        j.artifacts.every((a) => typeof a?.name === "string" && isSha256(String(a?.sha256))),
     );
   if (!wellFormed) throw new ReleaseInputError(`--report is not a run report (title, ok, jobs with artifacts): ${HOW_TO_GET_ONE}`);
   return r as RunReport;

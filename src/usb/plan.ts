@@ -4,6 +4,8 @@
  * run them as container execs; the payload tier runs the same lists here.
  */
 import { USB } from "../config.js";
+import { isSha256 } from "../sha256.js";
+import type { Step } from "../steps.js";
 
 export interface UsbLayout {
   /** Directory holding bty-ci's `ci/` programs. */
@@ -12,13 +14,6 @@ export interface UsbLayout {
   work: string;
   /** The usbboot-pc ISO. */
   iso: string;
-}
-
-export interface UsbStep {
-  label: string;
-  argv: string[];
-  /** The step that boots the VM and writes the debug bundle: from it on, a failure hands the bundle on. */
-  bootsVm?: true;
 }
 
 /** Where a run's debug bundle is written (markers.json, serial.log, qemu-cmdline.txt, steps.log). */
@@ -36,10 +31,10 @@ function withLoops(ciDir: string, argv: string[]): string[] {
   return ["bash", `${ciDir}/flash-env.sh`, "--", ...argv];
 }
 
-function vmStep(layout: UsbLayout, scenario: "grow" | "ventoy", timeouts: Record<string, number>): UsbStep {
+function vmStep(layout: UsbLayout, scenario: "grow" | "ventoy", timeouts: Record<string, number>): Step {
   return {
     label: `boot and check (${scenario})`,
-    bootsVm: true,
+    writesBundle: true,
     argv: [
       "python3", `${layout.ciDir}/usb/usb-vm.py`,
       "--scenario", scenario,
@@ -53,7 +48,7 @@ function vmStep(layout: UsbLayout, scenario: "grow" | "ventoy", timeouts: Record
 }
 
 /** test-usb-grow: stage the ISO on a 4 GiB disk, boot it and check the wizard, then assert the grow. */
-export function usbGrowSteps(layout: UsbLayout): UsbStep[] {
+export function usbGrowSteps(layout: UsbLayout): Step[] {
   return [
     {
       label: "stage",
@@ -80,7 +75,7 @@ export function usbGrowSteps(layout: UsbLayout): UsbStep[] {
 }
 
 /** test-usb-ventoy: install Ventoy on a 4 GiB disk with the ISO, local image and catalog; boot and check. */
-export function usbVentoySteps(layout: UsbLayout, ventoyDir: string): UsbStep[] {
+export function usbVentoySteps(layout: UsbLayout, ventoyDir: string): Step[] {
   return [
     {
       label: "stage ventoy",
@@ -101,7 +96,7 @@ export function usbVentoySteps(layout: UsbLayout, ventoyDir: string): UsbStep[] 
 /** A sha256 as the release's sha256.txt prints it: 64 hex digits. */
 export function checkVentoySha256(sha: string): string {
   const s = sha.trim().toLowerCase();
-  if (!/^[0-9a-f]{64}$/.test(s)) {
+  if (!isSha256(s)) {
     throw new Error(
       `--ventoy-checksum "${sha}" is not a sha256: give the 64 hex digits listed for ventoy-${USB.ventoy.version}-linux.tar.gz in the release's sha256.txt`,
     );

@@ -11,7 +11,7 @@ import { describe, expect, it, vi } from "vitest";
 import { connection, dag } from "@dagger.io/dagger";
 
 import { imagePlan } from "../../src/release/image-plan.js";
-import { imageVariants, publishImage } from "../../src/release/images.js";
+import { imageVariants, publishImage } from "../../src/release/dagger/images.js";
 import { ALL_CHECK_NAMES } from "../harness/checkout.js";
 import { type Call, EngineError } from "../harness/engine.js";
 import { invokeFunction } from "../harness/invoke.js";

@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from "vitest";
 
-import { MISSING_PYPROJECT } from "../../src/project.js";
+import { MISSING_PYPROJECT } from "../../src/checkout/project.js";
 import type { Call } from "../harness/engine.js";
 import { answerCheckout } from "../harness/checkout.js";
 import { invokeFunction } from "../harness/invoke.js";

@@ -5,8 +5,8 @@
 import { describe, expect, it } from "vitest";
 import { parse as parseYaml } from "yaml";
 
-import { cliName } from "../../src/names.js";
-import { workflowOptions, workflowYaml } from "../../src/workflow.js";
+import { cliName } from "../../src/checks/plan.js";
+import { workflowOptions, workflowYaml } from "../../src/pipeline/workflow.js";
 import { type Call, execError } from "../harness/engine.js";
 import { answerCheckout, checkoutContents } from "../harness/checkout.js";
 import { invokeFunction } from "../harness/invoke.js";

@@ -9,7 +9,7 @@ import { dirname, join } from "node:path";
 import { describe, expect, it } from "vitest";
 
 import { PYTHON_MATRIX, type PythonLeg } from "../../src/config.js";
-import { parsePyproject } from "../../src/project.js";
+import { parsePyproject } from "../../src/checkout/project.js";
 import {
   buildWheelSteps,
   CHECKSUMS,
@@ -18,7 +18,7 @@ import {
   flashIntegrationSteps,
   testSteps,
   typecheckSteps,
-} from "../../src/steps.js";
+} from "../../src/python/plan.js";
 import {
   BTY_TEST_VERSION,
   btyCheckout,

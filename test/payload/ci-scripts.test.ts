@@ -10,7 +10,7 @@ import { describe, expect, it } from "vitest";
 
 import { CI_DIR, hostEnv, sandboxArgv, scratch } from "./host.js";
 import { receivedSumsArgv } from "../../src/release/verdict.js";
-import { parseSha256Sums } from "../../src/report.js";
+import { parseSha256Sums } from "../../src/sha256.js";
 
 function run(argv: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string } = {}) {
   const r = spawnSync(argv[0]!, argv.slice(1), { encoding: "utf8", env: opts.env ?? hostEnv(), cwd: opts.cwd });

@@ -8,7 +8,7 @@ import { join } from "node:path";
 
 import { describe, expect, it } from "vitest";
 
-import { CHECKSUMS, buildWheelSteps, flashIntegrationSteps, testSteps, typecheckSteps } from "../../src/steps.js";
+import { CHECKSUMS, buildWheelSteps, flashIntegrationSteps, testSteps, typecheckSteps } from "../../src/python/plan.js";
 import { fixtureCheckout, hostLayout, requireHostPython, runHostSteps } from "./host.js";
 
 const layout = hostLayout(requireHostPython("py312"));

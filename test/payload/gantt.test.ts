@@ -12,7 +12,7 @@ import { join } from "node:path";
 
 import { describe, expect, it } from "vitest";
 
-import { type JobReport, toMarkdown } from "../../src/report.js";
+import { type JobReport, toMarkdown } from "../../src/checks/report.js";
 import { REPO, scratch } from "./host.js";
 
 const MERMAID = join(REPO, "node_modules/mermaid/dist/mermaid.min.js");

@@ -26,7 +26,8 @@ import { delimiter, join, resolve } from "node:path";
 import type { RunnerTask } from "vitest";
 
 import { PYTHON_MATRIX, type PythonLeg, TOOLS } from "../../src/config.js";
-import { type Layout, type Step, UV_ENV } from "../../src/steps.js";
+import { type Layout, UV_ENV } from "../../src/python/plan.js";
+import type { Step } from "../../src/steps.js";
 
 export const REPO = resolve(import.meta.dirname, "../..");
 export const CI_DIR = join(REPO, "ci");

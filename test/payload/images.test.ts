@@ -32,8 +32,8 @@ import {
   type RetryNotice,
   withRetries,
 } from "../../src/release/image-plan.js";
-import { parsePyproject } from "../../src/project.js";
-import { buildWheelSteps, DIST_DIR } from "../../src/steps.js";
+import { parsePyproject } from "../../src/checkout/project.js";
+import { buildWheelSteps, DIST_DIR } from "../../src/python/plan.js";
 import { btyCheckout, hostLayout, REPO, requireHostPython, runHostSteps, scratch } from "./host.js";
 import { DOCKER, docker, ensureDocker, freePort, LocalRegistry, MEDIA } from "./registry.js";
 

@@ -13,8 +13,8 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parse as parseYaml, parseDocument } from "yaml";
 
-import { stripAnsi } from "../../src/report.js";
-import { lintSteps, localizePreCommitArgv } from "../../src/steps.js";
+import { stripAnsi } from "../../src/checks/report.js";
+import { lintSteps, localizePreCommitArgv } from "../../src/python/plan.js";
 import {
   btyCheckout,
   CACHE_DIR,

@@ -34,7 +34,8 @@ import { join } from "node:path";
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
-import { artifactNames, buildManifestName, type MediaLayout, type MediaStage, mediaStages, usbIsoStages } from "../../src/media/plan.js";
+import { artifactNames, buildManifestName, type MediaLayout, mediaStages, usbIsoStages } from "../../src/media/plan.js";
+import type { Step } from "../../src/steps.js";
 import { CHAIN_MARKERS } from "../../src/pxe/plan.js";
 import { requestsFor } from "./access-log.js";
 import { btyCheckout, CI_DIR, HOST_CA, IPXE_TARBALL, R8125_BUNDLE, scratch, uvBin } from "./host.js";
@@ -70,7 +71,7 @@ function sh(argv: string[], opts: { cwd?: string } = {}) {
 const verify = (...args: string[]) => sh(["python3", VERIFY, ...args]);
 
 /** Run stages in order like the chain of container execs; logs to <log>, tail on failure. */
-async function runStages(stages: MediaStage[], log: string): Promise<Record<string, number>> {
+async function runStages(stages: Step[], log: string): Promise<Record<string, number>> {
   const seconds: Record<string, number> = {};
   const out = createWriteStream(log, { flags: "a" });
   try {

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from "vitest";
 
-import { checkoutLine, chooseCheckout, headOrigin, pinnedFetchFailed } from "../../src/checkout.js";
+import { checkoutLine, chooseCheckout, headOrigin, pinnedFetchFailed } from "../../src/checkout/plan.js";
 
 const bty = (version = "0.77.2") => ({ pyproject: `[project]\nname = "bty-lab"\nversion = "${version}"\n` });
 const other = { pyproject: '[project]\nname = "bty-ci"\nversion = "0.1.0"\n' };

@@ -1,13 +1,13 @@
 /**
- * The run report's gantt chart (src/gantt.ts): bars, sections, the wait of an
+ * The run report's gantt chart (src/pipeline/gantt.ts): bars, sections, the wait of an
  * end-to-end test for the builds it boots, and the Mermaid text. Times are
  * literals; the needs are bty's (test-pxe boots build-ipxe's and
  * build-netboot-pc's output, the USB tests build-usbboot-pc's).
  */
 import { describe, expect, it } from "vitest";
 
-import { ganttBars, mermaidGantt } from "../../src/gantt.js";
-import { type JobReport, toMarkdown } from "../../src/report.js";
+import { ganttBars, mermaidGantt } from "../../src/pipeline/gantt.js";
+import { type JobReport, toMarkdown } from "../../src/checks/report.js";
 
 const job = (name: string, start: number | undefined, seconds: number, status: "passed" | "failed" = "passed"): JobReport => ({
   name, status, seconds, reason: "ok", artifacts: [], tail: [], ...(start === undefined ? {} : { start }),

@@ -1,7 +1,7 @@
 /** The drop-in's job timeouts as sums of measured call times: literals worked by hand. */
 import { describe, expect, it } from "vitest";
 
-import { CALL_BUDGETS, STEP_BUDGETS, timeoutMinutes } from "../../src/job-budget.js";
+import { CALL_BUDGETS, STEP_BUDGETS, timeoutMinutes } from "../../src/pipeline/job-budget.js";
 
 describe("timeoutMinutes", () => {
   it("adds setup (180 s), each call with its CLI start (90 s), artifact steps (120 s) and freeing the disk (300 s), ×1.5, up to a whole minute", () => {

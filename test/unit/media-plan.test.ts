@@ -1,7 +1,7 @@
 /** The media plan: release names and stage argv, as literals. */
 import { describe, expect, it } from "vitest";
 
-import { MEDIA, MEDIA_CACHE } from "../../src/config.js";
+import { MEDIA, MEDIA_CACHE, MEDIA_STAGE_TIMEOUT_SECONDS } from "../../src/config.js";
 import {
   artifactNames,
   buildManifestName,
@@ -105,7 +105,7 @@ describe("validation and pins", () => {
   it("pins a trixie image (live-build >= 20240208) and keys the apt caches by trixie", () => {
     expect(MEDIA.image).toMatch(/^debian:trixie-\d{8}-slim$/);
     expect(MEDIA.suite).toBe("trixie");
-    expect(MEDIA.stageTimeoutSeconds).toBe(2400);
+    expect(MEDIA_STAGE_TIMEOUT_SECONDS).toBe(2400);
     expect(MEDIA_CACHE).toEqual({
       aptArchives: "bty-ci-apt-archives-trixie",
       aptLists: "bty-ci-apt-lists-trixie",

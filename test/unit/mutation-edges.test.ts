@@ -6,9 +6,9 @@
  */
 import { describe, expect, it } from "vitest";
 
-import { pythonImageRef } from "../../src/images.js";
-import { isValidVersion, MISSING_PYPROJECT, parsePyproject, ProjectError } from "../../src/project.js";
-import { clip, formatTable, oneLineReason, runChecks, stripAnsi } from "../../src/report.js";
+import { pythonImageRef } from "../../src/python/plan.js";
+import { isValidVersion, MISSING_PYPROJECT, parsePyproject, ProjectError } from "../../src/checkout/project.js";
+import { clip, formatTable, oneLineReason, runChecks, stripAnsi } from "../../src/checks/report.js";
 
 describe("isValidVersion (canonical PEP 440, as uv build names files)", () => {
   it.each([

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 
-import { checkName, cliName } from "../../src/names.js";
+import { checkName, cliName } from "../../src/checks/plan.js";
 
 // Each pair is what strcase.ToKebab of iancoleman/strcase v0.3.0 (the
 // version Dagger v0.21.8's go.mod requires; core/modtree.go CliCase applies

@@ -7,7 +7,7 @@ import {
   manifestFileName,
   MISSING_PRE_COMMIT_CONFIG,
   PreCommitConfigError,
-} from "../../src/pre-commit.js";
+} from "../../src/python/pre-commit.js";
 
 // bty's hook set, trimmed to what the reader looks at.
 const BTY_CONFIG = `

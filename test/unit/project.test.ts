@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 
-import { isValidVersion, parsePyproject, ProjectError } from "../../src/project.js";
+import { isValidVersion, parsePyproject, ProjectError } from "../../src/checkout/project.js";
 
 const pyproject = (project: string) => `[build-system]\nrequires = ["hatchling"]\n\n[project]\n${project}\n`;
 

@@ -2,7 +2,7 @@
 import { describe, expect, it } from "vitest";
 
 import { outcomesAsResults, runInOrder, type StepOutcome } from "../../src/release/flow.js";
-import { renderPublishReport } from "../../src/release/publish.js";
+import { renderPublishReport } from "../../src/release/dagger/publish.js";
 
 const failedRun: StepOutcome[] = [
   { step: "gate", status: "done", detail: "v0.77.2 = v0.77.2 on f3cab0c; index: not published", seconds: 2.04 },

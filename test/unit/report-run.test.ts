@@ -5,7 +5,6 @@ import {
   ChecksFailed,
   failureTail,
   humanSize,
-  parseSha256Sums,
   renderReport,
   REPORT_FAILED_MARKER,
   REPORT_PASSED_MARKER,
@@ -14,7 +13,7 @@ import {
   toMarkdown,
   toRunReport,
   type RunReport,
-} from "../../src/report.js";
+} from "../../src/checks/report.js";
 
 const SHA_A = "a".repeat(64);
 const SHA_B = "0123456789abcdef".repeat(4);
@@ -182,26 +181,5 @@ describe("humanSize", () => {
     expect(humanSize(888_778_752)).toBe("847.6 MiB");
     expect(humanSize(5 * 1024 ** 3)).toBe("5.0 GiB");
     expect(humanSize(3 * 1024 ** 5)).toBe("3072.0 TiB");
-  });
-});
-
-describe("parseSha256Sums", () => {
-  it("reads sha256sum lines (text and binary mode) relative to the sums file's directory", () => {
-    expect(parseSha256Sums(`${SHA_A}  a.whl\n${SHA_B.toUpperCase()} *b.tar.gz\n\n`, "dist")).toEqual([
-      { name: "dist/a.whl", sha256: SHA_A },
-      { name: "dist/b.tar.gz", sha256: SHA_B },
-    ]);
-    expect(parseSha256Sums(`${SHA_A}  x.iso`)).toEqual([{ name: "x.iso", sha256: SHA_A }]);
-    expect(parseSha256Sums(`${SHA_A}  x.iso`, "out/")).toEqual([{ name: "out/x.iso", sha256: SHA_A }]);
-    // A sums file written on Windows or indented in a log still reads.
-    expect(parseSha256Sums(`${SHA_A}  x.iso\r\n  ${SHA_B}  y.iso\r\n`)).toEqual([
-      { name: "x.iso", sha256: SHA_A },
-      { name: "y.iso", sha256: SHA_B },
-    ]);
-  });
-
-  it("rejects a line that is not sha256sum output", () => {
-    expect(() => parseSha256Sums("abc  x.iso")).toThrow('not a sha256sum line: "abc x.iso"');
-    expect(() => parseSha256Sums(`0${SHA_A}  x.iso`)).toThrow(/^not a sha256sum line/);
   });
 });

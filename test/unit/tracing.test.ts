@@ -3,8 +3,8 @@ import { SpanStatusCode, trace } from "@opentelemetry/api";
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-base";
 import { afterAll, describe, expect, it } from "vitest";
 
-import { runChecks } from "../../src/report.js";
-import { inCheckSpan } from "../../src/tracing.js";
+import { runChecks } from "../../src/checks/report.js";
+import { inCheckSpan } from "../../src/checks/dagger.js";
 
 const exporter = new InMemorySpanExporter();
 trace.setGlobalTracerProvider(new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] }));

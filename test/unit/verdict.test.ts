@@ -7,7 +7,7 @@ import { describe, expect, it } from "vitest";
 
 import { assetGroups } from "../../src/release/assets.js";
 import { assertChecksPassed, assertReceivedAsBuilt, parseRunReport, receivedSumsArgv } from "../../src/release/verdict.js";
-import type { RunReport } from "../../src/report.js";
+import type { RunReport } from "../../src/checks/report.js";
 
 const WHEEL = "a".repeat(64);
 const SDIST = "b".repeat(64);

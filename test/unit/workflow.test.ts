@@ -18,9 +18,9 @@ import picomatch from "picomatch";
 import { beforeEach, describe, expect, it } from "vitest";
 import { parse as parseYaml } from "yaml";
 
-import { type DropInCall, timeoutMinutes } from "../../src/job-budget.js";
-import { callArgs, plan, plannedCalls, type Plan } from "../../src/plan.js";
-import { daggerCall, workflowObject, workflowOptions, workflowYaml } from "../../src/workflow.js";
+import { type DropInCall, timeoutMinutes } from "../../src/pipeline/job-budget.js";
+import { callArgs, plan, plannedCalls, type Plan } from "../../src/pipeline/triggers.js";
+import { daggerCall, workflowObject, workflowOptions, workflowYaml } from "../../src/pipeline/workflow.js";
 
 const repoFile = (path: string) => readFileSync(resolve(import.meta.dirname, "../..", path), "utf8");
 

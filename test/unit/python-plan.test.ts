@@ -9,7 +9,7 @@ import {
   syncStep,
   testSteps,
   typecheckSteps,
-} from "../../src/steps.js";
+} from "../../src/python/plan.js";
 
 const layout: Layout = { ciDir: "/opt/ci", python: "/usr/bin/python3.12", customIndex: false };
 const argv = (steps: { argv: string[] }[]) => steps.map((s) => s.argv.join(" "));

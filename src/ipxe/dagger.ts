@@ -3,7 +3,7 @@ import { type Directory, dag } from "@dagger.io/dagger";
 
 import { IPXE, PATHS, PRIMARY_LEG, PYTHON_MATRIX } from "../config.js";
 import { containerLayout, type JobInputs, runSteps, withAptPackages, withCiScripts } from "../containers.js";
-import { pythonImageRef } from "../images.js";
+import { pythonImageRef } from "../python/plan.js";
 import { checkIpxeInputs, IPXE_INPUTS, IPXE_MAKEFILE, type IpxeLayout, ipxeSteps } from "./plan.js";
 
 /** The iPXE tree at the pinned commit, fetched by the engine's git (no .git kept). */

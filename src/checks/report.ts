@@ -2,7 +2,7 @@
  * Running many checks at once and reporting on all of them: nothing stops at
  * the first failure, and the summary says what failed and why in one line.
  */
-import { ganttBars, mermaidGantt } from "./gantt.js";
+import { ganttBars, mermaidGantt } from "../pipeline/gantt.js";
 
 /** Outcome of one check. */
 export interface CheckResult {
@@ -308,22 +308,4 @@ export function renderReport(report: RunReport, format: string): string {
     default:
       throw new Error(`unknown report format "${format}": use one of ${REPORT_FORMATS.join(", ")}`);
   }
-}
-
-/**
- * Parse `sha256sum` output (`<hex>  <name>` or `<hex> *<name>` per line).
- * `prefix` is the directory the sums file sits in, so names become paths in
- * the job's output.
- */
-export function parseSha256Sums(text: string, prefix = ""): { name: string; sha256: string }[] {
-  const base = prefix && !prefix.endsWith("/") ? `${prefix}/` : prefix;
-  return text
-    .split("\n")
-    .map((l) => l.trim())
-    .filter(Boolean)
-    .map((line) => {
-      const m = /^([0-9a-fA-F]{64}) [ *](.+)$/.exec(line);
-      if (!m) throw new Error(`not a sha256sum line: "${clip(line, 80)}"`);
-      return { name: `${base}${m[2]!}`, sha256: m[1]!.toLowerCase() };
-    });
 }

@@ -5,7 +5,7 @@
  */
 import { dag, type Directory, type File, type GitRef, type Secret } from "@dagger.io/dagger";
 
-import { type AssetGroup, assetGroups, RELEASE_TOML } from "./assets.js";
+import { type AssetGroup, assetGroups, RELEASE_TOML } from "../assets.js";
 import {
   assertCredentials,
   assertOnMain,
@@ -17,8 +17,8 @@ import {
   outcomesAsResults,
   runInOrder,
   type StepOutcome,
-} from "./flow.js";
-import { assertUploadsReachIndex, serviceHostName } from "./endpoint.js";
+} from "../flow.js";
+import { assertUploadsReachIndex, serviceHostName } from "../endpoint.js";
 import {
   askIndex,
   assembleAssets,
@@ -31,14 +31,14 @@ import {
   remoteTagCommit,
   uvPublish,
 } from "./jobs.js";
-import { assertChecksPassed, assertReceivedAsBuilt, parseRunReport } from "./verdict.js";
-import { ALL_CHECKS } from "../plan.js";
-import { assertGitHubTarget } from "./program.js";
-import { PROJECT_PAGE_PREFIX, projectPage } from "./pypi.js";
-import type { JobInputs } from "../containers.js";
-import { ipxeArtifactName } from "../ipxe/plan.js";
-import { ChecksFailed, lastMeaningfulLine, renderReport, REPORT_FORMATS, type RunReport, toRunReport } from "../report.js";
-import { assertTagMatchesVersion, assertTagOnCommit, ReleaseInputError, tagOf } from "./version.js";
+import { assertChecksPassed, assertReceivedAsBuilt, parseRunReport } from "../verdict.js";
+import { ALL_CHECKS } from "../../checks/plan.js";
+import { assertGitHubTarget } from "../program.js";
+import { PROJECT_PAGE_PREFIX, projectPage } from "../pypi.js";
+import type { JobInputs } from "../../containers.js";
+import { ipxeArtifactName } from "../../ipxe/plan.js";
+import { ChecksFailed, lastMeaningfulLine, renderReport, REPORT_FORMATS, type RunReport, toRunReport } from "../../checks/report.js";
+import { assertTagMatchesVersion, assertTagOnCommit, ReleaseInputError, tagOf } from "../version.js";
 
 /** test-usb-ventoy's Ventoy release: unpacked, or the tarball's checksum (all-checks runs it). */
 export interface VentoyInput {

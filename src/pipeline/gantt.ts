@@ -5,13 +5,13 @@
  * in parallel, what waited for what and where the time went.
  *
  * all-checks starts every job at once; an end-to-end test spends its first
- * part waiting for the builds it boots (plan.ts's needs). Its bar starts when
+ * part waiting for the builds it boots (the rows' needs, checks/plan.ts). Its bar starts when
  * the last of those ended (Mermaid's `after`), so the chart shows the wait as
  * the gap it is. (Mermaid 12 draws a numeric start other than 0 at 0 under
  * `dateFormat X`; `after` it draws where it belongs.)
  */
-import { CHECKS, E2E } from "./plan.js";
-import type { JobReport } from "./report.js";
+import { CHECKS, E2E } from "./triggers.js";
+import type { JobReport } from "../checks/report.js";
 
 /** One bar of the chart, in seconds after the run started. */
 export interface GanttBar {

@@ -7,13 +7,13 @@
  */
 import { stringify } from "yaml";
 
-import { BTY_CI_MODULE, WORKFLOW_PINS } from "./config.js";
-import { MAIN_BRANCH, PATHS_IGNORE, RELEASE_TAG_PATTERN } from "./plan.js";
-import { BUNDLE } from "./bundle/layout.js";
+import { BTY_CI_MODULE, WORKFLOW_PINS } from "../config.js";
+import { MAIN_BRANCH, PATHS_IGNORE, RELEASE_TAG_PATTERN } from "./triggers.js";
+import { BUNDLE } from "../checks/bundle.js";
 import { timeoutMinutes } from "./job-budget.js";
-import { ASSET_GROUP_NAMES } from "./release/assets.js";
-import { PROJECT_PAGE_PREFIX } from "./release/pypi.js";
-import { REPORT_PASSED_MARKER } from "./report.js";
+import { ASSET_GROUP_NAMES } from "../release/assets.js";
+import { PROJECT_PAGE_PREFIX } from "../release/pypi.js";
+import { REPORT_PASSED_MARKER } from "../checks/report.js";
 
 /** How the workflow reaches bty-ci. */
 export interface WorkflowOptions {

@@ -7,10 +7,11 @@ import { type Container, type Directory, type File, ReturnType, type Service, da
 
 import { PATHS, PRIMARY_LEG, PXE, PYTHON_MATRIX } from "../config.js";
 import { type JobInputs, withAptPackages, withCiScripts } from "../containers.js";
-import { pythonImageRef } from "../images.js";
+import { pythonImageRef } from "../python/plan.js";
 import { IMAGE_RECIPES, wheelName } from "../release/image-plan.js";
-import { chainArgv, type Firmware, PASSWORD_ENV, serverArgv } from "./plan.js";
-import { JobFailure } from "../report.js";
+import { ipxeArtifactName } from "../ipxe/plan.js";
+import { chainArgv, checkTrio, type Firmware, PASSWORD_ENV, serverArgv } from "./plan.js";
+import { JobFailure } from "../checks/report.js";
 
 /** The server service's hostname inside the QEMU container. */
 export const SERVER_HOST = "pxe-server";
@@ -114,4 +115,34 @@ export async function runPxeChain(client: Container, firmware: Firmware): Promis
   }
   // The whole bundle travels with the error: all-checks-bundle exports it.
   throw new JobFailure(parts.join("\n"), bundle);
+}
+
+/** The builds test-pxe boots when they are not given. */
+export interface PxeBuilds {
+  netbootPc: () => Promise<Directory>;
+  ipxe: () => Promise<Directory>;
+  wheel: () => Promise<Directory>;
+}
+
+/**
+ * test-pxe for one firmware: a given trio is checked before any build, the
+ * builds it needs run at once (iPXE for uefi only), then the chain runs.
+ */
+export async function testPxeChain(
+  inputs: JobInputs,
+  version: string,
+  firmware: Firmware,
+  given: { trio?: Directory; ipxe?: Directory },
+  build: PxeBuilds,
+): Promise<void> {
+  if (given.trio) checkTrio(await given.trio.entries(), version);
+  const [media, ipxeDir, wheelDir] = await Promise.all([
+    given.trio ?? build.netbootPc(),
+    firmware === "uefi" ? (given.ipxe ?? build.ipxe()) : undefined,
+    build.wheel(),
+  ]);
+  if (!given.trio) checkTrio(await media.entries(), version);
+  const efi = ipxeDir?.file(ipxeArtifactName(version));
+  const server = pxeServer(inputs, wheelDir.file(wheelName(version)), version, firmware, efi);
+  await runPxeChain(pxeClient(inputs, server, media, firmware, version, efi), firmware);
 }

@@ -7,7 +7,7 @@
  */
 import { parse as parseToml } from "smol-toml";
 
-import { BTY_RELEASE } from "./config.js";
+import { BTY_RELEASE } from "../config.js";
 import { MISSING_PYPROJECT, parsePyproject, ProjectError, type ProjectInfo } from "./project.js";
 
 /** What a tree's root holds: its pyproject.toml text, or undefined without one. */

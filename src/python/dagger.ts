@@ -1,12 +1,23 @@
 /**
- * Lint (decision D1): bty's pre-commit hook set, with each hook
+ * The Dagger side of bty's Python jobs: lint (pre-commit with each hook
  * repository's definitions read from its own `.pre-commit-hooks.yaml` at the
- * rev bty pins, and every hook installed from the Python package index.
+ * rev bty pins, every hook installed from the Python package index; D1), the
+ * test matrix, mypy, flash integration, wheel and sdist, and the docs.
  */
 import { type Container, type Directory, dag } from "@dagger.io/dagger";
 
-import { APT, CACHE, LINT, PATHS } from "./config.js";
-import { type JobInputs, jobContainer } from "./containers.js";
+import { APT, CACHE, LINT, PATHS, type PythonLeg } from "../config.js";
+import { type JobInputs, jobContainer } from "../containers.js";
+import {
+  buildWheelSteps,
+  DIST_DIR,
+  DOCS_OUTPUT,
+  docsSteps,
+  flashIntegrationSteps,
+  lintSteps,
+  testSteps,
+  typecheckSteps,
+} from "./plan.js";
 import {
   checkManifests,
   type HookRepository,
@@ -14,7 +25,29 @@ import {
   MISSING_PRE_COMMIT_CONFIG,
   PreCommitConfigError,
 } from "./pre-commit.js";
-import { lintSteps } from "./steps.js";
+
+/** One leg of the matrix: uv sync, ruff check, ruff format --check, pytest. */
+export function testContainer(inputs: JobInputs, leg: PythonLeg): Container {
+  return jobContainer(inputs, { leg, steps: testSteps });
+}
+
+/** mypy on the 3.12 leg, as bty runs it. */
+export function typecheckContainer(inputs: JobInputs): Container {
+  return jobContainer(inputs, { steps: typecheckSteps });
+}
+
+/**
+ * `pytest -m integration` as root on loop devices. The only privileged job:
+ * it needs /dev/loop*, /dev/fuse, mount and partition re-reads.
+ */
+export function flashIntegrationContainer(inputs: JobInputs): Container {
+  return jobContainer(inputs, { apt: APT.flashIntegration, steps: flashIntegrationSteps, privileged: true });
+}
+
+/** `uv build`: wheel, sdist and SHA256SUMS. */
+export function buildWheelDirectory(inputs: JobInputs): Directory {
+  return jobContainer(inputs, { steps: buildWheelSteps }).directory(`${PATHS.source}/${DIST_DIR}`);
+}
 
 /** The remote hook repositories of the checkout's pre-commit config. */
 async function readHookRepositories(source: Directory): Promise<HookRepository[]> {
@@ -60,4 +93,16 @@ export async function lintContainer(inputs: JobInputs, given?: Directory): Promi
         .withDirectory(LINT.manifestsDir, manifests),
     steps: (layout) => lintSteps(layout, LINT.manifestsDir),
   });
+}
+
+/** The site (`html/`), `bty.pdf` and SHA256SUMS. */
+export function docsDirectory(inputs: JobInputs): Directory {
+  return jobContainer(inputs, {
+    apt: APT.docs,
+    tools: (ctr) =>
+      ctr
+        .withEnvVariable("TEXMFVAR", PATHS.texmfVar)
+        .withMountedCache(PATHS.texmfVar, dag.cacheVolume(CACHE.texmfVar)),
+    steps: docsSteps,
+  }).directory(`${PATHS.source}/${DOCS_OUTPUT.bundle}`);
 }

@@ -19,7 +19,7 @@ import {
   summarizeNeeds,
   toStages,
   type Plan,
-} from "../../src/plan.js";
+} from "../../src/pipeline/triggers.js";
 
 const CHECKS = ["lint", "test:py-311", "test:py-312", "test:py-313", "test:py-314", "typecheck", "flash-integration"];
 const BUILDS = ["build-wheel", "docs", "build-ipxe", "build-netboot-pc", "build-ramboot-init", "build-usbboot-pc"];

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 
 import { DEBIAN_SUITE, PYTHON_IMAGE } from "../../src/config.js";
-import { pythonImageRef } from "../../src/images.js";
+import { pythonImageRef } from "../../src/python/plan.js";
 
 describe("pythonImageRef", () => {
   it("makes the official slim image of the Debian suite apt caches are keyed by", () => {

@@ -13,6 +13,7 @@
  * The drop-in workflow (workflow.ts) is tested against this plan for every
  * event and path filter.
  */
+import { CHECK_ROWS, type CheckRow } from "../checks/plan.js";
 
 /** Events bty's workflows react to; `tag` is shorthand for a push of a tag. */
 export const PLAN_EVENTS = ["pull_request", "push", "tag", "workflow_dispatch"] as const;
@@ -83,36 +84,13 @@ export interface Plan {
   notRun: NotRunJob[];
 }
 
-const check = (name: string, call: string[]): PlannedCall => ({ name, call, kind: "check", needs: [], workflow: "ci-cd.yml" });
-const build = (name: string, call: string[]): PlannedCall => ({ name, call, kind: "build", needs: [], workflow: "ci-cd.yml" });
-
-/** The Python legs as `dagger check -l` lists them. */
-export const TEST_LEGS = ["py-311", "py-312", "py-313", "py-314"] as const;
+const planned = (r: CheckRow): PlannedCall => ({ name: r.name, call: r.call, kind: r.kind, needs: r.needs, workflow: "ci-cd.yml" });
 
 /** Every check and build, in the order of the run report. */
-export const CHECKS: readonly PlannedCall[] = [
-  check("lint", ["lint"]),
-  ...TEST_LEGS.map((leg) => check(`test:${leg}`, ["test", leg])),
-  check("typecheck", ["typecheck"]),
-  check("flash-integration", ["flash-integration"]),
-  build("build-wheel", ["build-wheel"]),
-  build("docs", ["docs"]),
-  build("build-ipxe", ["build-ipxe"]),
-  build("build-netboot-pc", ["build-netboot-pc"]),
-  build("build-ramboot-init", ["build-ramboot-init"]),
-  build("build-usbboot-pc", ["build-usbboot-pc"]),
-];
+export const CHECKS: readonly PlannedCall[] = CHECK_ROWS.filter((r) => r.kind !== "e2e").map(planned);
 
 /** End-to-end tests and exactly the builds each one boots. */
-export const E2E: readonly PlannedCall[] = [
-  { name: "test-pxe:bios", call: ["test-pxe", "--firmware", "bios"], kind: "e2e", needs: ["build-ipxe", "build-netboot-pc"], workflow: "ci-cd.yml" },
-  { name: "test-pxe:uefi", call: ["test-pxe", "--firmware", "uefi"], kind: "e2e", needs: ["build-ipxe", "build-netboot-pc"], workflow: "ci-cd.yml" },
-  { name: "test-usb-grow", call: ["test-usb-grow"], kind: "e2e", needs: ["build-usbboot-pc"], workflow: "ci-cd.yml" },
-  { name: "test-usb-ventoy", call: ["test-usb-ventoy"], kind: "e2e", needs: ["build-usbboot-pc"], workflow: "ci-cd.yml" },
-];
-
-/** What `all-checks` runs: every check, build and end-to-end test. */
-export const ALL_CHECKS: readonly string[] = [...CHECKS, ...E2E].map((c) => c.name);
+export const E2E: readonly PlannedCall[] = CHECK_ROWS.filter((r) => r.kind === "e2e").map(planned);
 
 /** How test-pxe's needs differ from bty's, on every event that runs it. */
 const PXE_NEEDS_DIFFER = "bty's test-pxe waits for the ramboot-init build too; here it waits for build-ipxe and build-netboot-pc only";

@@ -7,12 +7,13 @@
  * bundle, with what the failing program printed (usb-vm.py: its summary and
  * serial tail), so all-checks-bundle exports it as it does test-pxe's.
  */
-import { type Container, dag, type Directory, type File, ReturnType } from "@dagger.io/dagger";
+import { type Container, dag, type Directory, type File } from "@dagger.io/dagger";
 
 import { PATHS, USB } from "../config.js";
-import { type JobInputs, jobContainer } from "../containers.js";
-import { JobFailure } from "../report.js";
-import { bundleDir, type UsbLayout, type UsbStep, usbGrowSteps, usbVentoySteps } from "./plan.js";
+import { type JobInputs, jobContainer, withStep } from "../containers.js";
+import type { Step } from "../steps.js";
+import { JobFailure } from "../checks/report.js";
+import { bundleDir, type UsbLayout, usbGrowSteps, usbVentoySteps } from "./plan.js";
 
 /** The layout inside the test container. */
 export function usbLayout(): UsbLayout {
@@ -25,9 +26,9 @@ export function usbLayout(): UsbLayout {
  * grow assertion) failed. Staging fails as any exec does: there is no VM
  * and no bundle yet.
  */
-async function runUsb(job: string, inputs: JobInputs, iso: File, steps: UsbStep[], extra: (ctr: Container) => Container): Promise<Directory> {
+async function runUsb(job: string, inputs: JobInputs, iso: File, steps: Step[], extra: (ctr: Container) => Container): Promise<Directory> {
   const layout = usbLayout();
-  const boot = steps.findIndex((s) => s.bootsVm);
+  const boot = steps.findIndex((s) => s.writesBundle);
   let ctr = jobContainer(inputs, {
     apt: USB.apt,
     tools: (c) => extra(c.withFile(layout.iso, iso)),
@@ -36,7 +37,7 @@ async function runUsb(job: string, inputs: JobInputs, iso: File, steps: UsbStep[
     privileged: true,
   });
   for (const step of steps.slice(boot)) {
-    ctr = ctr.withExec(step.argv, { insecureRootCapabilities: true, expect: ReturnType.Any });
+    ctr = withStep(ctr, step, { privileged: true, expectAny: true });
     const code = await ctr.exitCode();
     if (code !== 0) {
       const out = `${await ctr.stdout()}${await ctr.stderr()}`.trim();

@@ -10,14 +10,18 @@
  */
 import { CacheSharingMode, type Container, type Directory, type File, dag } from "@dagger.io/dagger";
 
+import { readProject } from "../checkout/dagger.js";
 import { MEDIA, MEDIA_CACHE, PATHS } from "../config.js";
+import { type JobInputs, withStep } from "../containers.js";
+import { buildWheelDirectory } from "../python/dagger.js";
 import {
   binaryStage,
+  checkTimeout,
+  MISSING_MEDIA,
   finishStage,
   installBtyStage,
   type MediaLayout,
   type MediaOptions,
-  type MediaStage,
   type MediaVariant,
   prepareStage,
   rootfsStage,
@@ -90,11 +94,6 @@ function options(inputs: MediaInputs): MediaOptions {
   };
 }
 
-/** Append a stage; only live-build's and the loop-device stages get root capabilities. */
-export function withStage(ctr: Container, stage: MediaStage): Container {
-  return ctr.withExec(stage.argv, stage.privileged ? { insecureRootCapabilities: true } : {});
-}
-
 /** Stages 1–2: the Debian root file system, independent of bty's wheel and Python code. */
 export function rootfsContainer(inputs: MediaInputs, variant: MediaVariant): Container {
   const opts = options(inputs);
@@ -107,8 +106,8 @@ export function rootfsContainer(inputs: MediaInputs, variant: MediaVariant): Con
   ctr = ctr.withMountedCache(lbCache, dag.cacheVolume(`${MEDIA_CACHE.liveBuild}-${variant}`), {
     sharing: CacheSharingMode.Locked,
   });
-  ctr = withStage(ctr, prepareStage(MEDIA_LAYOUT, variant, opts));
-  ctr = withStage(ctr, rootfsStage(MEDIA_LAYOUT, variant, opts));
+  ctr = withStep(ctr, prepareStage(MEDIA_LAYOUT, variant, opts));
+  ctr = withStep(ctr, rootfsStage(MEDIA_LAYOUT, variant, opts));
   return ctr.withoutMount(lbCache);
 }
 
@@ -117,7 +116,7 @@ export function mediaDirectory(inputs: MediaInputs, variant: MediaVariant): Dire
   const opts = options(inputs);
   const { work } = MEDIA_PATHS;
   const rootfs = rootfsContainer(inputs, variant);
-  const installed = withStage(
+  const installed = withStep(
     rootfs.withDirectory(MEDIA_PATHS.wheel, inputs.wheel),
     installBtyStage(MEDIA_LAYOUT, MEDIA_PATHS.wheel, opts),
   );
@@ -127,15 +126,50 @@ export function mediaDirectory(inputs: MediaInputs, variant: MediaVariant): Dire
   if (variant !== "netboot-pc") {
     binary = binary.withDirectory(`${work}/bty-layer`, installed.directory(`${work}/bty-layer`));
   }
-  binary = withStage(binary, sealStage(MEDIA_LAYOUT, variant));
-  binary = withStage(binary, binaryStage(MEDIA_LAYOUT, variant, opts));
+  binary = withStep(binary, sealStage(MEDIA_LAYOUT, variant));
+  binary = withStep(binary, binaryStage(MEDIA_LAYOUT, variant, opts));
   let finished = binary
     .withDirectory(`${work}/bty-layer`, installed.directory(`${work}/bty-layer`))
     .withFile(`${work}/pip-freeze.txt`, installed.file(`${work}/pip-freeze.txt`));
-  finished = withStage(finished, finishStage(MEDIA_LAYOUT, variant, inputs.version));
+  finished = withStep(finished, finishStage(MEDIA_LAYOUT, variant, inputs.version));
   if (variant === "usbboot-pc") {
     finished = finished.withDirectory(`${MEDIA_PATHS.source}/cijoe/scripts`, inputs.source.directory("cijoe/scripts"));
-    for (const stage of usbIsoStages(MEDIA_LAYOUT, inputs.version)) finished = withStage(finished, stage);
+    for (const stage of usbIsoStages(MEDIA_LAYOUT, inputs.version)) finished = withStep(finished, stage);
   }
   return finished.directory(MEDIA_PATHS.out);
+}
+
+/** Optional arguments of the media functions. */
+export interface MediaArgs {
+  extraCaCerts?: File;
+  r8125Source?: Directory;
+  timeoutSeconds: number;
+}
+
+/** bty-media's live-build tree, checked before anything is built. */
+export async function requireMediaTree(source: Directory): Promise<void> {
+  if (!(await source.exists("bty-media/live-build/auto/config"))) throw new Error(MISSING_MEDIA);
+}
+
+/**
+ * Build one variant: the checkout and arguments are checked first, the wheel
+ * comes from the build-wheel job, the artifacts come back verified.
+ */
+export async function buildMedia(inputs: JobInputs, variant: MediaVariant, args: MediaArgs): Promise<Directory> {
+  checkTimeout(args.timeoutSeconds);
+  const { version } = await readProject(inputs.source);
+  await requireMediaTree(inputs.source);
+  return mediaDirectory(
+    {
+      source: inputs.source,
+      version,
+      wheel: buildWheelDirectory(inputs),
+      debianMirror: inputs.debianMirror,
+      pythonIndex: inputs.pythonIndex,
+      extraCaCerts: args.extraCaCerts,
+      r8125Source: args.r8125Source,
+      timeoutSeconds: args.timeoutSeconds,
+    },
+    variant,
+  ).sync();
 }

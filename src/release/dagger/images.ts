@@ -5,7 +5,7 @@
  */
 import { type Container, dag, type Directory, type File, type Platform, type Secret } from "@dagger.io/dagger";
 
-import { IMAGE_PLATFORMS, PUBLISH_RETRY_DELAYS_MS } from "../config.js";
+import { IMAGE_PLATFORMS, PUBLISH_RETRY_DELAYS_MS } from "../../config.js";
 import {
   type ImagePlan,
   imagePlan,
@@ -13,8 +13,8 @@ import {
   validateCredentials,
   wheelName,
   withRetries,
-} from "./image-plan.js";
-import { ReleaseInputError } from "./version.js";
+} from "../image-plan.js";
+import { ReleaseInputError } from "../version.js";
 
 /** What an image is built from. */
 export interface ImageInputs {

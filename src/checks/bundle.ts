@@ -3,7 +3,7 @@
  * release files, where the writing jobs take them from. The drop-in uploads
  * these folders as bty's workflow artifacts of the same names.
  */
-import { checkName } from "../names.js";
+import { checkName } from "./plan.js";
 import { assetGroups } from "../release/assets.js";
 
 /** Top-level names of the bundle. */

@@ -6,12 +6,12 @@
  */
 import { CacheSharingMode, type Container, dag, type Directory, ReturnType, type Secret, type Service } from "@dagger.io/dagger";
 
-import { CACHE, PATHS, PRIMARY_LEG, PYTHON_MATRIX, RELEASE, TOOLS } from "../config.js";
-import type { JobInputs } from "../containers.js";
-import { pythonImageRef } from "../images.js";
-import { parseSha256Sums } from "../report.js";
-import { type AssetGroup } from "./assets.js";
-import { serviceHostName } from "./endpoint.js";
+import { CACHE, PATHS, PRIMARY_LEG, PYTHON_MATRIX, RELEASE, TOOLS } from "../../config.js";
+import type { JobInputs } from "../../containers.js";
+import { pythonImageRef } from "../../python/plan.js";
+import { parseSha256Sums } from "../../sha256.js";
+import { type AssetGroup } from "../assets.js";
+import { serviceHostName } from "../endpoint.js";
 import {
   assembleArgv,
   GITHUB_TOKEN_ENV,
@@ -20,9 +20,9 @@ import {
   githubTagArgv,
   githubTagShaArgv,
   type ReleaseLayout,
-} from "./program.js";
-import { type ReceivedFile, receivedSumsArgv } from "./verdict.js";
-import { type IndexAnswer, indexVersionsArgv, parseIndexAnswer, PUBLISH_SECRET_ENV, uvPublishArgv } from "./pypi.js";
+} from "../program.js";
+import { type ReceivedFile, receivedSumsArgv } from "../verdict.js";
+import { type IndexAnswer, indexVersionsArgv, parseIndexAnswer, PUBLISH_SECRET_ENV, uvPublishArgv } from "../pypi.js";
 
 /** Where the release program is in its container. */
 export const CONTAINER_RELEASE_LAYOUT: ReleaseLayout = {

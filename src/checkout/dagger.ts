@@ -1,8 +1,8 @@
-/** The bty tree a call works on, chosen (src/checkout.ts) and checked before any job runs. */
+/** The bty tree a call works on, chosen (checkout/plan.ts) and checked before any job runs. */
 import { dag, type Directory, type GitRef, type Workspace } from "@dagger.io/dagger";
 
-import { type CheckoutOrigin, chooseCheckout, headOrigin, pinnedFetchFailed, type TreeProbe } from "./checkout.js";
-import { BTY_RELEASE, SOURCE_IGNORE } from "./config.js";
+import { type CheckoutOrigin, chooseCheckout, headOrigin, pinnedFetchFailed, type TreeProbe } from "./plan.js";
+import { BTY_RELEASE, SOURCE_IGNORE } from "../config.js";
 import { MISSING_PYPROJECT, parsePyproject, ProjectError, type ProjectInfo } from "./project.js";
 
 /** Read and validate the checkout's pyproject.toml before any job runs. */
