@@ -117,7 +117,7 @@ export class TestMatrix {
  */
 const checkoutsChosen = new WeakMap<object, Promise<Checkout>>();
 
-/** bty's CI/CD: checks, builds and (later) releases of a bty checkout. */
+/** bty's CI/CD: checks, builds, end-to-end tests and releases of a bty checkout. */
 @object()
 export class BtyCi {
   source?: Directory;

@@ -1,5 +1,5 @@
 /**
- * What the engine tier reads from the CLI and from the README, as pure
+ * What the engine tier reads from the CLI and from the generated reference, as pure
  * functions (their unit tests: test/unit/engine-cli-output.test.ts).
  */
 
@@ -18,16 +18,15 @@ export function firstColumn(out: string): string[] {
 }
 
 /**
- * The functions and checks of the README's generated reference, as a reader
- * sees them: top-level function headings (`#### \`name\` → Type`), and every
- * heading tagged `check`, a sub-function's `parent child` written `parent:child`
- * as `dagger check -l` lists it.
+ * The functions and checks of the generated reference (docs/reference.md), as
+ * a reader sees them: function headings (`### \`name\` → Type`; the
+ * constructor's heading has no arrow), and every heading tagged `check`, a
+ * sub-function's `parent child` written `parent:child` as `dagger check -l`
+ * lists it.
  */
-export function readmeReference(readme: string): { functions: string[]; checks: string[] } {
-  const start = readme.indexOf("<!-- reference:start -->");
-  const end = readme.indexOf("<!-- reference:end -->");
-  if (start < 0 || end < start) throw new Error("README.md has no <!-- reference:start --> … <!-- reference:end --> block");
-  const headings = [...readme.slice(start, end).matchAll(/^#### `([^`]+)` → \S+(?: \(([^)]*)\))?$/gm)].map((m) => ({ name: m[1]!, tags: m[2] ?? "" }));
+export function referenceFunctions(reference: string): { functions: string[]; checks: string[] } {
+  const headings = [...reference.matchAll(/^### `([^`]+)` → \S+(?: \(([^)]*)\))?$/gm)].map((m) => ({ name: m[1]!, tags: m[2] ?? "" }));
+  if (!headings.length) throw new Error("no function headings (### `name` → Type): is this docs/reference.md?");
   return {
     functions: headings.filter((h) => !h.name.includes(" ")).map((h) => h.name),
     checks: headings.filter((h) => h.tags.split(", ").includes("check")).map((h) => h.name.replace(" ", ":")),

@@ -4,7 +4,7 @@
  *
  * What it proves that the stand-in engine cannot: the module loads in the
  * engine's TypeScript runtime; the CLI lists exactly the functions and checks
- * the README's reference names; the calls run in real containers (privileged
+ * the generated reference names; the calls run in real containers (privileged
  * loop devices, LaTeX, an iPXE compile, uv, mypy, pytest) and export what they
  * promise; and the drop-in workflow's own command lines, as `workflow`
  * prints them, resolve `--source` and `--head` to bty's checkout both with
@@ -28,7 +28,7 @@ import { BTY_TEST_VERSION, btySdist, CI_DIR, HOOK_MANIFESTS, IPXE_TARBALL, REPO 
 import { btyDist, checksReport, gatheredTree } from "../payload/release/fixture.js";
 import { type FakeGitHub, startFakeGitHub } from "../payload/release/github-fake.js";
 import { type Pypiserver, startPypiserver } from "../payload/release/pypiserver.js";
-import { firstColumn, readmeReference } from "./cli-output.js";
+import { firstColumn, referenceFunctions } from "./cli-output.js";
 import {
   dagger,
   DAGGER_BIN,
@@ -77,9 +77,9 @@ describe.skipIf(ENGINE_SKIP !== undefined)(`engine tier: the real dagger CLI on 
     console.log(`engine tier, timed steps:\n${timingTable()}`);
   }, 5 * 60_000);
 
-  it("dagger functions lists exactly the functions of the README's reference", async () => {
+  it("dagger functions lists exactly the functions of the generated reference", async () => {
     const listed = firstColumn(await daggerOk("functions", ["-m", mod, "functions"]));
-    expect(listed.sort()).toEqual(readmeReference(readFileSync(join(REPO, "README.md"), "utf8")).functions.sort());
+    expect(listed.sort()).toEqual(referenceFunctions(readFileSync(join(REPO, "docs/reference.md"), "utf8")).functions.sort());
   });
 
   it("version reads bty's pyproject.toml; plan and workflow answer", async () => {
@@ -209,9 +209,9 @@ describe.skipIf(ENGINE_SKIP !== undefined)(`engine tier: the real dagger CLI on 
         }, 15 * 60_000);
 
         if (mode === "toolchain") {
-          it("dagger check -l lists the README's checks, under the toolchain's name", async () => {
+          it("dagger check -l lists the reference's checks, under the toolchain's name", async () => {
             const listed = firstColumn(await daggerOk("check-l", ["check", "-l"], { cwd: checkout }));
-            expect(listed.sort()).toEqual(readmeReference(readFileSync(join(REPO, "README.md"), "utf8")).checks.map((c) => `bty-ci:${c}`).sort());
+            expect(listed.sort()).toEqual(referenceFunctions(readFileSync(join(REPO, "docs/reference.md"), "utf8")).checks.map((c) => `bty-ci:${c}`).sort());
           });
         }
 

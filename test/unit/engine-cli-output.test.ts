@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from "vitest";
 
-import { firstColumn, readmeReference } from "../engine/cli-output.js";
+import { firstColumn, referenceFunctions } from "../engine/cli-output.js";
 
 const BOLD = (s: string) => `\x1b[1m${s}\x1b[0m`;
 
@@ -31,29 +31,27 @@ describe("firstColumn", () => {
   });
 });
 
-describe("readmeReference", () => {
-  const readme = [
-    "# x",
-    "#### `outside` → string",
-    "<!-- reference:start -->",
-    "### `bty-ci` (constructor)",
-    "#### `version` → string",
-    "#### `lint` → void (check)",
-    "#### `test` → TestMatrix",
-    "#### `test py-311` → void (check)",
-    "#### `test-usb-grow` → Directory (cache: never)",
-    "#### `all-checks` → string (cache: session)",
-    "<!-- reference:end -->",
+describe("referenceFunctions", () => {
+  const reference = [
+    "# Function reference",
+    "## `bty-ci` (constructor)",
+    "### `version` → string",
+    "### `lint` → void (check)",
+    "### `test` → TestMatrix",
+    "### `test py-311` → void (check)",
+    "#### `not-a-function` → string",
+    "### `test-usb-grow` → Directory (cache: never)",
+    "### `all-checks` → string (cache: session)",
   ].join("\n");
 
   it("lists the top-level functions, and the checks as check -l names them", () => {
-    expect(readmeReference(readme)).toEqual({
+    expect(referenceFunctions(reference)).toEqual({
       functions: ["version", "lint", "test", "test-usb-grow", "all-checks"],
       checks: ["lint", "test:py-311"],
     });
   });
 
-  it("refuses a README without the generated block", () => {
-    expect(() => readmeReference("# x\n")).toThrow("README.md has no <!-- reference:start --> … <!-- reference:end --> block");
+  it("refuses a text without function headings", () => {
+    expect(() => referenceFunctions("# x\n")).toThrow("no function headings (### `name` → Type): is this docs/reference.md?");
   });
 });
