@@ -88,7 +88,10 @@ function options(inputs: MediaInputs): MediaOptions {
   return {
     caCert: inputs.extraCaCerts ? MEDIA_PATHS.caCert : undefined,
     r8125Repo: inputs.r8125Source ? MEDIA_PATHS.r8125 : undefined,
-    mirror: inputs.debianMirror || undefined,
+    // No --mirror: --debian-mirror is scheme://host[/prefix], which apt-install.sh
+    // puts before each archive path of the container's apt sources; live-build
+    // needs the archive itself (…/debian), and media-build.sh reads it from
+    // those sources when given none.
     pipIndex: inputs.pythonIndex || undefined,
     timeoutSeconds: inputs.timeoutSeconds,
   };
