@@ -45,7 +45,8 @@ export function pxeServer(inputs: JobInputs, wheel: File, version: string, firmw
     .dockerBuild({ dockerfile: recipe.dockerfile, buildArgs: [{ name: "BTY_VERSION", value: version }] })
     .withUser("root");
   const ctr = withAptPackages(image.with(withCiScripts), inputs, ["iproute2"])
-    .withExec(["pip", "install", "--no-cache-dir", `withcache==${PXE.withcacheVersion}`])
+    // bty's Dockerfile sets no index; --python-index reaches withcache's install here.
+    .withExec(["pip", "install", "--no-cache-dir", ...(inputs.pythonIndex ? ["--index-url", inputs.pythonIndex] : []), `withcache==${PXE.withcacheVersion}`])
     // One service definition per firmware, so the two tests never share a server.
     .withEnvVariable("BTY_CI_PXE_FIRMWARE", firmware)
     .with(withPasswords)

@@ -3,8 +3,9 @@
  * a re-run decides what is left, and the report of a partial failure. The
  * order makes publishing from a red build impossible (every check passes
  * before anything leaves) and puts PyPI last, the one step that can never
- * be undone. Every step detects its own completion (the release matches its
- * manifest, an image tag exists, the files are on the index), so running the
+ * be undone. Every step can run again: the release and PyPI detect what is
+ * done (the release matches its manifest, the files are on the index), and
+ * the images are built and pushed again under the same tags, so running the
  * flow again finishes whatever a failure left.
  */
 import { ReleaseInputError } from "./version.js";

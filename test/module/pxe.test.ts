@@ -90,6 +90,13 @@ describe("testPxe", () => {
     expect(service.args.join(" ")).not.toMatch(/test-admin-pw|pxe-test-withcache/);
   });
 
+  it("installs withcache from --python-index when one is given", async () => {
+    await invokeFunction({ files, fnName: "testPxe", parentState: { ...state, pythonIndex: "https://pypi.internal/simple" }, args: { trio: "Directory:trio" } });
+    expect(server().filter((c) => c.field === "withExec").map((c) => c.args.args)).toContainEqual([
+      "pip", "install", "--no-cache-dir", "--index-url", "https://pypi.internal/simple", "withcache==0.13.3",
+    ]);
+  });
+
   it("uefi: the privileged QEMU container binds the server, gets the trio and bty's ipxe.efi, and runs the chain driver", async () => {
     await testPxe({ firmware: "uefi", trio: "Directory:trio" });
     const chain = client();
