@@ -38,6 +38,10 @@ describe("runAllChecks", () => {
     );
     await expect(runAllChecks(missing, CHECKOUT)).rejects.toThrow("unbound test-usb-ventoy; unknown none");
     await expect(runAllChecks({ ...bound, extra: bound.lint! }, CHECKOUT)).rejects.toThrow("unbound none; unknown extra");
+    const { lint: __, ...twoMissing } = missing;
+    await expect(runAllChecks({ ...twoMissing, x: bound.lint!, y: bound.lint! }, CHECKOUT)).rejects.toThrow(
+      "unbound lint, test-usb-ventoy; unknown x, y",
+    );
     expect(ran).toBe(0);
   });
 });
