@@ -335,6 +335,14 @@ describe("--report: the seed and the wheel are checked against the checks' repor
     expect(publishes()).toEqual([]);
   });
 
+  it("bty-tftp: an altered seed, and nothing is built or pushed", async () => {
+    answer(received("e".repeat(64)));
+    await expect(call("publishTftp", { ...tftpArgs, report: "File:report" })).rejects.toThrow(
+      `bty-ipxe-x86_64/bty-ipxe-x86_64-v0.77.2.efi: sha256 ${"e".repeat(64)}, but build-ipxe built ${EFI}`,
+    );
+    expect(publishes()).toEqual([]);
+  });
+
   it("--report without the files it verifies is refused naming them", async () => {
     await expect(call("publishDocker", { ...webArgs, dist: undefined, report: "File:report" })).rejects.toThrow(
       "publish-docker --report verifies the files the checks handed on: pass them too with --ipxe-seed FILE --dist DIR, from the run that wrote the report",

@@ -282,6 +282,8 @@ describe("tagRelease", () => {
     tagCommit = null;
     const out = String(await call("tagRelease", args));
     expect(out.split("\n")[0]).toBe("all 17 checks passed");
+    // The Ventoy release given to tag-release is the one test-usb-ventoy boots.
+    expect(engine.fieldCalls("withDirectory").map((c) => c.args.source)).toContain("Directory:ventoy");
     const tagAt = queryIndex(runs("github-tag"));
     expect(tagAt).toBeGreaterThan(queryIndex(runs("pytest")));
     expect(lastExec(chainOf(runs("github-tag"))).slice(4)).toEqual([
@@ -455,6 +457,7 @@ describe("publish (the tag flow)", () => {
   it("gate, checks, release, images, then PyPI last; every secret only as a secret", async () => {
     engine.answer("publish", (ctx: { args: Record<string, unknown> }) => `${String(ctx.args.address)}@sha256:${"ab".repeat(32)}`);
     const report = String(await call("publish", all));
+    expect(engine.fieldCalls("withDirectory").map((c) => c.args.source)).toContain("Directory:ventoy");
     const digest = `@sha256:${"ab".repeat(32)}`;
     // Each step's line says what it did; "all 17 checks passed" is all-checks' own last line.
     expect(report.split("\n")).toEqual([

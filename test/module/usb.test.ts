@@ -84,10 +84,20 @@ describe("testUsbGrow", () => {
     engine.answer("exitCode", (ctx: { chain: Call[] }) => (booting(ctx.chain) ? 1 : 0));
     engine.answer("stdout", (ctx: { chain: Call[] }) => (booting(ctx.chain) ? "FAILED: wizard on tty1 (no marker in 180 s)\n" : ""));
     engine.answer("stderr", "");
-    await expect(call("testUsbGrow", { iso: "File:iso" })).rejects.toThrow(
-      "test-usb-grow failed (boot and check (grow): exit 1)\nFAILED: wizard on tty1 (no marker in 180 s)",
-    );
+    await expect(call("testUsbGrow", { iso: "File:iso" })).rejects.toMatchObject({
+      message: "test-usb-grow failed (boot and check (grow): exit 1)\nFAILED: wizard on tty1 (no marker in 180 s)",
+    });
     expect(engine.execs().some((e) => e.args.some((a) => a.endsWith("grow-assert.sh")))).toBe(false);
+  });
+
+  it("a failed Ventoy boot names the job and the step that failed", async () => {
+    const booting = (chain: Call[]) => execs(chain).at(-1)?.args[1]?.endsWith("usb-vm.py") === true;
+    engine.answer("exitCode", (ctx: { chain: Call[] }) => (booting(ctx.chain) ? 1 : 0));
+    engine.answer("stdout", "");
+    engine.answer("stderr", (ctx: { chain: Call[] }) => (booting(ctx.chain) ? "FAILED: bty-images-discover active\n" : ""));
+    await expect(call("testUsbVentoy", { iso: "File:iso", ventoy: "Directory:ventoy" })).rejects.toMatchObject({
+      message: "test-usb-ventoy failed (boot and check (ventoy): exit 1)\nFAILED: bty-images-discover active",
+    });
   });
 });
 

@@ -20,7 +20,7 @@ import {
   PUBLISH_STEPS,
   runInOrder,
 } from "../../src/release/flow.js";
-import { buildManifest, type Manifest, parseReleaseToml, renderReleaseToml } from "../../src/release/manifest.js";
+import { buildManifest, compareCodeUnits, type Manifest, parseReleaseToml, renderReleaseToml } from "../../src/release/manifest.js";
 import { utcStamp } from "../../src/release/stamp.js";
 import { assembleArgv, assertGitHubTarget, githubReleaseArgv, githubTagArgv, githubTagShaArgv } from "../../src/release/program.js";
 import { indexVersionsArgv, parseIndexAnswer, projectPage, uvPublishArgv } from "../../src/release/pypi.js";
@@ -428,5 +428,14 @@ describe("the release program's dependencies", () => {
       expect(version, name).toMatch(/^\d+\.\d+\.\d+$/);
       expect(pins[name], name).toBe(version);
     }
+  });
+});
+
+describe("compareCodeUnits", () => {
+  it("orders as Python's str does: by code unit, upper case before lower, equal is 0", () => {
+    expect(["b", "B", "a", "_", "a"].sort(compareCodeUnits)).toEqual(["B", "_", "a", "a", "b"]);
+    expect(compareCodeUnits("a", "a")).toBe(0);
+    expect(compareCodeUnits("a", "b")).toBe(-1);
+    expect(compareCodeUnits("b", "a")).toBe(1);
   });
 });

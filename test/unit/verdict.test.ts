@@ -28,8 +28,11 @@ describe("parseRunReport", () => {
   });
   it("refuses what is not JSON, or not a run report, naming where the right file comes from", () => {
     expect(() => parseRunReport("**all-checks: all 17 passed**")).toThrow(/^--report is not JSON \(.*\): pass the report\.json that `all-checks-bundle` exported/);
+    const sha = "c".repeat(64);
     for (const bad of [null, [], { title: "all-checks", ok: true }, { ...report(), jobs: [{ name: "lint", status: "skipped", artifacts: [] }] },
-      { ...report(), jobs: [job("build-wheel", [{ name: "w", sha256: "XYZ" }])] }]) {
+      { ...report(), jobs: [job("build-wheel", [{ name: "w", sha256: "XYZ" }])] },
+      { ...report(), title: 1 }, { ...report(), ok: "true" }, { ...report(), jobs: [null] }, { ...report(), jobs: [{ ...job("lint"), name: 1 }] },
+      { ...report(), jobs: [{ ...job("lint"), artifacts: [null] }] }, { ...report(), jobs: [{ ...job("lint"), artifacts: [{ name: 1, sha256: sha }] }] }]) {
       expect(() => parseRunReport(JSON.stringify(bad)), JSON.stringify(bad)).toThrow(/^--report is not a run report \(title, ok, jobs with artifacts\)/);
     }
   });
@@ -45,12 +48,17 @@ describe("assertChecksPassed", () => {
     expect(() => assertChecksPassed(report({ version: "0.9" }), expected, "1.0")).toThrow("all-checks' report of bty-lab 0.9, this checkout is 1.0");
     expect(() => assertChecksPassed(report({ version: undefined }), expected, "1.0")).toThrow("report of bty-lab (no version)");
     expect(() => assertChecksPassed(report(), [...expected, "docs"], "1.0")).toThrow("--report lacks checks docs: it is not a whole all-checks run");
+    expect(() => assertChecksPassed(report(), [...expected, "docs", "typecheck"], "1.0")).toThrow("--report lacks checks docs, typecheck:");
     expect(() => assertChecksPassed(report({ ok: false, jobs: [job("lint", [], "failed"), report().jobs[1]!] }), expected, "1.0")).toThrow(
       "the checks did not pass (1 of 2 failed: lint): nothing is released from a red run",
     );
   });
-  it("a report whose ok contradicts its jobs is not trusted", () => {
+  it("a report whose ok contradicts its jobs is not trusted, either way", () => {
     expect(() => assertChecksPassed(report({ ok: false }), expected, "1.0")).toThrow(/checks did not pass \(0 of 2 failed: \)/);
+    const bothFailed = [job("lint", [], "failed"), { ...report().jobs[1]!, status: "failed" as const }];
+    expect(() => assertChecksPassed(report({ ok: true, jobs: bothFailed }), expected, "1.0")).toThrow(
+      "the checks did not pass (2 of 2 failed: lint, build-wheel)",
+    );
   });
 });
 
