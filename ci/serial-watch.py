@@ -23,25 +23,12 @@ import os
 import re
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
-
-@dataclass
-class Marker:
-    key: str
-    needle: str
-    timeout: float
-
-
-def parse_marker(spec: str, default_timeout: float) -> Marker:
-    m = re.fullmatch(r"([A-Za-z0-9_.-]+)=(.+?)(?:@(\d+(?:\.\d+)?))?", spec, re.DOTALL)
-    if not m:
-        raise argparse.ArgumentTypeError(
-            f"bad marker {spec!r}: use KEY=NEEDLE or KEY=NEEDLE@SECONDS"
-        )
-    timeout = float(m.group(3)) if m.group(3) else default_timeout
-    return Marker(m.group(1), m.group(2), timeout)
+# qemu_vm.py is beside this program. ci/ is part of bty-ci's module source:
+# no __pycache__ is left in it.
+sys.dont_write_bytecode = True
+from qemu_vm import Marker, parse_marker, read_log, tail_block  # noqa: E402
 
 
 def alive(pid: int | None) -> bool:
@@ -69,10 +56,6 @@ def readable(raw: str) -> str:
     return CONTROL.sub("", raw)
 
 
-def tail(text: str, lines: int) -> str:
-    return "\n".join(text.splitlines()[-lines:])
-
-
 def watch(
     log: Path, markers: list[Marker], pid: int | None, interval: float, tail_lines: int
 ) -> int:
@@ -81,11 +64,7 @@ def watch(
     for index, marker in enumerate(markers):
         deadline = time.monotonic() + marker.timeout
         while True:
-            text = (
-                readable(log.read_text(encoding="utf-8", errors="replace"))
-                if log.exists()
-                else ""
-            )
+            text = readable(read_log(log))
             found = text.find(marker.needle, position)
             if found != -1:
                 position = found + len(marker.needle)
@@ -108,7 +87,7 @@ def watch(
                     print(f"skipped {later.key}: {later.needle!r}", file=sys.stderr)
                 print(
                     f"serial-watch.py: {index} of {len(markers)} markers seen in {log}; "
-                    f"first missing: {marker.key}\n---- last {tail_lines} lines of {log} ----\n{tail(text, tail_lines)}",
+                    f"first missing: {marker.key}\n{tail_block(str(log), text, tail_lines)}",
                     file=sys.stderr,
                 )
                 return 1
@@ -153,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("give at least one --marker")
     try:
         markers = [parse_marker(spec, args.timeout) for spec in args.marker]
-    except argparse.ArgumentTypeError as exc:
+    except ValueError as exc:
         parser.error(str(exc))
     return watch(args.log, markers, args.pid, args.interval, args.tail)
 

