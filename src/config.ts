@@ -381,4 +381,10 @@ export const RELEASE = {
   npmCache: "bty-ci-npm",
   /** Where the release program and its node_modules live in that container. */
   programRoot: "/opt/bty-ci",
+  /**
+   * What of bty-ci the program's container holds, at the same paths below
+   * programRoot: the program and every file of src/ it imports (a unit test
+   * follows its imports and holds this list to them).
+   */
+  programSources: { directories: ["ci/release", "src/release"], files: ["src/sha256.ts"] },
 } as const;

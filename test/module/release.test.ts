@@ -224,13 +224,14 @@ describe("attachToRelease", () => {
     expect(release.filter((c) => c.field === "withFile").map((c) => [c.args.path, moduleSourceOf(c)])).toEqual([
       ["/opt/bty-ci/package.json", "file:ci/release/package.json"],
       ["/opt/bty-ci/package-lock.json", "file:ci/release/package-lock.json"],
+      ["/opt/bty-ci/src/sha256.ts", "file:src/sha256.ts"],
     ]);
     const dirs = release.filter((c) => c.field === "withDirectory");
     expect(dirs.map((c) => c.args.path)).toEqual(["/opt/bty-ci/ci/release", "/opt/bty-ci/src/release", "/release/assets"]);
-    // The program and the rules it imports from src/release, without a host's node_modules.
+    // The program and the rules it imports, without a host's node_modules.
     expect(dirs.slice(0, 2).map((c) => [moduleSourceOf(c), c.args.exclude])).toEqual([
       ["directory:ci/release", ["node_modules"]],
-      ["directory:src/release", undefined],
+      ["directory:src/release", ["node_modules"]],
     ]);
     // Every GitHub call runs (uncached engine work: a fresh nonce each time).
     expect(envOf(release).BTY_CI_NONCE).toMatch(/^\d+-[a-z0-9]+$/);

@@ -67,7 +67,7 @@ function problems(file: string, text: string, ref: ReferenceIndex): string[] {
     }
     if (span.lang !== undefined) continue;
     const lone = /^--[a-z0-9-]+$/.exec(span.text.replace(/[= ].*$/, ""));
-    if (lone && !flags.has(lone[0]) && !BENCH_FLAGS.has(lone[0]) && !OTHER_PROGRAMS_FLAGS.has(lone[0])) out.push(`${where}: no flag ${lone[0]} in the reference`);
+    if (lone && lone[0] !== "--help" && !flags.has(lone[0]) && !BENCH_FLAGS.has(lone[0]) && !OTHER_PROGRAMS_FLAGS.has(lone[0])) out.push(`${where}: no flag ${lone[0]} in the reference`);
     const path = repositoryPath(span);
     if (path && !existsSync(join(ROOT, path))) out.push(`${where}: no path ${path} in this repository`);
   }

@@ -40,8 +40,8 @@ function nonce(): string {
 }
 
 /**
- * The pinned Node image with the release program, the pure release rules it
- * imports (src/release) and their exact dependencies (npm ci of
+ * The pinned Node image with the release program, the pure rules it
+ * imports (RELEASE.programSources) and their exact dependencies (npm ci of
  * ci/release/package-lock.json).
  */
 export function releaseProgramContainer(): Container {
@@ -57,8 +57,11 @@ export function releaseProgramContainer(): Container {
     .withFile(`${root}/package.json`, mod.file("ci/release/package.json"))
     .withFile(`${root}/package-lock.json`, mod.file("ci/release/package-lock.json"))
     .withExec(["npm", "ci", "--no-audit", "--no-fund"])
-    .withDirectory(`${root}/ci/release`, mod.directory("ci/release"), { exclude: ["node_modules"] })
-    .withDirectory(`${root}/src/release`, mod.directory("src/release"));
+    .with((ctr) => RELEASE.programSources.directories.reduce(
+      (c, dir) => c.withDirectory(`${root}/${dir}`, mod.directory(dir), { exclude: ["node_modules"] }),
+      ctr,
+    ))
+    .with((ctr) => RELEASE.programSources.files.reduce((c, file) => c.withFile(`${root}/${file}`, mod.file(file)), ctr));
 }
 
 /** Every group's Directory laid out as `gathered/<group>/`, then assembled flat with release.toml. */
