@@ -65,7 +65,7 @@ export const NOT_RUN: readonly NotRunJob[] = [
   },
   {
     job: "build-usbboot-rpi",
-    reason: "an arm64 image built natively on an arm64 runner (bty refuses qemu-user cross builds); no CI job boots it",
+    reason: "an arm64 image bty builds natively on an arm64 runner (ubuntu-24.04-arm), not emulated; no CI job boots it",
   },
 ];
 

@@ -278,7 +278,7 @@ describe("formatPlan and planJson", () => {
       expect.stringMatching(/^differs from bty: bty's test-pxe waits for the ramboot-init build too/),
       expect.stringMatching(/^not run by bty-ci: deploy-integration: bty's compose lifecycle .*podman-compose/),
       expect.stringMatching(/^not run by bty-ci: deploy-quadlet-integration: .*systemd as PID 1/),
-      expect.stringMatching(/^not run by bty-ci: build-usbboot-rpi: an arm64 image built natively on an arm64 runner/),
+      expect.stringMatching(/^not run by bty-ci: build-usbboot-rpi: an arm64 image bty builds natively on an arm64 runner \(ubuntu-24.04-arm\), not emulated/),
     ]);
   });
 
