@@ -14,6 +14,7 @@ import { join } from "node:path";
 import { parse } from "smol-toml";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 
+import { RELEASE } from "../../src/config.js";
 import { assembleArgv, githubReleaseArgv, githubTagArgv, githubTagShaArgv } from "../../src/release/program.js";
 import { REPO, scratch } from "./host.js";
 import { type FakeGitHub, startFakeGitHub } from "./release/github-fake.js";
@@ -274,11 +275,13 @@ describe("the local server's validation is not vacuous", () => {
 
 describe("the program as its container runs it", () => {
   it("installs from ci/release's lockfile alone (npm ci) and releases from the container layout", async () => {
-    // The Node container's layout: package.json + lock at the root, ci/release and src/release beside.
+    // The Node container's layout: package.json + lock at the root, the program's sources beside (RELEASE.programSources).
     const root = scratch("program");
     for (const f of ["package.json", "package-lock.json"]) copyFileSync(join(REPO, "ci/release", f), join(root, f));
-    cpSync(join(REPO, "ci/release"), join(root, "ci/release"), { recursive: true, filter: (p) => !p.includes("node_modules") });
-    cpSync(join(REPO, "src/release"), join(root, "src/release"), { recursive: true });
+    for (const dir of RELEASE.programSources.directories) {
+      cpSync(join(REPO, dir), join(root, dir), { recursive: true, filter: (p) => !p.includes("node_modules") });
+    }
+    for (const file of RELEASE.programSources.files) cpSync(join(REPO, file), join(root, file));
     const npm = spawnSync("npm", ["ci", "--no-audit", "--no-fund"], { cwd: root, encoding: "utf8" });
     expect(npm.status, npm.stderr).toBe(0);
     await fresh();
