@@ -38,11 +38,55 @@ done
 here=$(cd "$(dirname "$0")" && pwd)
 say() { echo "flash-env.sh: $*" >&2; }
 
-sink_pid=""
+# /dev/log is shared by every flash-env.sh using this /dev (the payload tier
+# runs several at once on one host): the first one in starts a discarding
+# sink, the last one out stops it. A lock on the /dev directory itself and a
+# holder count kept there (so that a private /dev has its own) make the
+# hand-over safe and leave nothing behind.
+DEV_LOG_STATE=/dev/.bty-ci-dev-log
+dev_log_held=""
+# Runs with the lock held.
+dev_log_join() {
+  local holders
+  holders=$(cat "$DEV_LOG_STATE.holders" 2>/dev/null || echo 0)
+  if ((holders == 0)); then
+    # A /dev/log that is not ours (a real syslog) is left alone.
+    [[ -S /dev/log ]] && return 0
+    python3 - <<'PY' >/dev/null 2>&1 {lock_fd}>&- &
+import socket
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind("/dev/log")
+while True:
+    s.recv(65536)
+PY
+    echo $! >"$DEV_LOG_STATE.pid"
+    for _ in $(seq 50); do [[ -S /dev/log ]] && break; sleep 0.1; done
+    [[ -S /dev/log ]] || { say "could not create /dev/log"; return 3; }
+  fi
+  echo $((holders + 1)) >"$DEV_LOG_STATE.holders"
+  dev_log_held=1
+}
+# Runs with the lock held.
+dev_log_leave() {
+  [[ -n "$dev_log_held" ]] || return 0
+  local holders
+  holders=$(($(cat "$DEV_LOG_STATE.holders") - 1))
+  if ((holders == 0)); then
+    kill "$(cat "$DEV_LOG_STATE.pid")" 2>/dev/null || true
+    rm -f /dev/log "$DEV_LOG_STATE.pid" "$DEV_LOG_STATE.holders"
+  else
+    echo "$holders" >"$DEV_LOG_STATE.holders"
+  fi
+}
+
 BTY_CI_LOOP_STATE=$(mktemp)
 export BTY_CI_LOOP_STATE
 cleanup() {
-  if [[ -n "$sink_pid" ]]; then kill "$sink_pid" 2>/dev/null || true; rm -f /dev/log; fi
+  if [[ -n "$dev_log_held" ]]; then
+    flock "$lock_fd"
+    dev_log_leave
+    flock -u "$lock_fd"
+  fi
   local dev
   while read -r dev; do
     [[ -e "/sys/block/${dev##*/}/loop/backing_file" ]] || continue
@@ -68,17 +112,11 @@ else
 fi
 
 # /dev/log
-if [[ ! -S /dev/log ]]; then
-  python3 - <<'PY' &
-import socket
-s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-s.bind("/dev/log")
-while True:
-    s.recv(65536)
-PY
-  sink_pid=$!
-  for _ in $(seq 50); do [[ -S /dev/log ]] && break; sleep 0.1; done
-  [[ -S /dev/log ]] || { say "could not create /dev/log"; exit 3; }
-fi
+exec {lock_fd}</dev
+flock "$lock_fd"
+status=0
+dev_log_join || status=$?
+flock -u "$lock_fd"
+((status == 0)) || exit "$status"
 
 PATH="$here/loop-shims:$PATH" "$@"

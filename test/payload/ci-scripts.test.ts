@@ -92,6 +92,25 @@ describe("flash-env.sh", () => {
     expect(run(["losetup", "-j", img]).out.trim()).toBe("");
   });
 
+  it("two at once in one /dev share /dev/log: it stays while either runs, the last one out removes it", () => {
+    // The payload tier runs flash integration and the USB staging at once on one host.
+    const script = [
+      "set -euo pipefail",
+      "test ! -e /dev/log",
+      `${flashEnv} -- bash -ec 'sleep 1; logger -t first one; echo first-ok' &`,
+      "first=$!",
+      "sleep 0.3",
+      // logger(1) says nothing when /dev/log is gone: the socket itself is what must stay.
+      `${flashEnv} -- bash -ec 'test -S /dev/log; sleep 2; test -S /dev/log; logger -t second two; echo second-ok' &`,
+      "second=$!",
+      'wait "$first"; wait "$second"',
+      "test ! -e /dev/log && echo 'dev-log removed'",
+    ].join("\n");
+    const r = run(sandboxArgv(["bash", "-c", script], "container-without-loop-nodes"));
+    expect(r.code, r.out + r.err).toBe(0);
+    expect(r.out.split("\n").filter(Boolean).sort()).toEqual(["dev-log removed", "first-ok", "second-ok"]);
+  });
+
   it("leaves loop devices it did not attach alone", () => {
     const dir = scratch("foreign-loop");
     const img = join(dir, "other.img");
