@@ -127,11 +127,15 @@ describe("--source", () => {
     expect(engine.execs()).toEqual([]);
   });
 
-  it("without --head, a release function asks for it", async () => {
+  it("without --head, a release function asks for it, by its name", async () => {
     checkoutAnswers(BTY("0.77.2"), BTY("0.77.2"));
     await expect(call("publish", { tag: "v0.77.2", dryRun: true, ...ALL_CHECKS_ARGS }, { source: "Directory:given" })).rejects.toThrow(
       "publish with --source needs that checkout's commit too: add --head with the same path (e.g. --source ../bty --head ../bty)",
     );
+    const attach = { tag: "v0.77.2", token: "Secret:github-token", repo: "safl/bty", apiUrl: "https://api.github.com" };
+    await expect(call("attachToRelease", attach, { source: "Directory:given" })).rejects.toThrow(/^attach-to-release with --source needs/);
+    const tag = { token: "Secret:pat", repo: "safl/bty", apiUrl: "https://api.github.com", ...ALL_CHECKS_ARGS };
+    await expect(call("tagRelease", tag, { source: "Directory:given" })).rejects.toThrow(/^tag-release with --source needs/);
     expect(engine.execs()).toEqual([]);
   });
 });
