@@ -28,6 +28,7 @@ import { BTY_TEST_VERSION, btySdist, CI_DIR, HOOK_MANIFESTS, IPXE_TARBALL, REPO 
 import { btyDist, checksReport, gatheredTree } from "../payload/release/fixture.js";
 import { type FakeGitHub, startFakeGitHub } from "../payload/release/github-fake.js";
 import { type Pypiserver, startPypiserver } from "../payload/release/pypiserver.js";
+import { requireInstalled, rootMissing } from "../harness/requirements.js";
 import { firstColumn, referenceFunctions } from "./cli-output.js";
 import {
   dagger,
@@ -63,6 +64,8 @@ describe.skipIf(ENGINE_SKIP !== undefined)(`engine tier: the real dagger CLI on 
   const bty = join(work, "bty");
   const out = join(work, "out");
   const call = (name: string, args: string[]) => daggerOk(name, ["-m", mod, "call", "--source", bty, ...args]);
+  // The engine runs as root.
+  requireInstalled(rootMissing());
 
   beforeAll(async () => {
     rmSync(work, { recursive: true, force: true });

@@ -36,6 +36,7 @@ import { parsePyproject } from "../../src/checkout/project.js";
 import { buildWheelSteps, DIST_DIR } from "../../src/python/plan.js";
 import { btyCheckout, hostLayout, REPO, requireHostPython, runHostSteps, scratch } from "./host.js";
 import { DOCKER, docker, ensureDocker, freePort, LocalRegistry, MEDIA } from "./registry.js";
+import { requireInstalled } from "../harness/requirements.js";
 
 const REVISION = "0123456789abcdef0123456789abcdef01234567";
 const BASE_IMAGES = ["python:3.13-slim-bookworm", "debian:bookworm-slim"];
@@ -44,7 +45,7 @@ const PUSH_RETRY_DELAYS_MS = [1000, 2000, 4000];
 const work = scratch("images");
 const dockerProblem = await ensureDocker(work);
 const registryMissing = spawnSync("docker-registry", ["--version"], { stdio: "ignore" }).status !== 0;
-const skipReason = dockerProblem ?? (registryMissing ? "no docker-registry (apt-get install docker-registry)" : undefined);
+const missing = dockerProblem ?? (registryMissing ? "no docker-registry (apt-get install docker-registry)" : undefined);
 
 /**
  * linux/arm64 would need arm64 base images under the very names the
@@ -67,7 +68,8 @@ interface Published {
   platformTags: string[];
 }
 
-describe.skipIf(skipReason)(`container images on a real registry${skipReason ? ` — skipped: ${skipReason}` : ""}`, () => {
+describe("container images on a real registry", () => {
+  requireInstalled(missing);
   let registry: LocalRegistry;
   let version: string;
   let checkout: string;

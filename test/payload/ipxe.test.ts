@@ -16,25 +16,19 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { IPXE } from "../../src/config.js";
 import { btyCheckout, CI_DIR, IPXE_TARBALL as TARBALL, scratch } from "./host.js";
 import { requestsFor } from "./access-log.js";
-import { btyWebBin, customIpxe } from "./pxe-host.js";
+import { btyWebBin, customIpxe, PXE_MISSING } from "./pxe-host.js";
+import { requireInstalled } from "../harness/requirements.js";
 
 const TARBALL_SHA256 = "ce4461737deb70fcee4dd34e107bea713cc84adc5bd268bfed5c13497528301c";
 const EFI_NAME = (version: string) => `bty-ipxe-x86_64-v${version}.efi`;
 const CHAIN_LINE = "chain http://${next-server}:8080/pxe-bootstrap.ipxe";
 
-const has = (cmd: string, args = ["--version"]) => spawnSync(cmd, args, { stdio: "ignore" }).status === 0;
 const run = (argv: string[], opts: { timeout?: number } = {}) => {
   const r = spawnSync(argv[0]!, argv.slice(1), { encoding: "utf8", timeout: opts.timeout });
   return { code: r.status, out: r.stdout, err: r.stderr };
 };
 
 const haveTarball = existsSync(TARBALL);
-const canBoot =
-  process.getuid?.() === 0 &&
-  has("unshare", ["--net", "true"]) &&
-  has("qemu-system-x86_64") &&
-  has("dnsmasq") &&
-  existsSync("/usr/share/OVMF/OVMF_CODE_4M.fd");
 
 /** What the compile produced, shared by the tests that use the binary. */
 interface Built {
@@ -146,7 +140,8 @@ describe.skipIf(!haveTarball)(`iPXE at the pinned commit, from the vendored ${TA
     });
   });
 
-  describe.skipIf(!canBoot)("boots under QEMU (OVMF) and chains to a real bty-web (needs root, unshare, qemu, dnsmasq, OVMF)", () => {
+  describe("boots under QEMU (OVMF) and chains to a real bty-web", () => {
+    requireInstalled(PXE_MISSING);
     it("PXE: firmware gets the binary over TFTP, iPXE runs bty's script and fetches /pxe-bootstrap.ipxe", () => {
       const btyWeb = btyWebBin(built!.version);
       const work = scratch("ipxe-boot");

@@ -39,7 +39,8 @@ import type { Step } from "../../src/steps.js";
 import { CHAIN_MARKERS } from "../../src/pxe/plan.js";
 import { requestsFor } from "./access-log.js";
 import { btyCheckout, CI_DIR, HOST_CA, IPXE_TARBALL, R8125_BUNDLE, scratch, uvBin } from "./host.js";
-import { customIpxe, PXE_SKIP, runChain } from "./pxe-host.js";
+import { customIpxe, PXE_MISSING, runChain } from "./pxe-host.js";
+import { assertInstalled, requireInstalled, rootMissing } from "../harness/requirements.js";
 
 const VERIFY = join(CI_DIR, "media-verify.py");
 const R8125_COMMIT = "60c86586fbe22cea7ed660a629e2d1374cc26196";
@@ -48,21 +49,17 @@ const BOOT_TIMEOUT_S = 900;
 /** The whole netboot-pc build: ~8 minutes alone on 2 cores, 30+ when others build too. */
 const BUILD_TIMEOUT_MS = 60 * 60_000;
 
-const isRoot = process.getuid?.() === 0;
 const lbVersion = (() => {
   const r = spawnSync("dpkg-query", ["-W", "-f", "${Status} ${Version}", "live-build"], { encoding: "utf8" });
   const m = /install ok installed (?:\d+:)?(\d{8})/.exec(r.stdout ?? "");
   return m ? Number(m[1]) : 0;
 })();
-const canLiveBuild = isRoot && lbVersion >= 20240208;
-const liveBuildSkipReason = !isRoot
-  ? "needs root (live-build)"
-  : `needs live-build >= 20240208 (found ${lbVersion || "none"}): run ci/install-live-build.sh`;
+/** What live-build lacks here: root, and trixie's live-build (.ci/run installs it with ci/install-live-build.sh). */
+const liveBuildMissing =
+  rootMissing() ??
+  (lbVersion >= 20240208 ? undefined : `live-build >= 20240208 (found ${lbVersion || "none"}; ci/install-live-build.sh)`);
 // bty's r8125 hook clones GitHub, unreachable here: the vendored bundle stands in.
-const canBuild = canLiveBuild && existsSync(R8125_BUNDLE);
-const buildSkipReason = canLiveBuild
-  ? `no vendored r8125 bundle at ${R8125_BUNDLE} (set BTY_CI_VENDOR_DIR)`
-  : liveBuildSkipReason;
+const haveR8125 = existsSync(R8125_BUNDLE);
 
 function sh(argv: string[], opts: { cwd?: string } = {}) {
   return spawnSync(argv[0]!, argv.slice(1), { encoding: "utf8", cwd: opts.cwd, maxBuffer: 1 << 28 });
@@ -204,7 +201,8 @@ describe("media-build.sh refuses bad input before building", () => {
   });
 });
 
-describe.skipIf(!isRoot)("usbboot-pc ISO finishing with bty's own usb_iso_build (root: loop devices)", () => {
+describe("usbboot-pc ISO finishing with bty's own usb_iso_build (root: loop devices)", () => {
+  requireInstalled(rootMissing());
   it("adds the BTY_IMAGES exFAT partition; an ISO without it fails verification", async () => {
     const bty = btyCheckout();
     const work = scratch("media-iso");
@@ -228,7 +226,8 @@ describe.skipIf(!isRoot)("usbboot-pc ISO finishing with bty's own usb_iso_build 
   });
 });
 
-describe.skipIf(!canLiveBuild)(`live-build time bound${canLiveBuild ? "" : ` (skipped: ${liveBuildSkipReason})`}`, () => {
+describe("live-build time bound", () => {
+  requireInstalled(liveBuildMissing);
   it("stops a stage at its bound and prints the stage's last log lines", () => {
     const bty = btyCheckout();
     const work = join(scratch("media-timeout"), "build");
@@ -257,7 +256,8 @@ function freePort(): Promise<number> {
   });
 }
 
-describe.skipIf(!canBuild)(`netboot-pc, really built from bty's sdist${canBuild ? "" : ` (skipped: ${buildSkipReason})`}`, () => {
+describe.skipIf(!haveR8125)(`netboot-pc, really built from bty's sdist${haveR8125 ? "" : ` (skipped: no vendored r8125 bundle at ${R8125_BUNDLE}; set BTY_CI_VENDOR_DIR)`}`, () => {
+  requireInstalled(liveBuildMissing);
   let work = "";
   let out = "";
   let version = "";
@@ -392,10 +392,11 @@ describe.skipIf(!canBuild)(`netboot-pc, really built from bty's sdist${canBuild 
   // test-pxe's full chain on this very trio, bty's production path:
   // DHCP -> iPXE -> bty-web's per-MAC script -> this kernel and initrd -> the
   // squashfs over HTTP -> bty's auto-flash of the image seeded in withcache.
-  it.skipIf(PXE_SKIP !== undefined).each(["bios", "uefi"] as const)(
-    `%s: PXE-boots through a real bty-web and withcache and flashes itself (test-pxe's full chain)${PXE_SKIP ? ` — skipped: ${PXE_SKIP}` : ""}`,
+  it.each(["bios", "uefi"] as const)(
+    "%s: PXE-boots through a real bty-web and withcache and flashes itself (test-pxe's full chain)",
     { timeout: 30 * 60_000 },
     async (firmware) => {
+      assertInstalled(PXE_MISSING);
       if (firmware === "uefi" && !existsSync(IPXE_TARBALL)) throw new Error(`no vendored iPXE tarball at ${IPXE_TARBALL}: set BTY_CI_VENDOR_DIR`);
       const bty = btyCheckout();
       const efi = firmware === "uefi" ? (await customIpxe(bty, version)).efi : undefined;

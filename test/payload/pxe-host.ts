@@ -24,17 +24,19 @@ export const STOCK_UNDI = "/usr/lib/ipxe/undionly.kpxe";
 
 
 const has = (cmd: string, args = ["--version"]) => spawnSync(cmd, args, { stdio: "ignore" }).status === 0;
-/** Why a PXE chain cannot run on this machine, or undefined when it can. */
-export const PXE_SKIP =
-  process.getuid?.() === 0 &&
-  has("unshare", ["--net", "--pid", "--fork", "--mount-proc", "true"]) &&
-  has("qemu-system-x86_64") &&
-  has("dnsmasq") &&
-  has("setpriv") &&
-  existsSync("/usr/share/OVMF/OVMF_CODE_4M.fd") &&
-  existsSync(STOCK_UNDI)
-    ? undefined
-    : "needs root, unshare (net+pid), qemu, dnsmasq, setpriv, OVMF, Debian's ipxe";
+/** What a QEMU boot on a private network segment lacks here, or undefined when it can run. */
+export const PXE_MISSING = (() => {
+  const lacking = [
+    process.getuid?.() === 0 ? "" : "root",
+    has("unshare", ["--net", "--pid", "--fork", "--mount-proc", "true"]) ? "" : "unshare (net+pid)",
+    has("qemu-system-x86_64") ? "" : "qemu-system-x86",
+    has("dnsmasq") ? "" : "dnsmasq",
+    has("setpriv") ? "" : "setpriv",
+    existsSync("/usr/share/OVMF/OVMF_CODE_4M.fd") ? "" : "OVMF",
+    existsSync(STOCK_UNDI) ? "" : "Debian's ipxe",
+  ].filter(Boolean);
+  return lacking.length ? `a PXE boot needs ${lacking.join(", ")}` : undefined;
+})();
 
 function must(argv: string[], what: string, opts: { cwd?: string } = {}): string {
   const r = spawnSync(argv[0]!, argv.slice(1), { encoding: "utf8", cwd: opts.cwd, maxBuffer: 64 << 20 });

@@ -25,9 +25,10 @@ import { CHAIN_MARKERS, type Firmware, type Marker } from "../../src/pxe/plan.js
 import { requestsFor } from "./access-log.js";
 import { btyCheckout, IPXE_TARBALL } from "./host.js";
 import {
-  btyWebBin, chainCommand as command, customIpxe, PXE_SKIP, type PxeInputs, type Run, runChain as chain, STANDIN_MARKER,
+  btyWebBin, chainCommand as command, customIpxe, PXE_MISSING, type PxeInputs, type Run, runChain as chain, STANDIN_MARKER,
   standinTrio, withcacheBin,
 } from "./pxe-host.js";
+import { requireInstalled } from "../harness/requirements.js";
 
 /** bty's markers up to the trio's kernel, then the stand-in's /init. */
 const STANDIN_MARKERS: Marker[] = [
@@ -101,7 +102,8 @@ function expectBootedTheTrio(run: Run) {
   expect(seenAt(run.out, "kernel-booting")).toBeLessThanOrEqual(60);
 }
 
-describe.skipIf(PXE_SKIP !== undefined)(`PXE chain to a real bty-web and withcache (stand-in trio)${PXE_SKIP ? ` — skipped: ${PXE_SKIP}` : ""}`, () => {
+describe("PXE chain to a real bty-web and withcache (stand-in trio)", () => {
+  requireInstalled(PXE_MISSING);
   beforeAll(async () => {
     const checkout = btyCheckout();
     const version = /^version = "(.+)"$/m.exec(readFileSync(join(checkout, "pyproject.toml"), "utf8"))![1]!;
@@ -122,7 +124,7 @@ describe.skipIf(PXE_SKIP !== undefined)(`PXE chain to a real bty-web and withcac
     expect(read(join(run.work, "run/qemu-cmdline.txt"))).not.toContain("pflash");
   }, 15 * 60_000);
 
-  it.skipIf(!existsSync(IPXE_TARBALL))(`uefi: OVMF gets bty's ipxe.efi over TFTP, it chains to bty-web, per-MAC script, the trio's kernel${existsSync(IPXE_TARBALL) ? "" : " — skipped: no vendored iPXE tarball"}`, async () => {
+  it.skipIf(!existsSync(IPXE_TARBALL))(`uefi: OVMF gets bty's ipxe.efi over TFTP, it chains to bty-web, per-MAC script, the trio's kernel${existsSync(IPXE_TARBALL) ? "" : ` — skipped: no vendored iPXE at ${IPXE_TARBALL} (set BTY_CI_VENDOR_DIR)`}`, async () => {
     const run = await runChain("uefi", STANDIN_MARKERS);
     expect(run.code, `${run.out}\n${run.err}`).toBe(0);
     expectSeeding(run);

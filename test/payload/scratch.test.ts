@@ -10,8 +10,8 @@ import type { RunnerTask } from "vitest";
 import { describe, expect, it } from "vitest";
 
 import { anyFailed, clearScratch, mountPoints, REPO, scratch, scratchMade } from "./host.js";
+import { assertInstalled, rootMissing } from "../harness/requirements.js";
 
-const ROOT = process.getuid?.() === 0;
 
 describe("scratch directories", () => {
   it("reads mount points from mountinfo, spaces and tabs decoded", () => {
@@ -34,7 +34,8 @@ describe("scratch directories", () => {
     expect(scratchMade()).toEqual([]);
   });
 
-  it.skipIf(!ROOT)(`keeps a directory with a mount point inside, and the mounted files${ROOT ? "" : " — skipped: needs root to mount"}`, () => {
+  it("keeps a directory with a mount point inside, and the mounted files (root: mount)", () => {
+    assertInstalled(rootMissing());
     const dir = scratch("mounted");
     const proc = join(dir, "chroot/proc");
     mkdirSync(proc, { recursive: true });

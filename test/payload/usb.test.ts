@@ -24,9 +24,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import { bundleDir, type UsbLayout, usbGrowSteps, usbVentoySteps } from "../../src/usb/plan.js";
 import { anyFailed, BTY_TEST_VERSION, btyCheckout, btySdist, CACHE_DIR, CI_DIR, hostEnv, REPO, scratch, uvBin } from "./host.js";
+import { requireInstalled, rootMissing } from "../harness/requirements.js";
 import { constraintsKey, uvLockConstraints } from "./python-lock.js";
 
-const isRoot = process.getuid?.() === 0;
 const MIMIC = join(REPO, "test/payload/usb-mimic");
 const VERSION = "0.0.0-mimic";
 /** The grow run must fit its budget: 4 minutes under TCG. */
@@ -159,7 +159,8 @@ afterAll(({}, file) => {
   if (anyFailed(file)) for (const w of works) rmSync(join(w, "disk.img"), { force: true });
 });
 
-describe.skipIf(!isRoot)("test-usb-grow on a mimic usbboot-pc ISO (root: loop devices)", () => {
+describe("test-usb-grow on a mimic usbboot-pc ISO (root: loop devices)", () => {
+  requireInstalled(rootMissing());
   let iso = "";
   beforeAll(() => {
     iso = mimicIso();
@@ -245,10 +246,11 @@ describe.skipIf(!isRoot)("test-usb-grow on a mimic usbboot-pc ISO (root: loop de
  * the run checks that usb-vm.py says so instead.
  */
 const REAL_ISO = process.env.BTY_CI_USBBOOT_ISO;
-const realAccel = isRoot && REAL_ISO ? sh(["bash", join(CI_DIR, "qemu-accel.sh")]).stdout.trim() : "";
-describe.skipIf(!isRoot || !REAL_ISO)(
-  "test-usb-grow on bty's real usbboot-pc ISO (root; skipped unless BTY_CI_USBBOOT_ISO names a build-usbboot-pc ISO: the bench builds one)",
+const realAccel = REAL_ISO ? sh(["bash", join(CI_DIR, "qemu-accel.sh")]).stdout.trim() : "";
+describe.skipIf(!REAL_ISO)(
+  "test-usb-grow on bty's real usbboot-pc ISO (root; skipped unless BTY_CI_USBBOOT_ISO names a build-usbboot-pc ISO: a 1 GB live build .ci/run does not make, `npm run bench -- --media=usbboot-pc --usb` builds one and runs these)",
   () => {
+    requireInstalled(rootMissing());
     let layout: UsbLayout;
     let vmOut = "";
     beforeAll(() => {
@@ -330,7 +332,8 @@ describe("usb-vm.py on a disk that never boots", () => {
   }, 60_000);
 });
 
-describe.skipIf(!isRoot)("test-usb-ventoy staging on a real loop device (root; Ventoy2Disk.sh is a stand-in: no Ventoy release reachable here)", () => {
+describe("test-usb-ventoy staging on a real loop device (root; Ventoy2Disk.sh is a stand-in: no Ventoy release reachable here)", () => {
+  requireInstalled(rootMissing());
   it("puts the ISO, the local image, the catalog and ventoy.json on Ventoy's data partition, where bty's wizard code finds them", () => {
     const iso = mimicIso();
     const layout = layoutFor(iso);

@@ -44,17 +44,20 @@ describe("official-images fixture", () => {
   });
 });
 
+/** bty's ci-cd.yml, job `test`: `matrix: python: ["3.11", "3.12", "3.13", "3.14"]`. */
+const BTY_WORKFLOW_PYTHONS = ["3.11", "3.12", "3.13", "3.14"];
+
 /**
- * bty's workflow runs python-version 3.11, 3.12, 3.13 and 3.14; bty-ci pins
- * each to a patch release. A bump changes this list, the config and the
- * fixture together.
+ * bty-ci pins each of bty's Pythons to a patch release. A bump changes this
+ * list, the config and the fixture together.
  */
 const EXPECTED_PINS = { py311: "3.11.16", py312: "3.12.14", py313: "3.13.15", py314: "3.14.7" };
 const legs = Object.entries(EXPECTED_PINS);
 
 describe("pinned Python images", () => {
-  it("the matrix is bty's py311 … py314, at these patch releases", () => {
+  it("the matrix is bty's workflow's Pythons, one leg each, at these patch releases", () => {
     expect(PYTHON_MATRIX).toEqual(EXPECTED_PINS);
+    expect(Object.values(EXPECTED_PINS).map((v) => v.split(".").slice(0, 2).join("."))).toEqual(BTY_WORKFLOW_PYTHONS);
   });
 
   it.each(legs)("%s: its slim-bookworm tag is published by the official images", (_leg, version) => {
