@@ -8,7 +8,7 @@
 export const MUTATION_GROUPS = {
   // The pure decisions every domain shares, the checks' rows and report, the pipeline.
   pure: [
-    "src/config.ts", "src/steps.ts", "src/sha256.ts", "src/checkout/plan.ts", "src/checkout/project.ts",
+    "src/config.ts", "src/steps.ts", "src/clip.ts", "src/sha256.ts", "src/checkout/plan.ts", "src/checkout/project.ts",
     "src/checks/plan.ts", "src/checks/report.ts", "src/python/plan.ts", "src/python/pre-commit.ts", "src/pipeline/**/*.ts",
   ],
   release: ["src/release/**/*.ts", "src/checks/bundle.ts"],

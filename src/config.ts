@@ -34,6 +34,9 @@ export const PYTHON_MATRIX = {
 
 export type PythonLeg = keyof typeof PYTHON_MATRIX;
 
+/** The legs in matrix order, as the TestMatrix object's functions are named. */
+export const PYTHON_LEGS = Object.keys(PYTHON_MATRIX) as PythonLeg[];
+
 /** The leg bty runs mypy, lint, the wheel, docs and flash tests on. */
 export const PRIMARY_LEG: PythonLeg = "py312";
 
@@ -386,5 +389,5 @@ export const RELEASE = {
    * programRoot: the program and every file of src/ it imports (a unit test
    * follows its imports and holds this list to them).
    */
-  programSources: { directories: ["ci/release", "src/release"], files: ["src/sha256.ts"] },
+  programSources: { directories: ["ci/release", "src/release"], files: ["src/clip.ts", "src/sha256.ts"] },
 } as const;

@@ -9,7 +9,7 @@ import { check, dag, Directory, type File, func, type GitRef, object, type Secre
 import { type Checkout, readProject, resolveCheckout, resolveHead } from "./checkout/dagger.js";
 import { checkoutLine } from "./checkout/plan.js";
 import { checksBundle, runAllChecks } from "./checks/dagger.js";
-import { checkName, TEST_LEG_FUNCTIONS } from "./checks/plan.js";
+import { checkName } from "./checks/plan.js";
 import { type CheckResult, ChecksFailed, renderReport, REPORT_FORMATS, type RunReport } from "./checks/report.js";
 import {
   BTY_GITHUB_REPOSITORY,
@@ -17,6 +17,7 @@ import {
   IMAGE_SOURCE_URL,
   MEDIA_STAGE_TIMEOUT_SECONDS,
   PYTHON_IMAGE,
+  PYTHON_LEGS,
   type PythonLeg,
   TFTP_IMAGE_REPOSITORY,
   VENTOY_SHA256,
@@ -691,7 +692,7 @@ export class BtyCi {
     const { results, report } = await runAllChecks(
       {
         [checkName("lint")]: () => this.lint(),
-        ...Object.fromEntries(TEST_LEG_FUNCTIONS.map((leg) => [checkName("test", leg), () => matrix[leg]()])),
+        ...Object.fromEntries(PYTHON_LEGS.map((leg) => [checkName("test", leg), () => matrix[leg]()])),
         [checkName("typecheck")]: () => this.typecheck(),
         [checkName("flashIntegration")]: () => this.flashIntegration(),
         [checkName("buildWheel")]: () => this.buildWheel(),

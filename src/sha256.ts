@@ -3,6 +3,7 @@
  * of a checksum in bty-ci uses (run report, release sidecars, report.json,
  * release.toml, pinned downloads).
  */
+import { clip } from "./clip.js";
 
 /** A sha256 digest as `sha256sum` writes it: 64 lowercase hex digits. */
 export const SHA256_HEX = /^[0-9a-f]{64}$/;
@@ -28,13 +29,7 @@ export function parseSha256Sums(text: string, prefix = ""): { name: string; sha2
     .filter(Boolean)
     .map((line) => {
       const m = SUMS_LINE.exec(line);
-      if (!m) throw new Error(`not a sha256sum line: "${shortened(line)}"`);
+      if (!m) throw new Error(`not a sha256sum line: "${clip(line, 80)}"`);
       return { name: `${base}${m[2]!}`, sha256: m[1]! };
     });
-}
-
-/** A line as an error quotes it: whitespace runs folded, at most 80 characters. */
-function shortened(line: string): string {
-  const flat = line.replace(/\s+/g, " ");
-  return flat.length <= 80 ? flat : `${flat.slice(0, 79)}…`;
 }

@@ -10,6 +10,7 @@
  * check's segments with ":" (`test:py-311`). all-checks labels its rows the
  * same way, so a row names what a user can type.
  */
+import { PYTHON_LEGS } from "../config.js";
 
 type Kind = "upper" | "lower" | "digit" | undefined;
 
@@ -78,9 +79,6 @@ function row(kind: CheckKind, path: string[], opts: { call?: string[]; needs?: s
   return { name: checkName(...path), call: opts.call ?? path.map(cliName), kind, needs: opts.needs ?? [] };
 }
 
-/** bty's test matrix legs, as the TestMatrix object's functions are named. */
-export const TEST_LEG_FUNCTIONS = ["py311", "py312", "py313", "py314"] as const;
-
 const pxe = (firmware: string) =>
   row("e2e", ["testPxe", firmware], { call: ["test-pxe", "--firmware", firmware], needs: ["build-ipxe", "build-netboot-pc"] });
 const usb = (fn: string) => row("e2e", [fn], { needs: ["build-usbboot-pc"] });
@@ -88,7 +86,7 @@ const usb = (fn: string) => row("e2e", [fn], { needs: ["build-usbboot-pc"] });
 /** Every row of all-checks, in the order of its run report. */
 export const CHECK_ROWS: readonly CheckRow[] = [
   row("check", ["lint"]),
-  ...TEST_LEG_FUNCTIONS.map((leg) => row("check", ["test", leg])),
+  ...PYTHON_LEGS.map((leg) => row("check", ["test", leg])),
   row("check", ["typecheck"]),
   row("check", ["flashIntegration"]),
   row("build", ["buildWheel"]),

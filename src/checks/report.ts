@@ -2,6 +2,7 @@
  * Running many checks at once and reporting on all of them: nothing stops at
  * the first failure, and the summary says what failed and why in one line.
  */
+import { clip } from "../clip.js";
 import { ganttBars, mermaidGantt } from "../pipeline/gantt.js";
 
 /** Outcome of one check. */
@@ -78,12 +79,6 @@ export function failureTail(err: unknown, max = TAIL_LINES): string[] {
     ? [err.stdout, err.stderr].map((t) => stripAnsi(t).trimEnd()).filter(Boolean).join("\n")
     : stripAnsi(err instanceof Error ? err.message : String(err)).trim();
   return text.split("\n").slice(-max);
-}
-
-/** Shorten `text` to `max` characters on one line. */
-export function clip(text: string, max = 100): string {
-  const flat = text.replace(/\s+/g, " ").trim();
-  return flat.length <= max ? flat : `${flat.slice(0, max - 1)}…`;
 }
 
 /**

@@ -224,6 +224,7 @@ describe("attachToRelease", () => {
     expect(release.filter((c) => c.field === "withFile").map((c) => [c.args.path, moduleSourceOf(c)])).toEqual([
       ["/opt/bty-ci/package.json", "file:ci/release/package.json"],
       ["/opt/bty-ci/package-lock.json", "file:ci/release/package-lock.json"],
+      ["/opt/bty-ci/src/clip.ts", "file:src/clip.ts"],
       ["/opt/bty-ci/src/sha256.ts", "file:src/sha256.ts"],
     ]);
     const dirs = release.filter((c) => c.field === "withDirectory");

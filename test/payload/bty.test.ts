@@ -8,7 +8,7 @@ import { dirname, join } from "node:path";
 
 import { describe, expect, it } from "vitest";
 
-import { PYTHON_MATRIX, type PythonLeg } from "../../src/config.js";
+import { PYTHON_LEGS, PYTHON_MATRIX } from "../../src/config.js";
 import { parsePyproject } from "../../src/checkout/project.js";
 import {
   buildWheelSteps,
@@ -41,7 +41,7 @@ import { assertInstalled } from "../harness/requirements.js";
  * can run neither way fails with the reason: .ci/run installs what the
  * chroot needs, so it is a broken install or a leg without a suite.
  */
-const legs = (Object.keys(PYTHON_MATRIX) as PythonLeg[]).map((leg) => {
+const legs = PYTHON_LEGS.map((leg) => {
   const pinned = PYTHON_MATRIX[leg];
   const minor = pinned.split(".").slice(0, 2).join(".");
   const host = hostInterpreter(leg);

@@ -8,7 +8,8 @@ import { describe, expect, it } from "vitest";
 
 import { pythonImageRef } from "../../src/python/plan.js";
 import { isValidVersion, MISSING_PYPROJECT, parsePyproject, ProjectError } from "../../src/checkout/project.js";
-import { clip, formatTable, oneLineReason, runChecks, stripAnsi } from "../../src/checks/report.js";
+import { clip } from "../../src/clip.js";
+import { formatTable, oneLineReason, runChecks, stripAnsi } from "../../src/checks/report.js";
 
 describe("isValidVersion (canonical PEP 440, as uv build names files)", () => {
   it.each([

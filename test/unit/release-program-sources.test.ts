@@ -38,7 +38,7 @@ const staged = (file: string) =>
 
 describe("the release program's sources", () => {
   it("follows imports across folders", () => {
-    expect(importClosure("src/release/assets.ts")).toEqual(["src/release/assets.ts", "src/release/version.ts", "src/sha256.ts"]);
+    expect(importClosure("src/release/assets.ts")).toEqual(["src/clip.ts", "src/release/assets.ts", "src/release/version.ts", "src/sha256.ts"]);
   });
 
   it("stages every file ci/release/release.ts imports, and nothing it does not need", () => {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 
-import { ChecksFailed, clip, formatTable, oneLineReason, runChecks, summarize } from "../../src/checks/report.js";
+import { clip } from "../../src/clip.js";
+import { ChecksFailed, formatTable, oneLineReason, runChecks, summarize } from "../../src/checks/report.js";
 
 describe("oneLineReason", () => {
   it("names the command, exit code and its last stderr line", () => {
