@@ -160,17 +160,19 @@ export function tokenize(line: string): string[] {
 const DAGGER_VALUE_OPTIONS = new Set(["-m", "--mod", "--progress", "-W", "--workdir"]);
 /** `dagger call`'s own flags, allowed anywhere in a call. */
 const CALL_OPTIONS = new Map([["-m", true], ["--mod", true], ["-o", true], ["--output", true], ["--json", false], ["-j", false], ["--help", false], ["-h", false]]);
+/** Flags that each take a value, as a function's flag → type table. */
+const valueFlags = (...flags: string[]): ReadonlyMap<string, string> => new Map(flags.map((f) => [f, "string"]));
 /** Functions of Dagger's core types a call may chain after bty-ci's function, with their flags. */
-const CORE_CHAIN: ReadonlyMap<string, readonly string[]> = new Map([
-  ["export", ["--path", "--allow-parent-dir", "--wipe"]],
-  ["contents", []],
-  ["entries", []],
-  ["sync", []],
-  ["size", []],
-  ["name", []],
-  ["digest", []],
-  ["file", ["--path"]],
-  ["directory", ["--path"]],
+const CORE_CHAIN: ReadonlyMap<string, ReadonlyMap<string, string>> = new Map([
+  ["export", new Map([["--path", "string"], ["--allow-parent-dir-path", "boolean"], ["--wipe", "boolean"]])],
+  ["contents", valueFlags()],
+  ["entries", valueFlags()],
+  ["sync", valueFlags()],
+  ["size", valueFlags()],
+  ["name", valueFlags()],
+  ["digest", valueFlags()],
+  ["file", valueFlags("--path")],
+  ["directory", valueFlags("--path")],
 ]);
 
 /** The flag and whether its value is in the same word (`--x=1`). */
@@ -219,9 +221,7 @@ function callProblems(given: readonly string[], ref: ReferenceIndex): string[] {
   let i = 0;
   let stop = false;
   /** Consume flags of one stage; `flags` maps flag → type. */
-  const flagsOf = (stage: string, flags: ReadonlyMap<string, string> | readonly string[]) => {
-    const known = (f: string) => (Array.isArray(flags) ? flags.includes(f) : (flags as ReadonlyMap<string, string>).has(f));
-    const type = (f: string) => (Array.isArray(flags) ? "string" : (flags as ReadonlyMap<string, string>).get(f));
+  const flagsOf = (stage: string, flags: ReadonlyMap<string, string>) => {
     while (!stop && i < args.length && args[i]!.startsWith("-")) {
       const { flag, inline } = splitFlag(args[i]!);
       i++;
@@ -229,13 +229,13 @@ function callProblems(given: readonly string[], ref: ReferenceIndex): string[] {
         if (CALL_OPTIONS.get(flag) && !inline) i++;
         continue;
       }
-      if (!known(flag)) {
+      if (!flags.has(flag)) {
         // What follows an unknown flag cannot be told apart: one problem per call.
         problems.push(`dagger call: ${stage} has no flag ${flag} in the reference`);
         stop = true;
         return;
       }
-      if (!inline && type(flag) !== "boolean") i++;
+      if (!inline && flags.get(flag) !== "boolean") i++;
     }
   };
   flagsOf("the constructor", ref.constructorFlags);

@@ -111,7 +111,7 @@ describe("the checks notice", () => {
         [
           "```sh",
           "dagger -m github.com/safl/bty-ci@v0.2.0 call --python-index https://mirror.internal/simple \\",
-          "  all-checks-bundle export --path ./bundle   # the run's files",
+          "  all-checks-bundle export --wipe --path ./bundle   # the run's files",
           'dagger call test py-311 && dagger check "bty-ci:test:*" lint',
           "dagger call test-pxe --firmware=uefi --trio ./trio 2> err.log",
           'dagger call bty-ci workflow --module "" export --path ci-cd.yml',
