@@ -11,6 +11,7 @@
  * same way, so a row names what a user can type.
  */
 import { PYTHON_LEGS } from "../config.js";
+import { FIRMWARES } from "../pxe/plan.js";
 
 type Kind = "upper" | "lower" | "digit" | undefined;
 
@@ -95,8 +96,7 @@ export const CHECK_ROWS: readonly CheckRow[] = [
   row("build", ["buildNetbootPc"]),
   row("build", ["buildRambootInit"]),
   row("build", ["buildUsbbootPc"]),
-  pxe("bios"),
-  pxe("uefi"),
+  ...FIRMWARES.map(pxe),
   usb("testUsbGrow"),
   usb("testUsbVentoy"),
 ];
