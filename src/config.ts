@@ -45,6 +45,8 @@ export const TOOLS = {
   uv: "0.13.9",
   preCommit: "4.7.0",
   pyyaml: "6.0.3",
+  /** bty's deploy jobs pip-install it unpinned; the newest release when this was written. */
+  podmanCompose: "1.6.0",
 } as const;
 
 /** Named cache volumes; the prefix keeps them apart from other modules. */
@@ -127,6 +129,11 @@ export const APT = {
     "udev",
     "fdisk",
   ],
+  /**
+   * podman and what it runs containers with where there is no systemd
+   * (deploy-integration): runc, as crun refuses hybrid cgroups (ci/deploy/podman-env.sh).
+   */
+  deployIntegration: ["podman", "netavark", "aardvark-dns", "runc", "conmon", "iptables", "catatonit"],
   docs: [
     "texlive-latex-recommended",
     "texlive-latex-extra",
@@ -137,6 +144,23 @@ export const APT = {
     "make",
   ],
 } as const;
+
+// --- deploy integration (deploy/) ---------------------------------------
+
+/**
+ * The sidecars of bty's compose stack, built from their sdists as their own
+ * images are (deploy/Containerfile from the repository root, which the
+ * sdist ships): the newest releases when this was written, the ones bty's
+ * trio test needs (withcache 0.13.3 for sha256 in /catalog, nbdmux 0.9.x
+ * for netboot bundles; bty 0.77.2's uv.lock still pins older ones). The
+ * sha256 is the package index's for the sdist.
+ */
+export const DEPLOY_SIDECARS = {
+  withcache: { version: "0.13.3", sha256: "5b835d83060f8accb93e0a7d4f37d266c087205127e59e4d3777d64063f9ce45" },
+  nbdmux: { version: "0.9.2", sha256: "aaec9854036feb7fa4295ab4796dff1d43971468b4bdd5d1a7f6c74bf7d45224" },
+} as const;
+
+export type SidecarName = keyof typeof DEPLOY_SIDECARS;
 
 // --- Drop-in workflow for bty's repository (pipeline/workflow.ts, pipeline/triggers.ts) ---
 

@@ -61,6 +61,11 @@ function pythonBase(inputs: JobInputs, leg: PythonLeg): Container {
     .with(withCiScripts);
 }
 
+/** The primary leg's Python image with uv, pip and bty-ci's scripts, for work outside the checkout. */
+export function pythonToolContainer(inputs: JobInputs): Container {
+  return pythonBase(inputs, PRIMARY_LEG);
+}
+
 /** bty-ci's own `ci/` programs at PATHS.ciScripts. */
 export function withCiScripts(ctr: Container): Container {
   return ctr.withDirectory(PATHS.ciScripts, dag.currentModule().source().directory("ci"));
@@ -136,7 +141,7 @@ export interface JobSpec {
  * job's steps as execs.
  */
 export function jobContainer(inputs: JobInputs, spec: JobSpec): Container {
-  let ctr = pythonBase(inputs, spec.leg ?? PRIMARY_LEG);
+  let ctr = spec.leg ? pythonBase(inputs, spec.leg) : pythonToolContainer(inputs);
   if (spec.apt) ctr = withAptPackages(ctr, inputs, spec.apt);
   if (spec.tools) ctr = spec.tools(ctr);
   ctr = ctr.withDirectory(PATHS.source, inputs.source).withWorkdir(PATHS.source);

@@ -24,6 +24,8 @@ import {
   WEB_IMAGE_REPOSITORY,
 } from "./config.js";
 import type { JobInputs } from "./containers.js";
+import { checkDeploySource, deployIntegrationContainer, stackTarballs } from "./deploy/dagger.js";
+import { checkStackImages } from "./deploy/plan.js";
 import { checkIpxeSources, ipxeDirectory, pinnedIpxeSource } from "./ipxe/dagger.js";
 import { ipxeArtifactName } from "./ipxe/plan.js";
 import { buildMedia } from "./media/dagger.js";
@@ -41,6 +43,7 @@ import {
   typecheckContainer,
 } from "./python/dagger.js";
 import { publishRelease } from "./release/dagger/images.js";
+import { wheelName } from "./release/image-plan.js";
 import {
   attachToRelease as attachToReleaseFlow,
   checkNotPublished as checkNotPublishedFlow,
@@ -213,6 +216,33 @@ export class BtyCi {
   async flashIntegration(): Promise<void> {
     const { inputs } = await this.job();
     await flashIntegrationContainer(inputs).sync();
+  }
+
+  /**
+   * bty's deploy integration (its compose lifecycle: up, /healthz on 8080,
+   * 8081 and 8082, down -v, again) with rootful podman in a privileged
+   * container, on bty-web built from this checkout (its wheel and build-ipxe's
+   * seed) and withcache and nbdmux built from their pinned sdists; a test
+   * that skips fails the check, naming why.
+   */
+  @func()
+  @check()
+  async deployIntegration(
+    /** The stack's images: "built" (from this checkout and the pinned sidecar sdists) or "published" (bty's ghcr.io `latest` images, as bty's job). */
+    images: string = "built",
+  ): Promise<void> {
+    const stack = checkStackImages(images);
+    const { inputs, version } = await this.job();
+    await checkDeploySource(inputs.source, stack);
+    const files =
+      stack === "published"
+        ? stack
+        : stackTarballs(inputs, {
+            version,
+            wheel: buildWheelDirectory(inputs).file(wheelName(version)),
+            ipxeSeed: await this.builtIpxeSeed(version),
+          });
+    await deployIntegrationContainer(inputs, files).sync();
   }
 
   /** Wheel and sdist (`uv build`) with SHA256SUMS. */
@@ -695,6 +725,7 @@ export class BtyCi {
         ...Object.fromEntries(PYTHON_LEGS.map((leg) => [checkName("test", leg), () => matrix[leg]()])),
         [checkName("typecheck")]: () => this.typecheck(),
         [checkName("flashIntegration")]: () => this.flashIntegration(),
+        [checkName("deployIntegration")]: () => this.deployIntegration(),
         [checkName("buildWheel")]: () => this.buildWheel(),
         [checkName("docs")]: () => this.docs(),
         [checkName("buildIpxe")]: () => this.buildIpxe(),

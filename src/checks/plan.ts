@@ -90,6 +90,7 @@ export const CHECK_ROWS: readonly CheckRow[] = [
   ...PYTHON_LEGS.map((leg) => row("check", ["test", leg])),
   row("check", ["typecheck"]),
   row("check", ["flashIntegration"]),
+  row("e2e", ["deployIntegration"], { needs: ["build-wheel", "build-ipxe"] }),
   row("build", ["buildWheel"]),
   row("build", ["docs"]),
   row("build", ["buildIpxe"]),

@@ -56,10 +56,6 @@ export interface NotRunJob {
  */
 export const NOT_RUN: readonly NotRunJob[] = [
   {
-    job: "deploy-integration",
-    reason: "bty's compose lifecycle against its previously published images: needs rootless podman and podman-compose on the runner, not a container",
-  },
-  {
     job: "deploy-quadlet-integration",
     reason: "bty's quadlet lifecycle: needs systemd as PID 1 and rootful podman writing /etc on the runner, not a container",
   },

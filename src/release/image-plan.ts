@@ -61,6 +61,11 @@ export function wheelName(version: string): string {
   return `bty_lab-${version}-py3-none-any.whl`;
 }
 
+/** The build args bty's Dockerfile of `recipe` takes for `version`. */
+export function recipeBuildArgs(recipe: ImageRecipe, version: string): { name: string; value: string }[] {
+  return recipe.versionBuildArg ? [{ name: "BTY_VERSION", value: version }] : [];
+}
+
 /** Everything one image build and push needs. */
 export interface ImagePlan {
   kind: ImageKind;
@@ -172,7 +177,7 @@ export function imagePlan(kind: ImageKind, inputs: ReleaseInputs, now: Date): Im
     kind,
     recipe,
     platforms: [...inputs.platforms],
-    buildArgs: recipe.versionBuildArg ? [{ name: "BTY_VERSION", value: version }] : [],
+    buildArgs: recipeBuildArgs(recipe, version),
     labels: {
       "org.opencontainers.image.source": inputs.sourceUrl,
       "org.opencontainers.image.revision": inputs.revision,

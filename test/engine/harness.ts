@@ -256,6 +256,36 @@ export async function nodeLookAlike(ref: string): Promise<void> {
   }
 }
 
+/**
+ * The base images deploy-integration's sidecars name in their
+ * Containerfiles, as look-alikes: `python:3.12-slim` is the python
+ * look-alike 05-images.sh pushed (Debian's Python), `ubuntu:26.04` is Debian
+ * forky minbase (it packages the nbdkit nbdmux needs; NOT Ubuntu). forky is
+ * made here rather than by 07-image.sh: its Release files expire within
+ * days, so apt must not check their dates (signatures are still checked),
+ * inside the image too, where nbdmux's Containerfile runs apt-get.
+ */
+export async function sidecarBaseLookAlikes(): Promise<void> {
+  const name = "bty-ci-ubuntu_26.04";
+  const tar = join(ENGINE_WORK, "rootfs", `${name}.tar`);
+  const oci = join(ENGINE_WORK, "oci", name);
+  rmSync(oci, { recursive: true, force: true });
+  const noDates = 'Acquire::Check-Valid-Until "false"';
+  const steps: [string, string[]][] = [
+    ["python-3.12-slim", ["skopeo", "copy", "-q", "--src-tls-verify=false", "--dest-tls-verify=false",
+      `docker://${REGISTRY}/library/python:3.12-slim-bookworm`, `docker://${REGISTRY}/library/python:3.12-slim`]],
+    ["forky", ["mmdebstrap", "--quiet", "--variant=minbase", "--include=ca-certificates", `--aptopt=${noDates}`,
+      "--customize-hook=cp -aL /etc/ssl/certs/. \"$1/etc/ssl/certs/\"", "--format=tar", "forky", tar]],
+    ["mkoci", ["python3", join(ENGINE_TOOLS, "mkoci.py"), "--out", oci, "--tag", "img", "--layer-tar", tar,
+      "--env", "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "--cmd", '["bash"]']],
+    ["push", ["skopeo", "copy", "-q", "--dest-tls-verify=false", `oci:${oci}:img`, `docker://${REGISTRY}/library/ubuntu:26.04`]],
+  ];
+  for (const [step, argv] of steps) {
+    const r = await runLogged(`setup-sidecar-base-${step}`, argv, { env: scriptEnv(), timeoutMs: 20 * 60_000 });
+    if (r.code !== 0) throw new Error(`sidecar base look-alikes: ${step} failed (exit ${r.code}):\n${tail(r.stdout + r.stderr)}`);
+  }
+}
+
 /** Stop the engine and its registry and remove what its CNI left; safe when nothing runs. */
 async function stopEngine(): Promise<void> {
   await runLogged("engine-down", ["bash", join(ENGINE_TOOLS, "engine-down.sh")], { env: scriptEnv(), timeoutMs: 3 * 60_000 });

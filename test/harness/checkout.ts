@@ -39,7 +39,7 @@ export const ALL_CHECKS_ARGS = { ventoy: "Directory:ventoy" };
 
 /** Every check all-checks runs, as the CLI names them. */
 export const ALL_CHECK_NAMES = [
-  "lint", "test:py-311", "test:py-312", "test:py-313", "test:py-314", "typecheck", "flash-integration",
+  "lint", "test:py-311", "test:py-312", "test:py-313", "test:py-314", "typecheck", "flash-integration", "deploy-integration",
   "build-wheel", "docs", "build-ipxe", "build-netboot-pc", "build-ramboot-init", "build-usbboot-pc",
   "test-usb-grow", "test-usb-ventoy", "test-pxe:bios", "test-pxe:uefi",
 ];

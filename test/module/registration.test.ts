@@ -52,6 +52,7 @@ describe("bty-ci registration", () => {
         "buildWheel",
         "docs",
         "flashIntegration",
+        "deployIntegration",
         "lint",
         "plan",
         "publishDocker",
@@ -80,6 +81,12 @@ describe("bty-ci registration", () => {
     expect(shape("lint")).toEqual({ returns: "void", check: true, args: 0 });
     expect(shape("typecheck")).toEqual({ returns: "void", check: true, args: 0 });
     expect(shape("flashIntegration")).toEqual({ returns: "void", check: true, args: 0 });
+    expect(shape("deployIntegration")).toEqual({ returns: "void", check: true, args: 1 });
+    expect(findArgument(mod, "deployIntegration", "images")).toMatchObject({
+      type: "string",
+      defaultValue: "built",
+      description: expect.stringMatching(/"built" .*"published"/),
+    });
     expect(shape("test")).toEqual({ returns: "TestMatrix", check: false, args: 0 });
     expect(shape("buildWheel")).toEqual({ returns: "Directory", check: false, args: 0 });
     expect(shape("docs")).toEqual({ returns: "Directory", check: false, args: 0 });

@@ -189,7 +189,7 @@ describe("defaults and all-checks", () => {
     const text = String(await invokeFunction({ files, fnName: "allChecks", args: { failOnError: false }, parentState: state }));
     expect(text).toMatch(/^test-usb-grow\s+pass/m);
     expect(text).toMatch(/^test-usb-ventoy\s+pass/m);
-    expect(text).toMatch(/all 17 checks passed/);
+    expect(text).toMatch(/all 18 checks passed/);
     const ventoyCheck = engine
       .chains()
       .flatMap((chain) => execs(chain).map((e) => e.args))

@@ -41,10 +41,13 @@ const IMAGES = ["docker.io", "docker-registry", "mmdebstrap"];
 // to wait for the local package index.
 const RELEASE_ASSETS = ["ipxe", "cpio", "squashfs-tools", "xorriso", "curl"];
 
+// Deploy integration (test/payload/deploy.test.ts): the job's own podman
+// (APT.deployIntegration) runs bty's compose stack in a private netns.
+
 // The run report's gantt chart (test/payload/gantt.test.ts), rendered by the
 // mermaid package in a headless browser.
 const REPORT = ["chromium"];
 
 console.log(
-  [...new Set([...HOST, ...IMAGES, ...MEDIA_HOST, ...APT.lint, ...APT.flashIntegration, ...APT.docs, ...IPXE.apt, ...PXE, ...USB.apt, ...USB_MIMIC, ...RELEASE_ASSETS, ...REPORT])].join("\n"),
+  [...new Set([...HOST, ...IMAGES, ...MEDIA_HOST, ...APT.lint, ...APT.flashIntegration, ...APT.deployIntegration, ...APT.docs, ...IPXE.apt, ...PXE, ...USB.apt, ...USB_MIMIC, ...RELEASE_ASSETS, ...REPORT])].join("\n"),
 );

@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# Make local stand-ins for the two base images bty's Containerfiles name,
-# for a machine that can pull no image: Debian bookworm minbase roots made
-# with mmdebstrap and imported into Docker under the upstream names.
+# Make local stand-ins for the base images bty's Containerfiles and its
+# sidecars' name, for a machine that can pull no image: Debian minbase roots
+# made with mmdebstrap and imported into Docker under the upstream names.
 #
 #   debian:bookworm-slim        bookworm minbase
 #   python:3.13-slim-bookworm   bookworm minbase + Debian's python3 (3.11),
 #                               pip and `python`: a STAND-IN with Debian's
 #                               Python, not the official image
+#   python:3.12-slim            the same stand-in (withcache's base)
+#   ubuntu:26.04                forky minbase: a STAND-IN, not Ubuntu (nbdmux's base)
 #
 # Both also trust the CA bundle given with --ca-bundle (this network
 # intercepts TLS; the official images need no such thing), installed as a
@@ -65,4 +67,16 @@ mmdebstrap --quiet --arch="$arch" --variant=minbase \
   bookworm - \
   | "$docker_cli" import --platform "$platform" --change "$path_env" --change 'CMD ["python3"]' - "python:3.13-slim-bookworm" >/dev/null
 
-echo "made debian:bookworm-slim and python:3.13-slim-bookworm for $platform"
+# The sidecars' bases (withcache, nbdmux: their deploy/Containerfile), for
+# deploy-integration's stack. python:3.12-slim: the same Debian python
+# stand-in under withcache's name. ubuntu:26.04: a STAND-IN made of Debian
+# forky minbase, not Ubuntu: nbdmux's Containerfile apt-installs nbdkit >= 1.44,
+# which forky packages (1.48) and bookworm/trixie do not.
+"$docker_cli" tag "python:3.13-slim-bookworm" "python:3.12-slim"
+# forky's Release files expire within days; this machine's clock may be past
+# them (signatures are still verified).
+mmdebstrap --quiet --arch="$arch" --variant=minbase --include=ca-certificates "${hooks[@]}" \
+  --aptopt='Acquire::Check-Valid-Until "false"' forky - \
+  | "$docker_cli" import --platform "$platform" --change "$path_env" --change 'CMD ["bash"]' - "ubuntu:26.04" >/dev/null
+
+echo "made debian:bookworm-slim, python:3.13-slim-bookworm, python:3.12-slim and ubuntu:26.04 for $platform"

@@ -39,7 +39,7 @@ import { DOCKER, docker, ensureDocker, freePort, LocalRegistry, MEDIA } from "./
 import { requireInstalled } from "../harness/requirements.js";
 
 const REVISION = "0123456789abcdef0123456789abcdef01234567";
-const BASE_IMAGES = ["python:3.13-slim-bookworm", "debian:bookworm-slim"];
+const BASE_IMAGES = ["python:3.13-slim-bookworm", "debian:bookworm-slim", "python:3.12-slim", "ubuntu:26.04"];
 const PUSH_RETRY_DELAYS_MS = [1000, 2000, 4000];
 
 const work = scratch("images");

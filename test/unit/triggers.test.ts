@@ -23,7 +23,7 @@ import {
 
 const CHECKS = ["lint", "test:py-311", "test:py-312", "test:py-313", "test:py-314", "typecheck", "flash-integration"];
 const BUILDS = ["build-wheel", "docs", "build-ipxe", "build-netboot-pc", "build-ramboot-init", "build-usbboot-pc"];
-const E2E = ["test-pxe:bios", "test-pxe:uefi", "test-usb-grow", "test-usb-ventoy"];
+const E2E = ["deploy-integration", "test-pxe:bios", "test-pxe:uefi", "test-usb-grow", "test-usb-ventoy"];
 const GATE = [...CHECKS, ...BUILDS, ...E2E];
 /** The tag's writing jobs (bty's attach-to-release, publish-docker, publish-tftp, publish-pypi). */
 const WRITERS = ["attach-to-release", "publish-docker", "publish-tftp", "publish-pypi"];
@@ -67,12 +67,33 @@ describe("bty's workflow, row by row", () => {
 });
 
 describe("bty's workflow rows bty-ci does not port", () => {
-  it("deploy-integration, deploy-quadlet-integration and build-usbboot-rpi are never planned (README: not in bty-ci)", () => {
+  it("deploy-quadlet-integration and build-usbboot-rpi are never planned (README: not in bty-ci)", () => {
     for (const column of Object.keys(COLUMNS) as Column[]) {
-      for (const name of ["deploy-integration", "deploy-quadlet-integration", "build-usbboot-rpi"]) {
+      for (const name of ["deploy-quadlet-integration", "build-usbboot-rpi"]) {
         expect(runs(column, name), `${column}: ${name}`).toBe(false);
       }
     }
+  });
+
+  it("deploy-integration is ported: an e2e row after build-wheel and build-ipxe on every event that runs checks", () => {
+    const call = (p: Plan) => plannedCalls(p).find((c) => c.name === "deploy-integration");
+    for (const column of ["PR → main", "push main", "workflow_dispatch (on main)"] as const) {
+      expect(call(COLUMNS[column]()), column).toEqual({
+        name: "deploy-integration",
+        call: ["deploy-integration"],
+        kind: "e2e",
+        needs: ["build-wheel", "build-ipxe"],
+        workflow: "ci-cd.yml",
+      });
+    }
+    for (const column of ["push tag v*", "workflow_dispatch (on a tag ref)"] as const) {
+      expect(call(COLUMNS[column]()), column).toMatchObject({ kind: "e2e", needs: ["check-not-published", "build-wheel", "build-ipxe"] });
+    }
+    expect(call(plan("workflow_dispatch", "feature"))).toMatchObject({ kind: "e2e", needs: ["build-wheel", "build-ipxe"] });
+    expect(call(plan("pull_request", "main", ["docs/a.md", "src/bty/deploy.py"]))).toMatchObject({ kind: "e2e" });
+    // Nothing that runs no checks runs it.
+    expect(call(plan("pull_request", "main", ["docs/a.md"]))).toBeUndefined();
+    expect(call(plan("push", "feature"))).toBeUndefined();
   });
 });
 
@@ -190,12 +211,14 @@ describe("what bty's CI page promises and bty-ci keeps", () => {
     expect(needsOf(p, "test-usb-grow")).toEqual(["build-usbboot-pc"]);
     expect(needsOf(p, "test-usb-ventoy")).toEqual(["build-usbboot-pc"]);
     expect(needsOf(p, "lint")).toEqual([]);
+    expect(needsOf(p, "deploy-integration")).toEqual(["build-wheel", "build-ipxe"]);
   });
 
   it("on a tag everything waits for check-not-published, as in bty", () => {
     const p = plan("tag", "v0.77.2");
     expect(needsOf(p, "lint")).toEqual(["check-not-published"]);
     expect(needsOf(p, "test-pxe:uefi")).toEqual(["check-not-published", "build-ipxe", "build-netboot-pc"]);
+    expect(needsOf(p, "deploy-integration")).toEqual(["check-not-published", "build-wheel", "build-ipxe"]);
   });
 
   it("stages: checks and builds together, then e2e, then the release step", () => {
@@ -274,16 +297,16 @@ describe("formatPlan and planJson", () => {
       "1      ci-cd.yml  test:py-311         dagger call test py-311               -",
     ]);
     expect(lines).toContain("2      ci-cd.yml  test-pxe:bios       dagger call test-pxe --firmware bios  build-ipxe, build-netboot-pc");
-    expect(lines.slice(-4)).toEqual([
+    expect(lines).toContain("2      ci-cd.yml  deploy-integration  dagger call deploy-integration        build-wheel, build-ipxe");
+    expect(lines.slice(-3)).toEqual([
       expect.stringMatching(/^differs from bty: bty's test-pxe waits for the ramboot-init build too/),
-      expect.stringMatching(/^not run by bty-ci: deploy-integration: bty's compose lifecycle .*podman-compose/),
       expect.stringMatching(/^not run by bty-ci: deploy-quadlet-integration: .*systemd as PID 1/),
       expect.stringMatching(/^not run by bty-ci: build-usbboot-rpi: an arm64 image bty builds natively on an arm64 runner \(ubuntu-24.04-arm\), not emulated/),
     ]);
   });
 
   it("names bty's jobs bty-ci does not run wherever bty's ci-cd.yml would run them, and nowhere else", () => {
-    const bty = ["deploy-integration", "deploy-quadlet-integration", "build-usbboot-rpi"];
+    const bty = ["deploy-quadlet-integration", "build-usbboot-rpi"];
     for (const [event, ref] of [["pull_request", "main"], ["push", "main"], ["tag", "v1.0.0"], ["workflow_dispatch", "main"]] as const) {
       expect(plan(event, ref).notRun.map((j) => j.job), `${event} ${ref}`).toEqual(bty);
     }
@@ -303,7 +326,7 @@ describe("formatPlan and planJson", () => {
     const text = formatPlan(plan("tag", "v0.77.2", ["pyproject.toml"]));
     expect(text.split("\n")[0]).toBe("push refs/tags/v0.77.2 (1 changed paths)");
     expect(text).toMatch(/^3 +ci-cd\.yml +test-pxe:bios +dagger call test-pxe --firmware bios +check-not-published, build-ipxe, build-netboot-pc$/m);
-    expect(text).toMatch(/^4 +ci-cd\.yml +attach-to-release +dagger call attach-to-release --tag v0\.77\.2 +every check, build and e2e test \(18\)$/m);
+    expect(text).toMatch(/^4 +ci-cd\.yml +attach-to-release +dagger call attach-to-release --tag v0\.77\.2 +every check, build and e2e test \(19\)$/m);
     expect(text).toMatch(/^6 +ci-cd\.yml +publish-pypi +dagger call publish-pypi --tag v0\.77\.2 +publish-docker, publish-tftp$/m);
   });
 
@@ -407,6 +430,7 @@ describe("reasons and differences, as printed", () => {
       "build-wheel": "build",
       docs: "build",
       "build-usbboot-pc": "build",
+      "deploy-integration": "e2e",
       "test-pxe:bios": "e2e",
       "test-usb-ventoy": "e2e",
       "attach-to-release": "release",

@@ -33,6 +33,7 @@ const ALL_CHECKS = [
   "test:py-314",
   "typecheck",
   "flash-integration",
+  "deploy-integration",
   "build-wheel",
   "docs",
   "build-ipxe",

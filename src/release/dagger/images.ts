@@ -7,8 +7,10 @@ import { type Container, dag, type Directory, type File, type Platform, type Sec
 
 import { IMAGE_PLATFORMS, PUBLISH_RETRY_DELAYS_MS } from "../../config.js";
 import {
+  IMAGE_RECIPES,
   type ImagePlan,
   imagePlan,
+  recipeBuildArgs,
   registryHost,
   validateCredentials,
   wheelName,
@@ -32,7 +34,7 @@ export interface ImageInputs {
  * Built explicitly (not by .dockerignore), so nothing else of the checkout
  * reaches the build or its cache key.
  */
-export function imageContext(plan: ImagePlan, inputs: ImageInputs): Directory {
+export function imageContext(plan: Pick<ImagePlan, "recipe" | "wheel">, inputs: ImageInputs): Directory {
   let context = dag.directory();
   for (const [from, to] of Object.entries(plan.recipe.context)) {
     context = context.withDirectory(to, inputs.source.directory(from));
@@ -55,6 +57,22 @@ export function imageVariants(plan: ImagePlan, inputs: ImageInputs): Container[]
     });
     for (const [name, value] of Object.entries(plan.labels)) ctr = ctr.withLabel(name, value);
     return ctr;
+  });
+}
+
+/**
+ * One image for the engine's own platform, as a release builds it but
+ * unpublished and unlabelled: the stack deploy-integration tests.
+ */
+export function localImage(kind: ImagePlan["kind"], source: Directory, from: { version: string; ipxeSeed: File; wheel?: File }): Container {
+  const recipe = IMAGE_RECIPES[kind];
+  const plan: Pick<ImagePlan, "recipe" | "wheel"> = {
+    recipe,
+    wheel: recipe.wheelDir ? `${recipe.wheelDir}/${wheelName(from.version)}` : undefined,
+  };
+  return imageContext(plan, { source, ipxeSeed: from.ipxeSeed, wheel: from.wheel }).dockerBuild({
+    dockerfile: recipe.dockerfile,
+    buildArgs: recipeBuildArgs(recipe, from.version),
   });
 }
 
