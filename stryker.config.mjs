@@ -9,14 +9,14 @@ export const MUTATION_GROUPS = {
   // The pure decisions every domain shares, the checks' rows and report, the pipeline.
   pure: [
     "src/config.ts", "src/steps.ts", "src/clip.ts", "src/sha256.ts", "src/checkout/plan.ts", "src/checkout/project.ts",
-    "src/checks/plan.ts", "src/checks/report.ts", "src/python/plan.ts", "src/python/pre-commit.ts", "src/deploy/plan.ts",
+    "src/checks/plan.ts", "src/checks/report.ts", "src/python/plan.ts", "src/python/pre-commit.ts", "src/deploy/plan.ts", "src/rpi/plan.ts",
     "src/pipeline/**/*.ts",
   ],
   release: ["src/release/**/*.ts", "src/checks/bundle.ts"],
   media: ["src/media/**/*.ts", "src/ipxe/**/*.ts", "src/pxe/**/*.ts", "src/usb/**/*.ts"],
   // The facade and the Dagger side shared by every job.
   facade: ["src/index.ts", "src/containers.ts", "src/checkout/dagger.ts", "src/checks/dagger.ts", "src/python/dagger.ts",
-    "src/deploy/dagger.ts"],
+    "src/deploy/dagger.ts", "src/rpi/dagger.ts"],
 };
 const group = process.env.BTY_CI_MUTATION_GROUP ?? "all";
 const reports = `reports/mutation/${group}`;

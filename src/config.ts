@@ -134,6 +134,13 @@ export const APT = {
    * (deploy-integration): runc, as crun refuses hybrid cgroups (ci/deploy/podman-env.sh).
    */
   deployIntegration: ["podman", "netavark", "aardvark-dns", "runc", "conmon", "iptables", "catatonit"],
+  /**
+   * build-usbboot-rpi: bty's job's list (cloud-guest-utils util-linux mount
+   * parted gdisk e2fsprogs dosfstools xz-utils curl gzip) minus curl (the
+   * engine downloads), plus fdisk (sfdisk) and fusefat (the boot partition
+   * where the kernel has no vfat).
+   */
+  rpi: ["cloud-guest-utils", "util-linux", "mount", "parted", "gdisk", "fdisk", "e2fsprogs", "dosfstools", "xz-utils", "gzip", "fusefat"],
   docs: [
     "texlive-latex-recommended",
     "texlive-latex-extra",
@@ -161,6 +168,24 @@ export const DEPLOY_SIDECARS = {
 } as const;
 
 export type SidecarName = keyof typeof DEPLOY_SIDECARS;
+
+// --- build-usbboot-rpi (rpi/) ---------------------------------------------
+
+/**
+ * bty's Raspberry Pi image starts from Raspberry Pi OS Lite arm64; bty
+ * downloads `raspios_lite_arm64_latest` (whatever is newest that day). Here
+ * one release is pinned by URL and sha256: 2026-06-18, the newest before
+ * bty 0.77.2 (2026-07-12). The sha256 is the one its `.sha256` file beside it
+ * publishes (no Raspberry Pi server is reachable where this was written, so
+ * it was taken from a public lock file that records that file's content).
+ */
+export const RPI = {
+  image: {
+    name: "2026-06-18-raspios-trixie-arm64-lite.img.xz",
+    url: "https://downloads.raspberrypi.com/raspios_lite_arm64/images/raspios_lite_arm64-2026-06-19/2026-06-18-raspios-trixie-arm64-lite.img.xz",
+    sha256: "acff736ca7945e3b305f07cda4abdb870910e12634991da69783611756e381b3",
+  },
+} as const;
 
 // --- Drop-in workflow for bty's repository (pipeline/workflow.ts, pipeline/triggers.ts) ---
 

@@ -19,6 +19,7 @@ import {
   PYTHON_IMAGE,
   PYTHON_LEGS,
   type PythonLeg,
+  RPI,
   TFTP_IMAGE_REPOSITORY,
   VENTOY_SHA256,
   WEB_IMAGE_REPOSITORY,
@@ -34,6 +35,8 @@ import { formatPlan, plan, planJson } from "./pipeline/triggers.js";
 import { workflowOptions, workflowYaml } from "./pipeline/workflow.js";
 import { testPxeChain } from "./pxe/dagger.js";
 import { checkFirmware, FIRMWARES } from "./pxe/plan.js";
+import { pinnedRpiImage, requireRpiScript, rpiDirectory } from "./rpi/dagger.js";
+import { checkRpiInputs } from "./rpi/plan.js";
 import {
   buildWheelDirectory,
   docsDirectory,
@@ -450,6 +453,39 @@ export class BtyCi {
   }
 
   // --- end container images ----------------------------------------------------
+
+  /**
+   * bty's Raspberry Pi image: Raspberry Pi OS Lite arm64 (pinned by URL and
+   * sha256) customised as bty's rpios_image_build does, in a privileged
+   * container; `bty-usbboot-rpi-arm64-v<version>.img.gz`, its `.sha256` and a
+   * build manifest, verified (partitions, bty installed, services, masks).
+   * Native on an arm64 engine; on amd64 the engine's kernel must run arm64
+   * binaries (a qemu-user binfmt handler with the F flag).
+   */
+  @func()
+  async buildUsbbootRpi(
+    /** Raspberry Pi OS Lite arm64 .img.xz to start from instead of the pinned download (air-gapped). */
+    rpiImage?: File,
+    /** sha256 the image must have (default: the pinned release's). */
+    rpiImageChecksum: string = RPI.image.sha256,
+    /** Platform of the build container: linux/arm64 or linux/amd64; default: the engine's own. */
+    platform: string = "",
+    /** bty's wheel directory (build-wheel's output); default: built here. */
+    dist?: Directory,
+  ): Promise<Directory> {
+    checkRpiInputs({ given: rpiImage !== undefined, sha256: rpiImageChecksum, platform });
+    const { inputs, version } = await this.job();
+    await requireRpiScript(inputs.source);
+    return rpiDirectory({
+      job: inputs,
+      version,
+      dist: dist ?? buildWheelDirectory(inputs),
+      image: rpiImage ?? pinnedRpiImage(),
+      sha256: rpiImageChecksum,
+      platform,
+      extraCaCerts: this.extraCaCerts,
+    }).sync();
+  }
 
   /**
    * bty's custom iPXE (x86_64 EFI) with bty's embedded chain script and

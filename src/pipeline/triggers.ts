@@ -61,7 +61,7 @@ export const NOT_RUN: readonly NotRunJob[] = [
   },
   {
     job: "build-usbboot-rpi",
-    reason: "an arm64 image bty builds natively on an arm64 runner (ubuntu-24.04-arm), not emulated; no CI job boots it",
+    reason: "build-usbboot-rpi is a function, not yet a row of all-checks: it needs an arm64 engine (bty: ubuntu-24.04-arm) or arm64 emulation on the engine's host",
   },
 ];
 

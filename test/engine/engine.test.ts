@@ -24,8 +24,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse as parseYaml } from "yaml";
 
 import { RELEASE } from "../../src/config.js";
-import { BTY_TEST_VERSION, btySdist, CI_DIR, HOOK_MANIFESTS, IPXE_TARBALL, REPO } from "../payload/host.js";
+import { BTY_TEST_VERSION, btySdist, CI_DIR, HOOK_MANIFESTS, HOST_CA, IPXE_TARBALL, REPO } from "../payload/host.js";
 import { btyDist, checksReport, gatheredTree } from "../payload/release/fixture.js";
+import { rpiosLookalike } from "../payload/rpios.js";
 import { type FakeGitHub, startFakeGitHub } from "../payload/release/github-fake.js";
 import { type Pypiserver, startPypiserver } from "../payload/release/pypiserver.js";
 import { requireInstalled, rootMissing } from "../harness/requirements.js";
@@ -129,6 +130,19 @@ describe.skipIf(ENGINE_SKIP !== undefined)(`engine tier: the real dagger CLI on 
     // The skip judge's table, as the exec printed it.
     expect(r.stderr).toContain("passed   test_deploy_purge_redeploy_lifecycle");
     expect(r.stderr).toContain("allowed  test_trio_ramboot_e2e_image_native_kernel: skipped by bty's own test");
+  });
+
+  it("build-usbboot-rpi builds on a Raspberry Pi OS look-alike, arm64 through the engine host's qemu-user binfmt: image, .sha256 and build manifest, verified", async () => {
+    // A look-alike (Debian arm64 in Raspberry Pi OS's partition layout): no Raspberry Pi server is reachable.
+    const image = rpiosLookalike().path;
+    const dir = join(out, "rpi");
+    await call("build-usbboot-rpi", [
+      "--extra-ca-certs", HOST_CA, "build-usbboot-rpi", "--rpi-image", image, "--rpi-image-checksum", sha256(image), "export", "--path", dir,
+    ]);
+    const stem = `bty-usbboot-rpi-arm64-v${BTY_TEST_VERSION}`;
+    expect(listFiles(dir)).toEqual([`${stem}.build-manifest.txt`, `${stem}.img.gz`, `${stem}.img.gz.sha256`]);
+    expect(spawnSync("sha256sum", ["-c", `${stem}.img.gz.sha256`], { cwd: dir }).status).toBe(0);
+    expect(readFileSync(join(dir, `${stem}.build-manifest.txt`), "utf8")).toMatch(/^arm64-execution\t(native|qemu-user binfmt on x86_64)$/m);
   });
 
   it("docs exports the HTML site and a PDF, checksummed", async () => {

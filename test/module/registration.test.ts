@@ -64,6 +64,7 @@ describe("bty-ci registration", () => {
         "buildNetbootPc",
         "buildRambootInit",
         "buildUsbbootPc",
+        "buildUsbbootRpi",
         "testUsbGrow",
         "testUsbVentoy",
         "testPxe",
@@ -87,6 +88,13 @@ describe("bty-ci registration", () => {
       defaultValue: "built",
       description: expect.stringMatching(/"built" .*"published"/),
     });
+    expect(shape("buildUsbbootRpi")).toEqual({ returns: "Directory", check: false, args: 4 });
+    expect(findArgument(mod, "buildUsbbootRpi", "rpiImage")).toMatchObject({ type: "File", optional: true });
+    expect(findArgument(mod, "buildUsbbootRpi", "rpiImageChecksum")).toMatchObject({
+      type: "string",
+      defaultValue: "acff736ca7945e3b305f07cda4abdb870910e12634991da69783611756e381b3",
+    });
+    expect(findArgument(mod, "buildUsbbootRpi", "platform")).toMatchObject({ type: "string", defaultValue: "" });
     expect(shape("test")).toEqual({ returns: "TestMatrix", check: false, args: 0 });
     expect(shape("buildWheel")).toEqual({ returns: "Directory", check: false, args: 0 });
     expect(shape("docs")).toEqual({ returns: "Directory", check: false, args: 0 });

@@ -44,10 +44,15 @@ const RELEASE_ASSETS = ["ipxe", "cpio", "squashfs-tools", "xorriso", "curl"];
 // Deploy integration (test/payload/deploy.test.ts): the job's own podman
 // (APT.deployIntegration) runs bty's compose stack in a private netns.
 
+// build-usbboot-rpi (test/payload/rpi.test.ts, and the engine tier's
+// build): its container's packages (APT.rpi), arm64 through qemu-user binfmt
+// (.ci/run registers the handler), arch-test for mmdebstrap's arm64 look-alike.
+const RPI_HOST = ["qemu-user-static", "binfmt-support", "arch-test"];
+
 // The run report's gantt chart (test/payload/gantt.test.ts), rendered by the
 // mermaid package in a headless browser.
 const REPORT = ["chromium"];
 
 console.log(
-  [...new Set([...HOST, ...IMAGES, ...MEDIA_HOST, ...APT.lint, ...APT.flashIntegration, ...APT.deployIntegration, ...APT.docs, ...IPXE.apt, ...PXE, ...USB.apt, ...USB_MIMIC, ...RELEASE_ASSETS, ...REPORT])].join("\n"),
+  [...new Set([...HOST, ...IMAGES, ...MEDIA_HOST, ...APT.lint, ...APT.flashIntegration, ...APT.deployIntegration, ...APT.rpi, ...RPI_HOST, ...APT.docs, ...IPXE.apt, ...PXE, ...USB.apt, ...USB_MIMIC, ...RELEASE_ASSETS, ...REPORT])].join("\n"),
 );

@@ -152,6 +152,8 @@ describe("bty-ci's own scripts pass the linters bty uses", () => {
     join(REPO, "test/engine/smoke.sh"),
     join(REPO, "test/payload/usb-mimic/make-iso.sh"),
     join(REPO, "test/payload/usb-mimic/Ventoy2Disk.sh"),
+    join(REPO, "test/payload/rpios-lookalike.sh"),
+    join(REPO, "test/payload/base-images.sh"),
   ];
   const python = [
     ...ciPaths("python program", "python library").map((p) => join(CI_DIR, p)),

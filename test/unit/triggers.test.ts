@@ -301,7 +301,7 @@ describe("formatPlan and planJson", () => {
     expect(lines.slice(-3)).toEqual([
       expect.stringMatching(/^differs from bty: bty's test-pxe waits for the ramboot-init build too/),
       expect.stringMatching(/^not run by bty-ci: deploy-quadlet-integration: .*systemd as PID 1/),
-      expect.stringMatching(/^not run by bty-ci: build-usbboot-rpi: an arm64 image bty builds natively on an arm64 runner \(ubuntu-24.04-arm\), not emulated/),
+      "not run by bty-ci: build-usbboot-rpi: build-usbboot-rpi is a function, not yet a row of all-checks: it needs an arm64 engine (bty: ubuntu-24.04-arm) or arm64 emulation on the engine's host",
     ]);
   });
 
