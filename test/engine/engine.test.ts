@@ -351,7 +351,7 @@ describe.skipIf(ENGINE_SKIP !== undefined)(`engine tier: the real dagger CLI on 
       // The checks ran for real, and here they are red: build-ipxe and the live
       // builds fetch iPXE and r8125 from GitHub, unreachable from this machine.
       expect(report.jobs[1]!.status).toBe("failed");
-      expect(report.jobs[1]!.reason).toMatch(/^\d+ of 17 checks failed: .*build-ipxe/);
+      expect(report.jobs[1]!.reason).toMatch(/^\d+ of 18 checks failed: .*build-ipxe/);
       expect(report.jobs.slice(2).map((j) => j.reason)).toEqual(Array(3).fill("not run: an earlier step failed"));
       expect(gh.log.some((q) => q.op === "GET /repos/{owner}/{repo}/git/ref/{ref}")).toBe(true);
       expect(writes()).toEqual([]);
@@ -371,11 +371,11 @@ describe.skipIf(ENGINE_SKIP !== undefined)(`engine tier: the real dagger CLI on 
       const gathered = gatheredTree(BTY_TEST_VERSION);
       const red = await release("tag-release-red", ["tag-release", "--token", "env:BTY_CI_TIER_GH_TOKEN", ...api, "--report", checksReport(BTY_TEST_VERSION, gathered, ["test-usb-grow"])]);
       expect(red.code).not.toBe(0);
-      expect(red.stderr).toContain("the checks did not pass (1 of 17 failed: test-usb-grow): nothing is released from a red run");
+      expect(red.stderr).toContain("the checks did not pass (1 of 18 failed: test-usb-grow): nothing is released from a red run");
       expect(writes()).toEqual([]);
       const green = await release("tag-release-green", ["tag-release", "--token", "env:BTY_CI_TIER_GH_TOKEN", ...api, "--report", checksReport(BTY_TEST_VERSION, gathered)]);
       expect(green.code, green.stderr.slice(-3000)).toBe(0);
-      expect(green.stdout.split("\n")[0]).toBe(`all 17 checks passed (all-checks' report of bty-lab ${BTY_TEST_VERSION})`);
+      expect(green.stdout.split("\n")[0]).toBe(`all 18 checks passed (all-checks' report of bty-lab ${BTY_TEST_VERSION})`);
       expect(writes().map((q) => q.op)).toEqual(["POST /repos/{owner}/{repo}/git/refs"]);
       expect(gh.refs.get(tag)).toBe(commit);
       expect(green.stdout + green.stderr).not.toContain(ghToken);

@@ -275,7 +275,9 @@ export async function sidecarBaseLookAlikes(): Promise<void> {
     ["python-3.12-slim", ["skopeo", "copy", "-q", "--src-tls-verify=false", "--dest-tls-verify=false",
       `docker://${REGISTRY}/library/python:3.12-slim-bookworm`, `docker://${REGISTRY}/library/python:3.12-slim`]],
     ["forky", ["mmdebstrap", "--quiet", "--variant=minbase", "--include=ca-certificates", `--aptopt=${noDates}`,
-      "--customize-hook=cp -aL /etc/ssl/certs/. \"$1/etc/ssl/certs/\"", "--format=tar", "forky", tar]],
+      // The host's CA store, as 07-image.sh gives every look-alike (this network intercepts TLS).
+      '--customize-hook=mkdir -p "$1/usr/local/share/ca-certificates" && cp -a /usr/local/share/ca-certificates/. "$1/usr/local/share/ca-certificates/" && rm -rf "$1/etc/ssl/certs" && mkdir -p "$1/etc/ssl" && cp -aL /etc/ssl/certs "$1/etc/ssl/certs"',
+      "--format=tar", "forky", tar]],
     ["mkoci", ["python3", join(ENGINE_TOOLS, "mkoci.py"), "--out", oci, "--tag", "img", "--layer-tar", tar,
       "--env", "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "--cmd", '["bash"]']],
     ["push", ["skopeo", "copy", "-q", "--dest-tls-verify=false", `oci:${oci}:img`, `docker://${REGISTRY}/library/ubuntu:26.04`]],
