@@ -14,22 +14,20 @@
  * own nbdkit behave the same is what only bty's registry could show.
  */
 import { spawnSync } from "node:child_process";
-import { randomBytes } from "node:crypto";
-import { cpSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { delimiter, join } from "node:path";
 
 import { beforeAll, describe, expect, it } from "vitest";
 
 import { type SidecarName } from "../../src/config.js";
-import { deployIntegrationSteps, type StackImage, sidecarSourceSteps } from "../../src/deploy/plan.js";
+import { deployIntegrationSteps, type StackImage } from "../../src/deploy/plan.js";
 import { parsePyproject } from "../../src/checkout/project.js";
-import { buildWheelSteps, DIST_DIR } from "../../src/python/plan.js";
-import { IMAGE_RECIPES, recipeBuildArgs, wheelName } from "../../src/release/image-plan.js";
+import { buildWheelSteps } from "../../src/python/plan.js";
 import { requireInstalled, rootMissing } from "../harness/requirements.js";
-import { btyCheckout, hostEnv, hostLayout, REPO, requireHostPython, runHostSteps, type Sandbox, scratch, stepLog } from "./host.js";
-import { DOCKER, docker, ensureDocker } from "./registry.js";
+import { btyCheckout, hostEnv, hostLayout, requireHostPython, runHostSteps, type Sandbox, scratch, stepLog } from "./host.js";
+import { ensureDocker } from "./registry.js";
+import { btyImage, buildAndSave, ensureBaseImages, sidecarImage } from "./stack-images.js";
 
-const BASE_IMAGES = ["python:3.13-slim-bookworm", "python:3.12-slim", "ubuntu:26.04"];
 const SIDECARS: SidecarName[] = ["withcache", "nbdmux"];
 
 const work = scratch("deploy");
@@ -50,39 +48,13 @@ describe("deploy-integration on bty's sdist, for real with podman", () => {
     nbdmux: join(work, "nbdmux.tar"),
   };
 
-  /** Build `context` with docker as `tag` and save it where the step list expects the tarball. */
-  async function buildAndSave(tag: string, context: string, dockerfile: string, tarball: string, buildArgs: string[] = []) {
-    await docker(["build", "--quiet", "-f", join(context, dockerfile), ...buildArgs, "-t", tag, context]);
-    await docker(["save", "-o", tarball, tag]);
-  }
-
   beforeAll(async () => {
-    if (BASE_IMAGES.some((image) => spawnSync(DOCKER, ["image", "inspect", image], { stdio: "ignore" }).status !== 0)) {
-      const r = spawnSync("bash", [join(REPO, "test/payload/base-images.sh"), "--arch", "amd64", "--ca-bundle", "/etc/ssl/certs/ca-certificates.crt"], {
-        encoding: "utf8",
-        env: { ...process.env, DOCKER },
-      });
-      if (r.status !== 0) throw new Error(`base-images.sh failed:\n${r.stderr}`);
-    }
+    ensureBaseImages();
     checkout = btyCheckout();
     const { version } = parsePyproject(readFileSync(join(checkout, "pyproject.toml"), "utf8"));
     await runHostSteps(buildWheelSteps(layout), checkout, { logName: "wheel" });
-
-    // bty-web's context as the Dagger side stages it (localImage): docker/, the wheel, a seed.
-    const web = IMAGE_RECIPES.web;
-    const context = join(work, "context-web");
-    for (const [from, to] of Object.entries(web.context)) cpSync(join(checkout, from), join(context, to), { recursive: true });
-    cpSync(join(checkout, DIST_DIR, wheelName(version)), join(context, web.wheelDir!, wheelName(version)));
-    writeFileSync(join(context, web.seed.path), randomBytes(4096));
-    const args = recipeBuildArgs(web, version).flatMap((a) => ["--build-arg", `${a.name}=${a.value}`]);
-    await buildAndSave("bty-ci-deploy/bty-web:test", context, web.dockerfile, tarballs["bty-web"], args);
-
-    for (const name of SIDECARS) {
-      const dir = join(work, name);
-      mkdirSync(dir);
-      await runHostSteps(sidecarSourceSteps(name, dir), dir, { logName: `sidecar-${name}` });
-      await buildAndSave(`bty-ci-deploy/${name}:test`, join(dir, "src"), "deploy/Containerfile", tarballs[name]);
-    }
+    await btyImage("web", { checkout, version, work, prefix: "bty-ci-deploy", tarball: tarballs["bty-web"] });
+    for (const name of SIDECARS) await sidecarImage(name, { work, prefix: "bty-ci-deploy", tarball: tarballs[name] });
   }, 30 * 60_000);
 
   /** The job's steps on `images`: environment first (network), then the stack in a namespace of its own. */

@@ -34,12 +34,12 @@ import {
 } from "../../src/release/image-plan.js";
 import { parsePyproject } from "../../src/checkout/project.js";
 import { buildWheelSteps, DIST_DIR } from "../../src/python/plan.js";
-import { btyCheckout, hostLayout, REPO, requireHostPython, runHostSteps, scratch } from "./host.js";
-import { DOCKER, docker, ensureDocker, freePort, LocalRegistry, MEDIA } from "./registry.js";
+import { btyCheckout, hostLayout, requireHostPython, runHostSteps, scratch } from "./host.js";
+import { docker, ensureDocker, freePort, LocalRegistry, MEDIA } from "./registry.js";
 import { requireInstalled } from "../harness/requirements.js";
+import { ensureBaseImages } from "./stack-images.js";
 
 const REVISION = "0123456789abcdef0123456789abcdef01234567";
-const BASE_IMAGES = ["python:3.13-slim-bookworm", "debian:bookworm-slim", "python:3.12-slim", "ubuntu:26.04"];
 const PUSH_RETRY_DELAYS_MS = [1000, 2000, 4000];
 
 const work = scratch("images");
@@ -79,15 +79,7 @@ describe("container images on a real registry", () => {
 
   beforeAll(async () => {
     // Base image stand-ins (made once per machine; about 5 minutes on 2 busy cores).
-    const missing = BASE_IMAGES.some((image) => spawnSync(DOCKER, ["image", "inspect", image], { stdio: "ignore" }).status !== 0);
-    if (missing) {
-      const r = spawnSync(
-        "bash",
-        [join(REPO, "test/payload/base-images.sh"), "--arch", "amd64", "--ca-bundle", "/etc/ssl/certs/ca-certificates.crt"],
-        { encoding: "utf8", env: { ...process.env, DOCKER } },
-      );
-      if (r.status !== 0) throw new Error(`base-images.sh failed:\n${r.stderr}`);
-    }
+    ensureBaseImages();
     registry = await LocalRegistry.start(join(work, "registry"));
 
     checkout = btyCheckout();

@@ -17,16 +17,14 @@
  */
 import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 
 import { beforeAll, describe, expect, it } from "vitest";
 
 import { type SidecarName, TOOLS } from "../../src/config.js";
-import { sidecarSourceSteps } from "../../src/deploy/plan.js";
 import { parsePyproject } from "../../src/checkout/project.js";
-import { buildWheelSteps, DIST_DIR, syncStep, UV_ENV } from "../../src/python/plan.js";
-import { IMAGE_RECIPES, type ImageKind, recipeBuildArgs, wheelName } from "../../src/release/image-plan.js";
+import { buildWheelSteps, syncStep, UV_ENV } from "../../src/python/plan.js";
 import type { Step } from "../../src/steps.js";
 import { requireInstalled, rootMissing } from "../harness/requirements.js";
 import {
@@ -38,16 +36,15 @@ import {
   chrootUnavailable,
   hostLayout,
   mountPoints,
-  REPO,
   requireHostPython,
   runHostSteps,
   scratch,
   stepLog,
   type StepRun,
 } from "./host.js";
-import { DOCKER, docker, ensureDocker } from "./registry.js";
+import { ensureDocker } from "./registry.js";
+import { btyImage, buildAndSave, ensureBaseImages, sidecarImage } from "./stack-images.js";
 
-const BASE_IMAGES = ["python:3.13-slim-bookworm", "python:3.12-slim", "ubuntu:26.04", "debian:bookworm-slim"];
 const SIDECARS: SidecarName[] = ["withcache", "nbdmux"];
 const QUADLET_TEST = "tests/test_deploy_integration.py::test_deploy_purge_redeploy_quadlet_lifecycle";
 const RUN = join(CI_DIR, "deploy/quadlet-run.sh");
@@ -136,32 +133,8 @@ describe("deploy-quadlet-integration on bty's sdist, for real: systemd, Quadlet,
   let checkout: string;
   const tarballs = Object.fromEntries(Object.keys(QUADLET_REFS).map((name) => [name, join(work, `${name}.tar`)])) as Record<QuadletImage, string>;
 
-  /** Build `context` with docker as `tag` and save it as `tarball`. */
-  async function buildAndSave(tag: string, context: string, dockerfile: string, tarball: string, buildArgs: string[] = []) {
-    await docker(["build", "--quiet", "-f", join(context, dockerfile), ...buildArgs, "-t", tag, context]);
-    await docker(["save", "-o", tarball, tag]);
-  }
-
-  /** One of bty's own images, its context staged as the Dagger side stages it (localImage). */
-  async function btyImage(kind: ImageKind, version: string) {
-    const recipe = IMAGE_RECIPES[kind];
-    const context = join(work, `context-${recipe.name}`);
-    for (const [from, to] of Object.entries(recipe.context)) cpSync(join(checkout, from), join(context, to), { recursive: true });
-    if (recipe.wheelDir) cpSync(join(checkout, DIST_DIR, wheelName(version)), join(context, recipe.wheelDir, wheelName(version)));
-    mkdirSync(dirname(join(context, recipe.seed.path)), { recursive: true });
-    writeFileSync(join(context, recipe.seed.path), randomBytes(4096));
-    const args = recipeBuildArgs(recipe, version).flatMap((a) => ["--build-arg", `${a.name}=${a.value}`]);
-    await buildAndSave(`bty-ci-quadlet/${recipe.name}:test`, context, recipe.dockerfile, tarballs[recipe.name as QuadletImage], args);
-  }
-
   beforeAll(async () => {
-    if (BASE_IMAGES.some((image) => spawnSync(DOCKER, ["image", "inspect", image], { stdio: "ignore" }).status !== 0)) {
-      const r = spawnSync("bash", [join(REPO, "test/payload/base-images.sh"), "--arch", "amd64", "--ca-bundle", "/etc/ssl/certs/ca-certificates.crt"], {
-        encoding: "utf8",
-        env: { ...process.env, DOCKER },
-      });
-      if (r.status !== 0) throw new Error(`base-images.sh failed:\n${r.stderr}`);
-    }
+    ensureBaseImages();
     root = await timed("root (quadlet-root.sh, uv, podman-compose; 0 when cached)", quadletRoot);
     checkout = btyCheckout();
     const { version } = parsePyproject(readFileSync(join(checkout, "pyproject.toml"), "utf8"));
@@ -176,14 +149,10 @@ describe("deploy-quadlet-integration on bty's sdist, for real: systemd, Quadlet,
 
     await timed("images", async () => {
       await runHostSteps(buildWheelSteps(hostLayout(requireHostPython("py312"))), checkout, { logName: "wheel" });
-      await btyImage("web", version);
-      await btyImage("tftp", version);
-      for (const name of SIDECARS) {
-        const dir = join(work, name);
-        mkdirSync(dir);
-        await runHostSteps(sidecarSourceSteps(name, dir), dir, { logName: `sidecar-${name}` });
-        await buildAndSave(`bty-ci-quadlet/${name}:test`, join(dir, "src"), "deploy/Containerfile", tarballs[name]);
-      }
+      const at = { checkout, version, work, prefix: "bty-ci-quadlet" };
+      await btyImage("web", { ...at, tarball: tarballs["bty-web"] });
+      await btyImage("tftp", { ...at, tarball: tarballs["bty-tftp"] });
+      for (const name of SIDECARS) await sidecarImage(name, { work, prefix: "bty-ci-quadlet", tarball: tarballs[name] });
     });
   }, 40 * 60_000);
 

@@ -38,6 +38,8 @@ describe("deployIntegrationSteps", () => {
       ],
       JUDGE,
     ]);
+    // The labels the payload test and the logs name the steps by.
+    expect(steps.map((s) => s.label)).toEqual(["uv sync", "podman-compose", "pytest deploy integration", "no silent skips"]);
     // Only pytest (podman) needs root capabilities; nothing sets step environment.
     expect(steps.map((s) => s.privileged === true)).toEqual([false, false, true, false]);
     expect(steps.map((s) => s.env)).toEqual([undefined, undefined, undefined, undefined]);
@@ -128,6 +130,7 @@ describe("the sidecars' sdists", () => {
       ["sh", "-c", 'cd /w/sdist && echo "5b835d83060f8accb93e0a7d4f37d266c087205127e59e4d3777d64063f9ce45  withcache-0.13.3.tar.gz" | sha256sum --check --strict'],
       ["sh", "-c", "mkdir -p /w/src && tar -xzf /w/sdist/withcache-0.13.3.tar.gz -C /w/src --strip-components=1"],
     ]);
+    expect(steps.map((s) => s.label)).toEqual(["download withcache-0.13.3.tar.gz", "sha256 withcache-0.13.3.tar.gz", "unpack withcache-0.13.3.tar.gz"]);
     expect(steps.some((s) => s.privileged)).toBe(false);
   });
 

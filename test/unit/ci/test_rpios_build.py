@@ -164,41 +164,28 @@ class InputsTest(unittest.TestCase):
     def test_main_refuses_bad_input_with_2(self) -> None:
         with tempfile.TemporaryDirectory() as d:
             err = io.StringIO()
-            with contextlib.redirect_stderr(err):
-                rc = rpios_build.main(
-                    [
-                        "--image",
-                        f"{d}/none.img.xz",
-                        "--source",
-                        d,
-                        "--wheel",
-                        d,
-                        "--version",
-                        "1",
-                        "--out",
-                        f"{d}/out",
-                    ]
-                )
-            self.assertEqual(rc, 2)
+
+            def run(image: str) -> int:
+                argv = [
+                    "--image",
+                    image,
+                    "--source",
+                    d,
+                    "--wheel",
+                    d,
+                    "--version",
+                    "1",
+                    "--out",
+                    f"{d}/out",
+                ]
+                with contextlib.redirect_stderr(err):
+                    return rpios_build.main(argv)
+
+            self.assertEqual(run(f"{d}/none.img.xz"), 2)
             self.assertIn("none.img.xz does not exist", err.getvalue())
             image = Path(d, "raspios.img.xz")
             image.write_bytes(b"")
-            with contextlib.redirect_stderr(err):
-                rc = rpios_build.main(
-                    [
-                        "--image",
-                        str(image),
-                        "--source",
-                        d,
-                        "--wheel",
-                        d,
-                        "--version",
-                        "1",
-                        "--out",
-                        f"{d}/out",
-                    ]
-                )
-            self.assertEqual(rc, 2)
+            self.assertEqual(run(str(image)), 2)
             self.assertIn("is --source a bty checkout?", err.getvalue())
 
 
