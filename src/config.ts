@@ -392,6 +392,34 @@ export const MEDIA_CACHE = {
   liveBuild: "bty-ci-live-build-cache",
 } as const;
 
+// --- deploy-quadlet-integration (deploy/) ------------------------------------
+
+/**
+ * bty's quadlet test needs systemd as PID 1 and rootful podman with
+ * Quadlet: a Debian trixie root (systemd 257, podman 5.4), the media
+ * builds' image and apt caches, booted by ci/deploy/quadlet-run.sh inside
+ * the job's privileged container. ci/deploy/quadlet-root.sh makes the same
+ * root for the payload tier from the same package list (a unit test holds
+ * the two lists equal).
+ */
+export const QUADLET = {
+  image: MEDIA.image,
+  /** trixie's Python (3.13): bty's environment in the root is made with it (bty's job: 3.12 from setup-uv). */
+  python: "/usr/bin/python3",
+  /** The root's Debian packages: systemd, rootful podman with Quadlet, a registry to serve the images, Python for bty's tests. */
+  packages: [
+    "systemd", "systemd-sysv", "dbus",
+    "podman", "runc", "conmon", "netavark", "aardvark-dns", "containers-storage", "catatonit",
+    "iptables", "nftables", "iproute2",
+    "docker-registry", "skopeo",
+    "python3", "python3-venv", "ca-certificates", "curl", "procps",
+  ],
+  /** The job container's own additions: pip for uv, util-linux's unshare and setpriv for quadlet-run.sh. */
+  jobPackages: ["python3-pip", "util-linux"],
+  /** bty's test is stopped after this long (bty's job sets none, so GitHub's 6 h; deploy-integration's bound). */
+  timeoutSeconds: 1800,
+} as const;
+
 // Container images: bty-web and bty-tftp.
 
 /**

@@ -31,7 +31,7 @@ export function containerLayout(inputs: JobInputs): Layout {
 
 // Set explicitly rather than appended, so the container PATH never depends
 // on what a base image happens to define.
-const CONTAINER_PATH = `${PATHS.toolBin}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`;
+export const CONTAINER_PATH = `${PATHS.toolBin}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`;
 
 /**
  * A pinned Python image for `leg` with uv installed, uv/pip caches mounted and
@@ -39,9 +39,15 @@ const CONTAINER_PATH = `${PATHS.toolBin}:/usr/local/sbin:/usr/local/bin:/usr/sbi
  * stay cached when bty's code changes.
  */
 function pythonBase(inputs: JobInputs, leg: PythonLeg): Container {
-  let ctr = dag
-    .container()
-    .from(pythonImageRef(inputs.pythonImage, PYTHON_MATRIX[leg]))
+  return withUvTooling(dag.container().from(pythonImageRef(inputs.pythonImage, PYTHON_MATRIX[leg])), inputs);
+}
+
+/**
+ * uv (pip-installed at its pinned version), the uv/pip caches and bty-ci's
+ * scripts on `base`: a Python image, or a Debian image with its python3-pip.
+ */
+export function withUvTooling(base: Container, inputs: JobInputs): Container {
+  let ctr = base
     .withEnvVariable("PATH", CONTAINER_PATH)
     .withEnvVariable("UV_TOOL_BIN_DIR", PATHS.toolBin)
     .withEnvVariable("UV_CACHE_DIR", PATHS.uvCache)
@@ -78,7 +84,13 @@ export const APT_CACHE_MOUNTS = ["/var/cache/apt/archives", "/var/lib/apt/lists"
  * Install Debian packages through ci/apt-install.sh (needs withCiScripts
  * first) with cached archives and lists, mounted for the install only.
  */
-export function withAptPackages(ctr: Container, inputs: JobInputs, packages: readonly string[]): Container {
+export function withAptPackages(
+  ctr: Container,
+  inputs: JobInputs,
+  packages: readonly string[],
+  /** Cache volumes of the image's Debian suite (default: the Python images' bookworm). */
+  caches: { aptArchives: string; aptLists: string } = CACHE,
+): Container {
   const mirror = inputs.debianMirror ? ["--mirror", inputs.debianMirror] : [];
   // apt takes an exclusive lock in both directories: jobs running at once
   // (all-checks) would fail on it, so the engine serializes their use.
@@ -86,8 +98,8 @@ export function withAptPackages(ctr: Container, inputs: JobInputs, packages: rea
   const [archives, lists] = APT_CACHE_MOUNTS;
   return (
     ctr
-      .withMountedCache(archives, dag.cacheVolume(CACHE.aptArchives), locked)
-      .withMountedCache(lists, dag.cacheVolume(CACHE.aptLists), locked)
+      .withMountedCache(archives, dag.cacheVolume(caches.aptArchives), locked)
+      .withMountedCache(lists, dag.cacheVolume(caches.aptLists), locked)
       .withExec(["bash", `${PATHS.ciScripts}/apt-install.sh`, ...mirror, ...packages])
       // A locked mount stays locked while any later exec of this container
       // runs, and a service runs for as long as its clients: test-pxe's QEMU
@@ -125,6 +137,8 @@ export function runSteps(ctr: Container, steps: Step[], opts: { privileged?: boo
 export interface JobSpec {
   /** Matrix leg whose image runs the job (default: the 3.12 leg, as bty). */
   leg?: PythonLeg;
+  /** A base of the job's own instead of a leg's image (withUvTooling on it). */
+  base?: Container;
   /** Debian packages the job needs on top of the image. */
   apt?: readonly string[];
   /** Further tool setup (env, caches) before the checkout is copied in. */
@@ -141,7 +155,7 @@ export interface JobSpec {
  * job's steps as execs.
  */
 export function jobContainer(inputs: JobInputs, spec: JobSpec): Container {
-  let ctr = spec.leg ? pythonBase(inputs, spec.leg) : pythonToolContainer(inputs);
+  let ctr = spec.base ?? (spec.leg ? pythonBase(inputs, spec.leg) : pythonToolContainer(inputs));
   if (spec.apt) ctr = withAptPackages(ctr, inputs, spec.apt);
   if (spec.tools) ctr = spec.tools(ctr);
   ctr = ctr.withDirectory(PATHS.source, inputs.source).withWorkdir(PATHS.source);

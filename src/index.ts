@@ -25,7 +25,7 @@ import {
   WEB_IMAGE_REPOSITORY,
 } from "./config.js";
 import type { JobInputs } from "./containers.js";
-import { checkDeploySource, deployIntegrationContainer, stackTarballs } from "./deploy/dagger.js";
+import { checkDeploySource, deployIntegrationContainer, quadletRefs, quadletTarballs, runQuadletIntegration, stackTarballs } from "./deploy/dagger.js";
 import { checkStackImages } from "./deploy/plan.js";
 import { checkIpxeSources, ipxeDirectory, pinnedIpxeSource } from "./ipxe/dagger.js";
 import { ipxeArtifactName } from "./ipxe/plan.js";
@@ -58,6 +58,14 @@ import {
 } from "./release/dagger/publish.js";
 import { usbGrowBundle, usbVentoyBundle } from "./usb/dagger.js";
 import { checkVentoySha256 } from "./usb/plan.js";
+
+/** The inputs of all-checks' rows a caller may give instead of a download. */
+interface RowInputs {
+  ventoy?: Directory;
+  ventoyChecksum: string;
+  rpiImage?: File;
+  rpiImageChecksum: string;
+}
 
 /** The job inputs carried as object state. */
 function jobInputs(state: JobInputs): JobInputs {
@@ -246,6 +254,32 @@ export class BtyCi {
             ipxeSeed: await this.builtIpxeSeed(version),
           });
     await deployIntegrationContainer(inputs, files).sync();
+  }
+
+  /**
+   * bty's quadlet lifecycle test (deploy writes four Quadlet units, systemd
+   * runs them with rootful podman, /healthz answers, purge, redeploy) with
+   * systemd 257 as PID 1 of namespaces of its own on the job container's
+   * Debian trixie root, the images served by a registry inside under the
+   * ghcr.io names the units pull: bty-web and bty-tftp built from this
+   * checkout, withcache and nbdmux from their pinned sdists. A skipped test
+   * fails the check; a failure carries the run's record (units, systemctl
+   * status, journals) as its debug bundle.
+   */
+  @func()
+  @check()
+  async deployQuadletIntegration(
+    /** The units' images: "built" (from this checkout and the pinned sidecar sdists) or "published" (bty's ghcr.io images at the tags the test deploys, pulled by the engine). */
+    images: string = "built",
+  ): Promise<void> {
+    const stack = checkStackImages(images);
+    const { inputs, version } = await this.job();
+    const refs = await quadletRefs(inputs.source, stack);
+    const built =
+      stack === "published"
+        ? stack
+        : { version, wheel: buildWheelDirectory(inputs).file(wheelName(version)), ipxeSeed: await this.builtIpxeSeed(version) };
+    await runQuadletIntegration(inputs, refs, quadletTarballs(inputs, refs, built));
   }
 
   /** Wheel and sdist (`uv build`) with SHA256SUMS. */
@@ -714,11 +748,15 @@ export class BtyCi {
     ventoy?: Directory,
     /** For test-usb-ventoy: sha256 of ventoy-1.1.05-linux.tar.gz the download must have (default: the pinned one). */
     ventoyChecksum: string = VENTOY_SHA256,
+    /** For build-usbboot-rpi: a Raspberry Pi OS Lite arm64 .img.xz instead of the pinned download (air-gapped). */
+    rpiImage?: File,
+    /** For build-usbboot-rpi: sha256 the image must have (default: the pinned release's). */
+    rpiImageChecksum: string = RPI.image.sha256,
   ): Promise<string> {
     if (!(REPORT_FORMATS as readonly string[]).includes(format)) {
       throw new Error(`unknown --format "${format}": use one of ${REPORT_FORMATS.join(", ")}`);
     }
-    const { results, report } = await this.runAllChecks(ventoy, ventoyChecksum);
+    const { results, report } = await this.runAllChecks({ ventoy, ventoyChecksum, rpiImage, rpiImageChecksum });
     const text = renderReport(report, format);
     if (!report.ok && failOnError) throw new ChecksFailed(results, text);
     return text;
@@ -740,14 +778,19 @@ export class BtyCi {
     ventoy?: Directory,
     /** For test-usb-ventoy: sha256 of ventoy-1.1.05-linux.tar.gz the download must have (default: the pinned one). */
     ventoyChecksum: string = VENTOY_SHA256,
+    /** For build-usbboot-rpi: a Raspberry Pi OS Lite arm64 .img.xz instead of the pinned download (air-gapped). */
+    rpiImage?: File,
+    /** For build-usbboot-rpi: sha256 the image must have (default: the pinned release's). */
+    rpiImageChecksum: string = RPI.image.sha256,
   ): Promise<Directory> {
-    const { version, results, report } = await this.runAllChecks(ventoy, ventoyChecksum);
+    const { version, results, report } = await this.runAllChecks({ ventoy, ventoyChecksum, rpiImage, rpiImageChecksum });
     const directories = (ok: boolean) => new Map(results.flatMap((r) => (r.ok === ok && r.value instanceof Directory ? [[r.name, r.value] as const] : [])));
     return checksBundle(version, report, directories(true), directories(false));
   }
 
   /** Every row of all-checks bound to its function, and the run report (with the checkout's version). */
-  private async runAllChecks(ventoy: Directory | undefined, ventoyChecksum: string): Promise<{ version: string; results: CheckResult[]; report: RunReport }> {
+  private async runAllChecks(given: RowInputs): Promise<{ version: string; results: CheckResult[]; report: RunReport }> {
+    const { ventoy, ventoyChecksum, rpiImage, rpiImageChecksum } = given;
     const { version, checkout } = await this.job();
     const matrix = await this.test();
     // build-usbboot-pc runs once; its row and both USB tests share it, each waiting only for the ISO it boots.
@@ -762,12 +805,14 @@ export class BtyCi {
         [checkName("typecheck")]: () => this.typecheck(),
         [checkName("flashIntegration")]: () => this.flashIntegration(),
         [checkName("deployIntegration")]: () => this.deployIntegration(),
+        [checkName("deployQuadletIntegration")]: () => this.deployQuadletIntegration(),
         [checkName("buildWheel")]: () => this.buildWheel(),
         [checkName("docs")]: () => this.docs(),
         [checkName("buildIpxe")]: () => this.buildIpxe(),
         [checkName("buildNetbootPc")]: () => this.buildNetbootPc(),
         [checkName("buildRambootInit")]: () => this.buildRambootInit(),
         [checkName("buildUsbbootPc")]: usbbootPc,
+        [checkName("buildUsbbootRpi")]: () => this.buildUsbbootRpi(rpiImage, rpiImageChecksum),
         ...Object.fromEntries(FIRMWARES.map((fw) => [checkName("testPxe", fw), () => this.testPxe(fw)])),
         [checkName("testUsbGrow")]: async () => this.testUsbGrow(await iso()),
         [checkName("testUsbVentoy")]: async () => this.testUsbVentoy(await iso(), ventoy, ventoyChecksum),

@@ -97,23 +97,18 @@ for bind in "${binds[@]}"; do
   [[ -e "${bind%%:*}" ]] || { say "--bind source ${bind%%:*} does not exist"; exit 3; }
 done
 
-# The cgroup v2 hierarchy systemd will own (a child of ours, as its root).
-unified=""
-for dir in /sys/fs/cgroup /sys/fs/cgroup/unified; do
-  if [[ "$(stat -fc %T "$dir" 2>/dev/null)" == cgroup2fs ]]; then unified=$dir; break; fi
-done
-[[ -n "$unified" ]] || { say "no cgroup v2 hierarchy at /sys/fs/cgroup or /sys/fs/cgroup/unified: systemd 257 needs one"; exit 3; }
 own=$(awk -F: '$1 == "0" { print $3 }' /proc/self/cgroup)
+[[ -n "$own" ]] || { say "this kernel has no cgroup v2 hierarchy (no 0:: line in /proc/self/cgroup): systemd 257 needs one"; exit 3; }
 
 # ---- state --------------------------------------------------------------------
 mkdir -p "$bundle"
 bundle=$(cd "$bundle" && pwd)
 spec=$(mktemp -d "${TMPDIR:-/tmp}/bty-ci-quadlet.XXXXXX")
-cgroup="$unified${own%/}/bty-ci-quadlet-$$"
-ns_pid="" tail_pid="" timed_out=0
+ns_pid="" tail_pid="" timed_out=0 mounted_cgroup2=""
 
+cgroup=""
 remove_cgroup() {
-  [[ -d "$cgroup" ]] || return 0
+  [[ -n "$cgroup" && -d "$cgroup" ]] || return 0
   local try
   for try in $(seq 50); do
     # Deepest first; a cgroup goes once its last process has been reaped.
@@ -136,12 +131,29 @@ cleanup() {
   fi
   if [[ -n "$tail_pid" ]]; then kill "$tail_pid" 2>/dev/null || true; wait "$tail_pid" 2>/dev/null || true; fi
   remove_cgroup
+  [[ -z "$mounted_cgroup2" ]] || umount "$mounted_cgroup2" || say "could not unmount $mounted_cgroup2"
   rm -rf "$spec"
   exit "$rc"
 }
 trap cleanup EXIT
 trap 'say "interrupted"; exit 130' INT
 trap 'say "terminated"; exit 143' TERM
+
+# The cgroup v2 hierarchy systemd will own (a child of ours, as its root).
+# Where the caller has none mounted (a container on a host with cgroup v1
+# controllers, as a Dagger engine's execs on such a host), this program
+# mounts one of its own for the run and unmounts it at the end.
+unified=""
+for dir in /sys/fs/cgroup /sys/fs/cgroup/unified; do
+  if [[ "$(stat -fc %T "$dir" 2>/dev/null)" == cgroup2fs ]]; then unified=$dir; break; fi
+done
+if [[ -z "$unified" ]]; then
+  mkdir "$spec/cgroup2"
+  mount -t cgroup2 -o nosuid,nodev,noexec cgroup2 "$spec/cgroup2" \
+    || { say "no cgroup v2 hierarchy at /sys/fs/cgroup or /sys/fs/cgroup/unified, and mounting one failed: systemd 257 needs one"; exit 3; }
+  unified=$spec/cgroup2 mounted_cgroup2=$unified
+fi
+cgroup="$unified${own%/}/bty-ci-quadlet-$$"
 
 # The job's inputs, NUL-separated so that any argument survives.
 nul_list() { local item; for item in "$@"; do printf '%s\0' "$item"; done; }

@@ -5,16 +5,36 @@
  * and bty's compose lifecycle test on those images with a podman of the
  * job's own in a privileged container.
  */
-import type { Container, Directory, File } from "@dagger.io/dagger";
+import { type Container, dag, type Directory, type File } from "@dagger.io/dagger";
 
-import { APT, type SidecarName } from "../config.js";
-import { type JobInputs, jobContainer, pythonToolContainer, runSteps } from "../containers.js";
+import { JobFailure } from "../checks/report.js";
+import { APT, MEDIA_CACHE, PATHS, QUADLET, type SidecarName } from "../config.js";
+import {
+  CONTAINER_PATH,
+  containerLayout,
+  type JobInputs,
+  jobContainer,
+  pythonToolContainer,
+  runSteps,
+  withAptPackages,
+  withStep,
+  withUvTooling,
+} from "../containers.js";
+import { UV_ENV } from "../python/plan.js";
 import { localImage } from "../release/dagger/images.js";
 import {
   checkDeployInputs,
   DEPLOY_INPUTS,
   deployIntegrationSteps,
   type DeployPaths,
+  checkQuadletInputs,
+  QUADLET_IMAGES,
+  QUADLET_INPUTS,
+  quadletImageRefs,
+  quadletPinnedVersion,
+  type QuadletImage,
+  quadletIntegrationSteps,
+  type QuadletPaths,
   type StackImage,
   type StackImages,
   sidecarSourceSteps,
@@ -73,4 +93,103 @@ export function deployIntegrationContainer(inputs: JobInputs, images: Record<Sta
         .withMountedTemp(PODMAN_STATE),
     steps: (layout) => deployIntegrationSteps(layout, { podmanState: PODMAN_STATE, junit: JUNIT, tarballs }),
   });
+}
+
+// ---- deploy-quadlet-integration ------------------------------------------------
+
+/**
+ * The refs the quadlet test's units pull, from the checkout's own test
+ * (the version it pins); a checkout without what the job runs is refused
+ * first, naming what is missing.
+ */
+export async function quadletRefs(source: Directory, images: StackImages): Promise<Record<QuadletImage, string>> {
+  const keys = Object.keys(QUADLET_INPUTS) as (keyof typeof QUADLET_INPUTS)[];
+  const has = await Promise.all(keys.map((key) => source.exists(QUADLET_INPUTS[key])));
+  checkQuadletInputs(Object.fromEntries(keys.map((key, i) => [key, has[i]!])) as Record<keyof typeof QUADLET_INPUTS, boolean>, images);
+  return quadletImageRefs(quadletPinnedVersion(await source.file(QUADLET_INPUTS.tests).contents()));
+}
+
+/** Where the quadlet job keeps its image tarballs, its record and pytest's report. */
+const QUADLET_DIR = "/var/lib/bty-ci/quadlet";
+const QUADLET_OUT = `${QUADLET_DIR}/out`;
+
+/** The quadlet paths inside the job container; its own root (`/`) is what systemd boots. */
+export function quadletPaths(refs: Record<QuadletImage, string>): QuadletPaths {
+  return {
+    root: "/",
+    bundle: `${QUADLET_OUT}/bundle`,
+    junit: `${QUADLET_OUT}/junit.xml`,
+    tarballs: Object.fromEntries(QUADLET_IMAGES.map((image) => [image, `${QUADLET_DIR}/images/${image}.tar`])) as Record<QuadletImage, string>,
+    refs,
+    binds: [QUADLET_OUT],
+    workdir: PATHS.source,
+    // The job container's PATH (uv, podman-compose in the tool bin); uv's
+    // cache volume is a mount the namespace's root does not show.
+    env: { ...UV_ENV, PATH: CONTAINER_PATH, UV_CACHE_DIR: "/tmp/bty-ci-uv-cache" },
+    timeoutSeconds: QUADLET.timeoutSeconds,
+  };
+}
+
+/**
+ * The job container: Debian trixie (the root systemd boots) with the root's
+ * packages, pip's uv and bty-ci's scripts; trixie's apt caches.
+ */
+function quadletBase(inputs: JobInputs): Container {
+  const withInstaller = dag
+    .container()
+    .from(QUADLET.image)
+    // Only the installer, so a change to other ci/ scripts keeps the apt layer.
+    .withFile(`${PATHS.ciScripts}/apt-install.sh`, dag.currentModule().source().file("ci/apt-install.sh"));
+  const withPackages = withAptPackages(withInstaller, inputs, [...QUADLET.packages, ...QUADLET.jobPackages], MEDIA_CACHE)
+    // Debian's Python is externally managed; uv goes to /usr/local as in the Python images.
+    .withEnvVariable("PIP_BREAK_SYSTEM_PACKAGES", "1");
+  return withUvTooling(withPackages, inputs);
+}
+
+/** The images the quadlet test deploys, as tarballs: this checkout's (built) or the published ones, pulled by the engine. */
+export function quadletTarballs(
+  inputs: JobInputs,
+  refs: Record<QuadletImage, string>,
+  built: WebImageInputs | "published",
+): Record<QuadletImage, File> {
+  if (built === "published") {
+    return Object.fromEntries(QUADLET_IMAGES.map((image) => [image, dag.container().from(refs[image]).asTarball()])) as Record<QuadletImage, File>;
+  }
+  return {
+    "bty-web": localImage("web", inputs.source, built).asTarball(),
+    withcache: sidecarImage(inputs, "withcache").asTarball(),
+    nbdmux: sidecarImage(inputs, "nbdmux").asTarball(),
+    "bty-tftp": localImage("tftp", inputs.source, built).asTarball(),
+  };
+}
+
+/** Lines of the failing step's output a failure shows (the whole record is in its bundle). */
+const FAILURE_TAIL_LINES = 120;
+
+/**
+ * bty's quadlet lifecycle test on `tarballs`: setup steps as plain execs,
+ * then from the test on, a failure throws a JobFailure carrying the run's
+ * record (units, systemctl status, journals), which all-checks-bundle
+ * exports.
+ */
+export async function runQuadletIntegration(inputs: JobInputs, refs: Record<QuadletImage, string>, tarballs: Record<QuadletImage, File>): Promise<void> {
+  const paths = quadletPaths(refs);
+  const steps = quadletIntegrationSteps({ ...containerLayout(inputs), python: QUADLET.python }, paths);
+  const test = steps.findIndex((step) => step.writesBundle);
+  let ctr = jobContainer(inputs, {
+    base: quadletBase(inputs),
+    tools: (c) => QUADLET_IMAGES.reduce((acc, image) => acc.withMountedFile(paths.tarballs[image], tarballs[image]), c).withDirectory(QUADLET_OUT, dag.directory()),
+    steps: () => steps.slice(0, test),
+  });
+  for (const step of steps.slice(test)) {
+    ctr = withStep(ctr, step, { expectAny: true });
+    const code = await ctr.exitCode();
+    if (code !== 0) {
+      const out = `${await ctr.stdout()}${await ctr.stderr()}`.trim().split("\n").slice(-FAILURE_TAIL_LINES).join("\n");
+      const failed = `deploy-quadlet-integration failed (${step.label}: exit ${code})`;
+      // quadlet-run.sh refused its arguments before it made the record: the output is all there is.
+      if (!(await ctr.directory(QUADLET_OUT).exists("bundle"))) throw new Error(`${failed}\n${out}`);
+      throw new JobFailure(`${failed}; its record (units, systemctl status, journals) is the check's debug bundle\n${out}`, ctr.directory(paths.bundle));
+    }
+  }
 }

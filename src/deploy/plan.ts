@@ -5,7 +5,8 @@
  * compose lifecycle test on them with a podman of the job's own. The Dagger
  * side (dagger.ts) and the payload tier run these same lists.
  */
-import { DEPLOY_SIDECARS, type SidecarName, TOOLS } from "../config.js";
+import { DEPLOY_SIDECARS, type SidecarName, TFTP_IMAGE_REPOSITORY, TOOLS, WEB_IMAGE_REPOSITORY } from "../config.js";
+import { IMAGE_RECIPES } from "../release/image-plan.js";
 import { DEPLOY_INTEGRATION_TESTS, type Layout, syncStep } from "../python/plan.js";
 import type { Step } from "../steps.js";
 
@@ -83,6 +84,17 @@ export interface DeployPaths {
 
 const uvRun = (...argv: string[]): string[] => ["uv", "run", "--no-sync", ...argv];
 
+/**
+ * podman-compose at its pinned version, on PATH: podman 5's `podman
+ * compose` runs it (bty's jobs pip-install it unpinned).
+ */
+function podmanComposeStep(layout: Layout): Step {
+  return {
+    label: "podman-compose",
+    argv: ["uv", "tool", "install", "--python", layout.python, `podman-compose==${TOOLS.podmanCompose}`],
+  };
+}
+
 /** `--image REF=TARBALL` for podman-env.sh, one per given tarball, in stack order. */
 export function imageArgs(tarballs: DeployPaths["tarballs"]): string[] {
   return (Object.keys(STACK_IMAGE_REFS) as StackImage[]).flatMap((name) =>
@@ -100,10 +112,7 @@ export function deployIntegrationSteps(layout: Layout, paths: DeployPaths): Step
   const allow = Object.entries(BTY_SELF_SKIPS).flatMap(([test, reason]) => ["--allow", `${test}=${reason}`]);
   return [
     syncStep(layout),
-    {
-      label: "podman-compose",
-      argv: ["uv", "tool", "install", "--python", layout.python, `podman-compose==${TOOLS.podmanCompose}`],
-    },
+    podmanComposeStep(layout),
     {
       label: "pytest deploy integration",
       argv: [
@@ -148,4 +157,128 @@ export function sidecarSourceSteps(name: SidecarName, work: string): Step[] {
       argv: ["sh", "-c", `mkdir -p ${work}/src && tar -xzf ${work}/sdist/${sdist} -C ${work}/src --strip-components=1`],
     },
   ];
+}
+
+// ---- deploy-quadlet-integration ------------------------------------------------
+
+/** bty's quadlet lifecycle test, alone, as bty's job selects it. */
+export const QUADLET_TEST_NAME = "test_deploy_purge_redeploy_quadlet_lifecycle";
+export const QUADLET_TEST = `${DEPLOY_INTEGRATION_TESTS}::${QUADLET_TEST_NAME}`;
+
+/** The images of the four Quadlet units bty's deploy writes, in unit order. */
+export const QUADLET_IMAGES = ["bty-web", "withcache", "nbdmux", "bty-tftp"] as const;
+export type QuadletImage = (typeof QUADLET_IMAGES)[number];
+
+/**
+ * What of the checkout the quadlet job runs: the test file, the deploy
+ * module, and (built images only) the recipes of bty-web and bty-tftp.
+ */
+export const QUADLET_INPUTS = {
+  tests: DEPLOY_INTEGRATION_TESTS,
+  deployModule: DEPLOY_INPUTS.deployModule,
+  webDockerfile: IMAGE_RECIPES.web.dockerfile,
+  tftpContainerfile: `deploy/tftp/${IMAGE_RECIPES.tftp.dockerfile}`,
+} as const;
+
+/** Refuse a checkout the quadlet job cannot run on, naming what is missing; before any container. */
+export function checkQuadletInputs(has: Record<keyof typeof QUADLET_INPUTS, boolean>, images: StackImages): void {
+  const recipes: (keyof typeof QUADLET_INPUTS)[] = ["webDockerfile", "tftpContainerfile"];
+  const missing = (Object.keys(QUADLET_INPUTS) as (keyof typeof QUADLET_INPUTS)[])
+    .filter((key) => images === "built" || !recipes.includes(key))
+    .filter((key) => !has[key])
+    .map((key) => QUADLET_INPUTS[key]);
+  if (missing.length > 0) {
+    throw new Error(
+      `the checkout has no ${missing.join(", ")}: deploy-quadlet-integration runs bty's own quadlet lifecycle test on its own deploy module` +
+        (images === "built" ? " and images built from its recipes" : "") +
+        "; pass --source with a bty checkout that has them",
+    );
+  }
+}
+
+/**
+ * The version bty's quadlet test deploys bty-web and bty-tftp at: the test
+ * pins bty.__version__ (bty 0.77.2: "0.65.2", the release whose units it
+ * guards), so the units name that tag whatever the checkout's version. Read
+ * from the test's own source so that a bty that moves the pin moves the
+ * tags bty-ci serves with it.
+ */
+export function quadletPinnedVersion(testSource: string): string {
+  const start = testSource.indexOf(`def ${QUADLET_TEST_NAME}(`);
+  if (start < 0) {
+    throw new Error(`${DEPLOY_INTEGRATION_TESTS} has no ${QUADLET_TEST_NAME}: deploy-quadlet-integration runs that test; pass --source with a bty checkout that has it (bty 0.77.2 or newer)`);
+  }
+  const next = testSource.indexOf("\ndef ", start + 1);
+  const body = testSource.slice(start, next < 0 ? undefined : next);
+  const pin = /monkeypatch\.setattr\(\s*bty\s*,\s*["']__version__["']\s*,\s*["']([^"']+)["']/.exec(body);
+  if (!pin) {
+    throw new Error(
+      `${QUADLET_TEST_NAME} no longer pins bty.__version__ (monkeypatch.setattr(bty, "__version__", ...)): ` +
+        "bty-ci cannot tell which tag its units deploy; update QUADLET_IMAGES' tags in src/deploy/plan.ts to what the test deploys",
+    );
+  }
+  return pin[1]!;
+}
+
+/** Where bty's quadlet units look for each image: bty's two at the test's pinned version, the sidecars `latest`. */
+export function quadletImageRefs(pinned: string): Record<QuadletImage, string> {
+  return {
+    "bty-web": `${WEB_IMAGE_REPOSITORY}:${pinned}`,
+    withcache: STACK_IMAGE_REFS.withcache,
+    nbdmux: STACK_IMAGE_REFS.nbdmux,
+    "bty-tftp": `${TFTP_IMAGE_REPOSITORY}:${pinned}`,
+  };
+}
+
+/** Where things are for ci/deploy/quadlet-run.sh (the job container, or the payload's scratch root). */
+export interface QuadletPaths {
+  /** The Debian trixie root systemd boots: `/` in the job container. */
+  root: string;
+  /** The run's record (units, systemctl status, journals), exported on failure. */
+  bundle: string;
+  /** pytest's JUnit report, judged for skips; under one of `binds`, so it outlives the namespace. */
+  junit: string;
+  /** Image tarballs by Quadlet image, served under `refs` by the registry inside. */
+  tarballs: Record<QuadletImage, string>;
+  refs: Record<QuadletImage, string>;
+  /** Directories bound read-write into the namespace. */
+  binds: string[];
+  /** The checkout, where the test runs. */
+  workdir: string;
+  /** The test's environment inside (PATH with uv and podman-compose, uv's settings). */
+  env: Record<string, string>;
+  timeoutSeconds: number;
+}
+
+/**
+ * bty's quadlet test in quadlet-run.sh (systemd as PID 1, rootful podman,
+ * the images from the registry inside), then its report judged: a skip
+ * (a port taken, /etc/containers/systemd missing) proves nothing.
+ */
+export function quadletTestSteps(layout: Layout, paths: QuadletPaths): Step[] {
+  return [
+    {
+      label: "pytest quadlet integration",
+      writesBundle: true,
+      argv: [
+        "bash", `${layout.ciDir}/deploy/quadlet-run.sh`, "--root", paths.root, "--bundle", paths.bundle,
+        "--timeout", String(paths.timeoutSeconds),
+        ...QUADLET_IMAGES.flatMap((image) => ["--image", `${paths.refs[image]}=${paths.tarballs[image]}`]),
+        ...paths.binds.flatMap((dir) => ["--bind", dir]),
+        "--workdir", paths.workdir,
+        ...Object.entries(paths.env).flatMap(([name, value]) => ["--env", `${name}=${value}`]),
+        "--", ...uvRun("pytest", "-m", "integration", QUADLET_TEST, "-v", "-rs", "--junitxml", paths.junit),
+      ],
+      privileged: true,
+    },
+    {
+      label: "no silent skips",
+      argv: ["python3", `${layout.ciDir}/pytest-skips.py`, paths.junit],
+    },
+  ];
+}
+
+/** The whole job: bty's environment, podman-compose (as bty's job installs it), then quadletTestSteps. */
+export function quadletIntegrationSteps(layout: Layout, paths: QuadletPaths): Step[] {
+  return [syncStep(layout), podmanComposeStep(layout), ...quadletTestSteps(layout, paths)];
 }

@@ -43,28 +43,6 @@ export interface PlannedCall {
   workflow: WorkflowFile;
 }
 
-/** A job of bty's ci-cd.yml that bty-ci does not run, and why. */
-export interface NotRunJob {
-  job: string;
-  reason: string;
-}
-
-/**
- * bty's jobs without a bty-ci function. bty runs
- * them on every event that runs its checks; nothing of bty's releases waits
- * for them here.
- */
-export const NOT_RUN: readonly NotRunJob[] = [
-  {
-    job: "deploy-quadlet-integration",
-    reason: "bty's quadlet lifecycle: needs systemd as PID 1 and rootful podman writing /etc on the runner, not a container",
-  },
-  {
-    job: "build-usbboot-rpi",
-    reason: "build-usbboot-rpi is a function, not yet a row of all-checks: it needs an arm64 engine (bty: ubuntu-24.04-arm) or arm64 emulation on the engine's host",
-  },
-];
-
 /** The whole answer for one event. */
 export interface Plan {
   event: Exclude<PlanEvent, "tag">;
@@ -76,8 +54,6 @@ export interface Plan {
   stages: PlannedCall[][];
   /** What bty's own workflow does differently for this event, if anything. */
   differsFromBty: string[];
-  /** bty's jobs that this event runs in bty's workflow and bty-ci does not. */
-  notRun: NotRunJob[];
 }
 
 const planned = (r: CheckRow): PlannedCall => ({ name: r.name, call: r.call, kind: r.kind, needs: r.needs, workflow: "ci-cd.yml" });
@@ -178,8 +154,6 @@ export function plan(event: string, ref: string, changedPaths: readonly string[]
     reason,
     stages: toStages(calls),
     differsFromBty,
-    // bty runs them wherever ci-cd.yml runs its checks: every event that runs a ci-cd.yml call here.
-    notRun: calls.some((c) => c.workflow === "ci-cd.yml") ? [...NOT_RUN] : [],
   });
   const mainRef = `refs/heads/${MAIN_BRANCH}`;
   const isTag = n.ref.startsWith("refs/tags/");
@@ -286,7 +260,6 @@ export function formatPlan(p: Plan): string {
   const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join("  ");
   const notes = [
     ...p.differsFromBty.map((d) => `differs from bty: ${d}`),
-    ...p.notRun.map((j) => `not run by bty-ci: ${j.job}: ${j.reason}`),
   ];
   return [...head, "", line(header), line(widths.map((w) => "-".repeat(w))), ...rows.map(line), ...(notes.length ? ["", ...notes] : [])].join("\n");
 }

@@ -77,6 +77,22 @@ const kvm: Step = {
   ].join("\n"),
 };
 
+/**
+ * Lets the engine run arm64 binaries: build-usbboot-rpi customises Raspberry
+ * Pi OS in an arm64 chroot. Ubuntu's qemu-user-static registers its
+ * handlers with the F flag (the interpreter is opened now, so it works in
+ * the engine's containers); must run before the engine starts.
+ */
+const arm64: Step = {
+  name: "Run arm64 binaries: qemu-user binfmt for build-usbboot-rpi (before the Dagger engine starts)",
+  run: [
+    "sudo apt-get update -q",
+    "sudo apt-get install -y -q --no-install-recommends qemu-user-static",
+    "grep -E '^(enabled|interpreter|flags)' /proc/sys/fs/binfmt_misc/qemu-aarch64",
+    "grep -q '^flags: .*F' /proc/sys/fs/binfmt_misc/qemu-aarch64",
+  ].join("\n"),
+};
+
 const installDagger: Step = {
   name: `Install the Dagger CLI v${WORKFLOW_PINS.daggerCli} (dagger/dagger-for-github v8.4.1)`,
   uses: WORKFLOW_PINS.daggerAction,
@@ -159,6 +175,7 @@ export function workflowObject(opts: WorkflowOptions): Record<string, unknown> {
         checkout,
         freeDisk,
         kvm,
+        arm64,
         installDagger,
         { ...callStep("check-not-published", dagger, 'check-not-published --tag "$TAG"'), if: IS_RELEASE_REF },
         {

@@ -13,7 +13,7 @@ export interface AssetGroup {
   /** bty's artifact name (the `gathered/<group>/` folder of its attach-to-release). */
   group: string;
   /** The facade function whose Directory holds these files. */
-  builtBy: "buildIpxe" | "buildNetbootPc" | "buildRambootInit" | "buildUsbbootPc" | "buildWheel" | "docs";
+  builtBy: "buildIpxe" | "buildNetbootPc" | "buildRambootInit" | "buildUsbbootPc" | "buildUsbbootRpi" | "buildWheel" | "docs";
   /** Released files, without checksum sidecars. */
   files: string[];
   /** Checksum files the build itself writes (`sha256sum` of basenames). */
@@ -26,6 +26,7 @@ export const ASSET_GROUP_NAMES = [
   "bty-netboot-pc-x86_64",
   "bty-ramboot-init-x86_64",
   "bty-usbboot-pc-x86_64-iso",
+  "bty-usbboot-rpi-arm64",
   "dist",
   "docs-pdf",
 ] as const;
@@ -33,8 +34,7 @@ export const ASSET_GROUP_NAMES = [
 /**
  * The groups of a release of `version`, in bty's gathered-path order.
  * Differences from bty (decisions): the wheel is released too (the issue's
- * asset list has it; bty deletes it); there is no usbboot-rpi image (needs an
- * arm64 builder bty-ci does not have) and no catalog.toml (dropped in bty
+ * asset list has it; bty deletes it); no catalog.toml (dropped in bty
  * v0.46.0).
  */
 export function assetGroups(version: string): AssetGroup[] {
@@ -43,6 +43,7 @@ export function assetGroups(version: string): AssetGroup[] {
   const netboot = `bty-netboot-pc-x86_64-v${v}`;
   const ramboot = `bty-ramboot-init-x86_64-v${v}`;
   const usb = `bty-usbboot-pc-x86_64-v${v}.iso`;
+  const rpi = `bty-usbboot-rpi-arm64-v${v}.img.gz`;
   const efi = `bty-ipxe-x86_64-v${v}.efi`;
   return [
     { group: "bty-ipxe-x86_64", builtBy: "buildIpxe", files: [`${efi}`], sidecars: [`${efi}.sha256`] },
@@ -59,6 +60,8 @@ export function assetGroups(version: string): AssetGroup[] {
       sidecars: [`${ramboot}.sha256`],
     },
     { group: "bty-usbboot-pc-x86_64-iso", builtBy: "buildUsbbootPc", files: [usb], sidecars: [`${usb}.sha256`] },
+    // The image and its .sha256, as bty's job uploads them (its build manifest stays with the build).
+    { group: "bty-usbboot-rpi-arm64", builtBy: "buildUsbbootRpi", files: [rpi], sidecars: [`${rpi}.sha256`] },
     {
       group: "dist",
       builtBy: "buildWheel",

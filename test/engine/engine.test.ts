@@ -23,7 +23,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse as parseYaml } from "yaml";
 
-import { RELEASE } from "../../src/config.js";
+import { MEDIA, RELEASE } from "../../src/config.js";
 import { BTY_TEST_VERSION, btySdist, CI_DIR, HOOK_MANIFESTS, HOST_CA, IPXE_TARBALL, REPO } from "../payload/host.js";
 import { btyDist, checksReport, gatheredTree } from "../payload/release/fixture.js";
 import { rpiosLookalike } from "../payload/rpios.js";
@@ -46,8 +46,9 @@ import {
   moduleRepo,
   nodeLookAlike,
   publishBare,
-  sidecarBaseLookAlikes,
+  quadletJobLookAlike,
   runLogged,
+  stackBaseLookAlikes,
   timingTable,
 } from "./harness.js";
 
@@ -122,7 +123,7 @@ describe.skipIf(ENGINE_SKIP !== undefined)(`engine tier: the real dagger CLI on 
     const refused = await dagger("deploy-integration-bogus", ["-m", mod, "call", "--source", bty, "deploy-integration", "--images", "bogus"]);
     expect(refused.code).not.toBe(0);
     expect(refused.stderr).toContain('unknown --images "bogus"');
-    await sidecarBaseLookAlikes();
+    await stackBaseLookAlikes();
     const tree = join(work, "ipxe-deploy");
     untar(IPXE_TARBALL, tree);
     const r = await dagger("deploy-integration", ["-m", mod, "call", "--source", bty, "--ipxe-source", tree, "deploy-integration"]);
@@ -130,6 +131,17 @@ describe.skipIf(ENGINE_SKIP !== undefined)(`engine tier: the real dagger CLI on 
     // The skip judge's table, as the exec printed it.
     expect(r.stderr).toContain("passed   test_deploy_purge_redeploy_lifecycle");
     expect(r.stderr).toContain("allowed  test_trio_ramboot_e2e_image_native_kernel: skipped by bty's own test");
+  });
+
+  it.skipIf(!existsSync(IPXE_TARBALL))(`deploy-quadlet-integration passes: bty's quadlet lifecycle under systemd as PID 1 in the job container, on bty-web and bty-tftp built from the checkout${existsSync(IPXE_TARBALL) ? "" : ` — skipped: no ${IPXE_TARBALL} (set BTY_CI_VENDOR_DIR)`}`, async () => {
+    await stackBaseLookAlikes();
+    await quadletJobLookAlike(MEDIA.image, MEDIA.suite);
+    const tree = join(work, "ipxe-quadlet");
+    untar(IPXE_TARBALL, tree);
+    const r = await dagger("deploy-quadlet-integration", ["-m", mod, "call", "--source", bty, "--ipxe-source", tree, "deploy-quadlet-integration"]);
+    expect(r.code, r.stderr.slice(-4000)).toBe(0);
+    expect(r.stderr).toMatch(/test_deploy_purge_redeploy_quadlet_lifecycle PASSED/);
+    expect(r.stderr).toContain("passed   test_deploy_purge_redeploy_quadlet_lifecycle");
   });
 
   it("build-usbboot-rpi builds on a Raspberry Pi OS look-alike, arm64 through the engine host's qemu-user binfmt: image, .sha256 and build manifest, verified", async () => {
@@ -351,7 +363,7 @@ describe.skipIf(ENGINE_SKIP !== undefined)(`engine tier: the real dagger CLI on 
       // The checks ran for real, and here they are red: build-ipxe and the live
       // builds fetch iPXE and r8125 from GitHub, unreachable from this machine.
       expect(report.jobs[1]!.status).toBe("failed");
-      expect(report.jobs[1]!.reason).toMatch(/^\d+ of 18 checks failed: .*build-ipxe/);
+      expect(report.jobs[1]!.reason).toMatch(/^\d+ of 20 checks failed: .*build-ipxe/);
       expect(report.jobs.slice(2).map((j) => j.reason)).toEqual(Array(3).fill("not run: an earlier step failed"));
       expect(gh.log.some((q) => q.op === "GET /repos/{owner}/{repo}/git/ref/{ref}")).toBe(true);
       expect(writes()).toEqual([]);
@@ -371,11 +383,11 @@ describe.skipIf(ENGINE_SKIP !== undefined)(`engine tier: the real dagger CLI on 
       const gathered = gatheredTree(BTY_TEST_VERSION);
       const red = await release("tag-release-red", ["tag-release", "--token", "env:BTY_CI_TIER_GH_TOKEN", ...api, "--report", checksReport(BTY_TEST_VERSION, gathered, ["test-usb-grow"])]);
       expect(red.code).not.toBe(0);
-      expect(red.stderr).toContain("the checks did not pass (1 of 18 failed: test-usb-grow): nothing is released from a red run");
+      expect(red.stderr).toContain("the checks did not pass (1 of 20 failed: test-usb-grow): nothing is released from a red run");
       expect(writes()).toEqual([]);
       const green = await release("tag-release-green", ["tag-release", "--token", "env:BTY_CI_TIER_GH_TOKEN", ...api, "--report", checksReport(BTY_TEST_VERSION, gathered)]);
       expect(green.code, green.stderr.slice(-3000)).toBe(0);
-      expect(green.stdout.split("\n")[0]).toBe(`all 18 checks passed (all-checks' report of bty-lab ${BTY_TEST_VERSION})`);
+      expect(green.stdout.split("\n")[0]).toBe(`all 20 checks passed (all-checks' report of bty-lab ${BTY_TEST_VERSION})`);
       expect(writes().map((q) => q.op)).toEqual(["POST /repos/{owner}/{repo}/git/refs"]);
       expect(gh.refs.get(tag)).toBe(commit);
       expect(green.stdout + green.stderr).not.toContain(ghToken);

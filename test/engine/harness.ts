@@ -257,21 +257,47 @@ export async function nodeLookAlike(ref: string): Promise<void> {
 }
 
 /**
- * The base images deploy-integration's sidecars name in their
- * Containerfiles, as look-alikes: `python:3.12-slim` is the python
+ * deploy-quadlet-integration's job image (the media builds' trixie) as a
+ * look-alike: 07-image.sh's root, with the environment 05-images.sh gives
+ * its python look-alike so that uv trusts the host's CA store (this network
+ * intercepts TLS; uv's own roots would refuse it).
+ */
+export async function quadletJobLookAlike(ref: string, suite: string): Promise<void> {
+  await lookAlikeImage(ref, suite);
+  const name = `library_${ref.replace(/[/:]/g, "_")}`;
+  const oci = join(ENGINE_WORK, "oci", `bty-ci-uv-${name}`);
+  rmSync(oci, { recursive: true, force: true });
+  const steps: [string, string[]][] = [
+    ["mkoci", ["python3", join(ENGINE_TOOLS, "mkoci.py"), "--out", oci, "--tag", "img", "--layer-tar", join(ENGINE_WORK, "rootfs", `${name}.tar`),
+      "--env", "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+      "--env", "UV_NATIVE_TLS=true", "--env", "SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt", "--cmd", '["bash"]']],
+    ["push", ["skopeo", "copy", "-q", "--dest-tls-verify=false", `oci:${oci}:img`, `docker://${REGISTRY}/library/${ref}`]],
+  ];
+  for (const [step, argv] of steps) {
+    const r = await runLogged(`setup-quadlet-image-${step}`, argv, { env: scriptEnv(), timeoutMs: 10 * 60_000 });
+    if (r.code !== 0) throw new Error(`quadlet job look-alike ${ref}: ${step} failed (exit ${r.code}):\n${tail(r.stdout + r.stderr)}`);
+  }
+}
+
+/**
+ * The base images the deploy tests' stack names in its Containerfiles, as
+ * look-alikes: `debian:bookworm-slim` (bty-tftp) is 05-images.sh's bookworm
+ * root, `python:3.12-slim` is the python
  * look-alike 05-images.sh pushed (Debian's Python), `ubuntu:26.04` is Debian
  * forky minbase (it packages the nbdkit nbdmux needs; NOT Ubuntu). forky is
  * made here rather than by 07-image.sh: its Release files expire within
  * days, so apt must not check their dates (signatures are still checked),
  * inside the image too, where nbdmux's Containerfile runs apt-get.
  */
-export async function sidecarBaseLookAlikes(): Promise<void> {
+export async function stackBaseLookAlikes(): Promise<void> {
   const name = "bty-ci-ubuntu_26.04";
   const tar = join(ENGINE_WORK, "rootfs", `${name}.tar`);
   const oci = join(ENGINE_WORK, "oci", name);
   rmSync(oci, { recursive: true, force: true });
   const noDates = 'Acquire::Check-Valid-Until "false"';
   const steps: [string, string[]][] = [
+    ["debian-bookworm-slim", ["skopeo", "copy", "-q", "--src-tls-verify=false", "--dest-tls-verify=false",
+      `docker://${REGISTRY}/library/debian:bookworm`, `docker://${REGISTRY}/library/debian:bookworm-slim`]],
     ["python-3.12-slim", ["skopeo", "copy", "-q", "--src-tls-verify=false", "--dest-tls-verify=false",
       `docker://${REGISTRY}/library/python:3.12-slim-bookworm`, `docker://${REGISTRY}/library/python:3.12-slim`]],
     ["forky", ["mmdebstrap", "--quiet", "--variant=minbase", "--include=ca-certificates", `--aptopt=${noDates}`,

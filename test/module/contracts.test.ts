@@ -267,7 +267,7 @@ describe("all-checks against the contracts", () => {
 
   it("sends every job's full pipeline and passes", async () => {
     const table = String(await invokeFunction({ files, fnName: "allChecks", args: ALL_CHECKS_ARGS, parentState: state }));
-    expect(table).toMatch(/\nall 18 checks passed$/);
+    expect(table).toMatch(/\nall 20 checks passed$/);
     // One row per job, named as the CLI names them.
     for (const name of ALL_CHECK_NAMES) {
       expect(table).toMatch(new RegExp(`^${name}\\s+pass\\s+\\d+\\.\\ds\\s+ok$`, "m"));
@@ -312,7 +312,7 @@ describe("all-checks against the contracts", () => {
     const err = (await invokeFunction({ files, fnName: "allChecks", args: ALL_CHECKS_ARGS, parentState: state }).catch((e: Error) => e)) as Error;
     expect(err).toBeInstanceOf(Error);
     expect(err.message).toMatch(/^test:py-?314\s+FAIL\s+\S+\s+`uv run --no-sync pytest` exited 1: == 2 failed, 500 passed ==$/m);
-    expect(err.message).toMatch(/^1 of 18 checks failed$/m);
+    expect(err.message).toMatch(/^1 of 20 checks failed$/m);
     const runs = runsOfAllChecks();
     for (const contract of ALL_CHECKS.jobs) expectSent(contract, runs);
   });

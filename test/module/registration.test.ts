@@ -53,6 +53,7 @@ describe("bty-ci registration", () => {
         "docs",
         "flashIntegration",
         "deployIntegration",
+        "deployQuadletIntegration",
         "lint",
         "plan",
         "publishDocker",
@@ -88,6 +89,12 @@ describe("bty-ci registration", () => {
       defaultValue: "built",
       description: expect.stringMatching(/"built" .*"published"/),
     });
+    expect(shape("deployQuadletIntegration")).toEqual({ returns: "void", check: true, args: 1 });
+    expect(findArgument(mod, "deployQuadletIntegration", "images")).toMatchObject({
+      type: "string",
+      defaultValue: "built",
+      description: expect.stringMatching(/"built" .*"published"/),
+    });
     expect(shape("buildUsbbootRpi")).toEqual({ returns: "Directory", check: false, args: 4 });
     expect(findArgument(mod, "buildUsbbootRpi", "rpiImage")).toMatchObject({ type: "File", optional: true });
     expect(findArgument(mod, "buildUsbbootRpi", "rpiImageChecksum")).toMatchObject({
@@ -99,8 +106,8 @@ describe("bty-ci registration", () => {
     expect(shape("buildWheel")).toEqual({ returns: "Directory", check: false, args: 0 });
     expect(shape("docs")).toEqual({ returns: "Directory", check: false, args: 0 });
     expect(shape("buildIpxe")).toEqual({ returns: "Directory", check: false, args: 0 });
-    expect(shape("allChecks")).toEqual({ returns: "string", check: false, args: 4 });
-    expect(shape("allChecksBundle")).toEqual({ returns: "Directory", check: false, args: 2 });
+    expect(shape("allChecks")).toEqual({ returns: "string", check: false, args: 6 });
+    expect(shape("allChecksBundle")).toEqual({ returns: "Directory", check: false, args: 4 });
     expect(shape("testPxe")).toEqual({ returns: "void", check: false, args: 3 });
     expect(shape("version")).toEqual({ returns: "string", check: false, args: 0 });
     for (const media of ["buildNetbootPc", "buildRambootInit", "buildUsbbootPc"]) {

@@ -85,6 +85,7 @@ const BUILT = {
     "bty-ramboot-init-x86_64/bty-ramboot-init-x86_64-v0.77.2.vmlinuz": "3a".repeat(32),
   },
   "build-usbboot-pc": { "bty-usbboot-pc-x86_64-iso/bty-usbboot-pc-x86_64-v0.77.2.iso": "4".repeat(64) },
+  "build-usbboot-rpi": { "bty-usbboot-rpi-arm64/bty-usbboot-rpi-arm64-v0.77.2.img.gz": "4a".repeat(32) },
   "build-wheel": { "dist/bty_lab-0.77.2-py3-none-any.whl": "5".repeat(64), "dist/bty_lab-0.77.2.tar.gz": "5a".repeat(32) },
   docs: { "docs-pdf/bty.pdf": "6".repeat(64) },
 } as const;
@@ -248,6 +249,7 @@ describe("attachToRelease", () => {
       "/release/gathered/bty-netboot-pc-x86_64",
       "/release/gathered/bty-ramboot-init-x86_64",
       "/release/gathered/bty-usbboot-pc-x86_64-iso",
+      "/release/gathered/bty-usbboot-rpi-arm64",
       "/release/gathered/dist",
       "/release/gathered/docs-pdf",
     ]);
@@ -283,7 +285,7 @@ describe("tagRelease", () => {
   it("no tag yet, no --report: every check first, then the tag on the checked-out commit", async () => {
     tagCommit = null;
     const out = String(await call("tagRelease", args));
-    expect(out.split("\n")[0]).toBe("all 18 checks passed");
+    expect(out.split("\n")[0]).toBe("all 20 checks passed");
     // The Ventoy release given to tag-release is the one test-usb-ventoy boots.
     expect(engine.fieldCalls("withDirectory").map((c) => c.args.source)).toContain("Directory:ventoy");
     const tagAt = queryIndex(runs("github-tag"));
@@ -310,7 +312,7 @@ describe("tagRelease", () => {
     tagCommit = null;
     answerReport(greenReport());
     const out = String(await call("tagRelease", { ...args, report: "File:report" }));
-    expect(out.split("\n")[0]).toBe("all 18 checks passed (all-checks' report of bty-lab 0.77.2)");
+    expect(out.split("\n")[0]).toBe("all 20 checks passed (all-checks' report of bty-lab 0.77.2)");
     expect(queryIndex(runs("pytest"))).toBe(-1);
     expect(lastExec(chainOf(runs("github-tag"))).slice(-2)).toEqual(["--commit", SHA]);
   });
@@ -319,11 +321,11 @@ describe("tagRelease", () => {
     tagCommit = null;
     const green = greenReport();
     const cases: [unknown, RegExp][] = [
-      [{ ...green, ok: false, jobs: green.jobs.map((j) => (j.name === "docs" ? { ...j, status: "failed" } : j)) }, /checks did not pass \(1 of 18 failed: docs\)/],
+      [{ ...green, ok: false, jobs: green.jobs.map((j) => (j.name === "docs" ? { ...j, status: "failed" } : j)) }, /checks did not pass \(1 of 20 failed: docs\)/],
       [{ ...green, jobs: green.jobs.filter((j) => j.name !== "test:py-314") }, /lacks checks test:py-314/],
       [{ ...green, version: "0.77.1" }, /report of bty-lab 0\.77\.1, this checkout is 0\.77\.2/],
       [{ ...green, title: "publish v0.77.2" }, /report of "publish v0\.77\.2", not of all-checks/],
-      ["all 18 checks passed", /--report is not JSON/],
+      ["all 20 checks passed", /--report is not JSON/],
       [{ title: "all-checks", ok: true }, /not a run report/],
     ];
     for (const [report, why] of cases) {
@@ -461,10 +463,10 @@ describe("publish (the tag flow)", () => {
     const report = String(await call("publish", all));
     expect(engine.fieldCalls("withDirectory").map((c) => c.args.source)).toContain("Directory:ventoy");
     const digest = `@sha256:${"ab".repeat(32)}`;
-    // Each step's line says what it did; "all 18 checks passed" is all-checks' own last line.
+    // Each step's line says what it did; "all 20 checks passed" is all-checks' own last line.
     expect(report.split("\n")).toEqual([
       `gate     done     v0.77.2 = v0.77.2 on ${SHA}; index: not published`,
-      "checks   done     all 18 checks passed",
+      "checks   done     all 20 checks passed",
       "release  done     GitHub release v0.77.2 complete and verified against release.toml",
       `images   done     ghcr.io/safl/bty-web:0.77.2${digest}, ghcr.io/safl/bty-web:latest${digest}, ` +
         `ghcr.io/safl/bty-tftp:0.77.2${digest}, ghcr.io/safl/bty-tftp:latest${digest}`,
@@ -504,7 +506,7 @@ describe("publish (the tag flow)", () => {
     });
     const err = (await call("publish", all).catch((e: Error) => e)) as Error;
     // The step's line names the failed check; all-checks' table follows it.
-    expect(err.message).toMatch(/^checks +failed +1 of 18 checks failed: test:py-313$/m);
+    expect(err.message).toMatch(/^checks +failed +1 of 20 checks failed: test:py-313$/m);
     expect(err.message).toMatch(/^test:py-313 +FAIL /m);
     expect(err.message).toContain('publish v0.77.2 stopped at "checks"; completed: gate.');
     expect(err.message).toMatch(/^release +not run/m);
@@ -600,7 +602,7 @@ describe("publish (the tag flow)", () => {
     expect(out).toContain("would upload: bty.pdf, release.toml");
     expect(out).toContain(`\n   would publish bty-web and bty-tftp 0.77.2 (+ latest for a final release) with revision ${SHA}\n`);
     expect(out.split("\n").slice(-5)).toEqual([
-      "checks   done     all 18 checks passed",
+      "checks   done     all 20 checks passed",
       "release  done     assets built and assembled (dry run: not uploaded)",
       "images   done     images not built (dry run)",
       "pypi     done     not published (dry run)",

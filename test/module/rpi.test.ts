@@ -11,7 +11,7 @@
 import { describe, expect, it } from "vitest";
 
 import type { Call } from "../harness/engine.js";
-import { answerCheckout } from "../harness/checkout.js";
+import { ALL_CHECKS_ARGS, answerCheckout, NETBOOT_TRIO } from "../harness/checkout.js";
 import { invokeFunction } from "../harness/invoke.js";
 import { type ContainerRun, readContainerRun } from "../harness/pipeline.js";
 import { useRecordingEngine } from "../harness/use-engine.js";
@@ -84,6 +84,24 @@ describe("buildUsbbootRpi against bty's build-usbboot-rpi", () => {
     expect(httpCalls()).toHaveLength(1);
     // Checked again in the container, against the pin.
     expect(run.execs.map((e) => e.argv)).toContainEqual(rpiCheck(RPI_PIN.sha256));
+  });
+
+  it("is a build row of all-checks: the pinned download, the engine's platform, its directory synced", async () => {
+    engine.answer("entries", NETBOOT_TRIO);
+    const text = String(await invokeFunction({ files, fnName: "allChecks", args: { ...ALL_CHECKS_ARGS, failOnError: false }, parentState: state }));
+    expect(text).toMatch(/^build-usbboot-rpi +pass /m);
+    expect(httpCalls().map((c) => c.args)).toEqual([{ url: RPI_PIN.url, checksum: `sha256:${RPI_PIN.sha256}` }]);
+    const rpiBuild = engine.chains().find((chain) => chain.at(-1)?.field === "sync" && chain.some((c) => c.field === "directory" && c.args.path === RPI_PATHS.out));
+    expect(rpiBuild, "build-usbboot-rpi's directory synced").toBeDefined();
+    expect(rpiBuild!.find((c) => c.field === "container")?.args).toEqual({});
+  });
+
+  it("all-checks --rpi-image builds from the given image, checked against --rpi-image-checksum; nothing is downloaded", async () => {
+    engine.answer("entries", NETBOOT_TRIO);
+    const args = { ...ALL_CHECKS_ARGS, failOnError: false, rpiImage: "File:rpios", rpiImageChecksum: OTHER };
+    expect(String(await invokeFunction({ files, fnName: "allChecks", args, parentState: state }))).toMatch(/^build-usbboot-rpi +pass /m);
+    expect(httpCalls()).toEqual([]);
+    expect(engine.execs().map((e) => e.args)).toContainEqual(rpiCheck(OTHER));
   });
 
   it("mounts the wheel directory of build-wheel and copies bty's checkout, after the tool layers", async () => {

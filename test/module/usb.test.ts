@@ -10,7 +10,7 @@
 import { describe, expect, it } from "vitest";
 
 import type { Call } from "../harness/engine.js";
-import { NETBOOT_TRIO } from "../harness/checkout.js";
+import { checkoutContents, NETBOOT_TRIO } from "../harness/checkout.js";
 import { invokeFunction } from "../harness/invoke.js";
 import { type DaggerFunction, getFunction, getObject, scanModule } from "../harness/scan.js";
 import { useRecordingEngine } from "../harness/use-engine.js";
@@ -180,16 +180,12 @@ describe("defaults and all-checks", () => {
   });
 
   it("all-checks without a Ventoy input runs test-usb-ventoy on the pinned release: every check passes", async () => {
-    engine.answer("contents", ({ chain }: { chain: Call[] }) =>
-      chain.some((c) => c.field === "file" && c.args.path === ".pre-commit-config.yaml")
-        ? "repos: []\n"
-        : '[project]\nname = "bty-lab"\nversion = "0.77.2"\n',
-    );
+    engine.answer("contents", checkoutContents());
     engine.answer("entries", NETBOOT_TRIO);
     const text = String(await invokeFunction({ files, fnName: "allChecks", args: { failOnError: false }, parentState: state }));
     expect(text).toMatch(/^test-usb-grow\s+pass/m);
     expect(text).toMatch(/^test-usb-ventoy\s+pass/m);
-    expect(text).toMatch(/all 18 checks passed/);
+    expect(text).toMatch(/all 20 checks passed/);
     const ventoyCheck = engine
       .chains()
       .flatMap((chain) => execs(chain).map((e) => e.args))

@@ -108,7 +108,7 @@ describe("allChecks report formats", () => {
   it("markdown without failing: every job, the failure's last lines and the failed marker", async () => {
     failLeg();
     const md = (await call("allChecks", { format: "markdown", failOnError: false, ventoy: "Directory:ventoy" })) as string;
-    expect(md.split("\n").slice(0, 3)).toEqual(["bty 0.77.2: the checkout given with --source", "", "**all-checks: 1 of 18 failed**"]);
+    expect(md.split("\n").slice(0, 3)).toEqual(["bty 0.77.2: the checkout given with --source", "", "**all-checks: 1 of 20 failed**"]);
     expect(md).toMatch(/^\| test:py-314 \| ❌ failed \| [\d.]+ s \| `uv run --no-sync pytest` exited 1: == 1 failed == \|$/m);
     expect(md).toMatch(/^\| lint \| ✅ passed \|/m);
     expect(md).toContain("```text\ncollected 3\nE assert 1 == 2\n== 1 failed ==\n```");
@@ -170,6 +170,7 @@ describe("allChecksBundle", () => {
       ]],
       ["gathered/bty-ramboot-init-x86_64", ["bty-ramboot-init-x86_64-v0.77.2.initrd", "bty-ramboot-init-x86_64-v0.77.2.vmlinuz", "bty-ramboot-init-x86_64-v0.77.2.sha256"]],
       ["gathered/bty-usbboot-pc-x86_64-iso", ["bty-usbboot-pc-x86_64-v0.77.2.iso", "bty-usbboot-pc-x86_64-v0.77.2.iso.sha256"]],
+      ["gathered/bty-usbboot-rpi-arm64", ["bty-usbboot-rpi-arm64-v0.77.2.img.gz", "bty-usbboot-rpi-arm64-v0.77.2.img.gz.sha256"]],
       ["gathered/dist", ["bty_lab-0.77.2-py3-none-any.whl", "bty_lab-0.77.2.tar.gz"]],
       ["gathered/docs-pdf", ["bty.pdf"]],
       ["docs-html", ["**"]],

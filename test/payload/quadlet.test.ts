@@ -24,8 +24,8 @@ import { beforeAll, describe, expect, it } from "vitest";
 
 import { type SidecarName, TOOLS } from "../../src/config.js";
 import { parsePyproject } from "../../src/checkout/project.js";
+import { QUADLET_IMAGES, type QuadletImage, quadletImageRefs, type QuadletPaths, quadletTestSteps } from "../../src/deploy/plan.js";
 import { buildWheelSteps, syncStep, UV_ENV } from "../../src/python/plan.js";
-import type { Step } from "../../src/steps.js";
 import { requireInstalled, rootMissing } from "../harness/requirements.js";
 import {
   btyCheckout,
@@ -46,18 +46,11 @@ import { ensureDocker } from "./registry.js";
 import { btyImage, buildAndSave, ensureBaseImages, sidecarImage } from "./stack-images.js";
 
 const SIDECARS: SidecarName[] = ["withcache", "nbdmux"];
-const QUADLET_TEST = "tests/test_deploy_integration.py::test_deploy_purge_redeploy_quadlet_lifecycle";
 const RUN = join(CI_DIR, "deploy/quadlet-run.sh");
 
-/** The images bty's quadlet test deploys: it pins bty.__version__ to 0.65.2; the sidecars are `latest`. */
-const QUADLET_REFS = {
-  "bty-web": "ghcr.io/safl/bty-web:0.65.2",
-  withcache: "ghcr.io/safl/withcache:latest",
-  nbdmux: "ghcr.io/safl/nbdmux:latest",
-  "bty-tftp": "ghcr.io/safl/bty-tftp:0.65.2",
-} as const;
-type QuadletImage = keyof typeof QUADLET_REFS;
-const UNITS = ["bty-web", "withcache", "nbdmux", "bty-tftp"];
+/** The refs bty 0.77.2's quadlet test deploys (it pins bty.__version__ to 0.65.2), as the job reads them. */
+const QUADLET_REFS = quadletImageRefs("0.65.2");
+const UNITS = [...QUADLET_IMAGES];
 
 /** PATH of the job inside the root: uv (pip-installed as the job containers install it), then Debian's. */
 const JOB_PATH = "/opt/bty-ci/uv/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -131,7 +124,7 @@ describe("deploy-quadlet-integration on bty's sdist, for real: systemd, Quadlet,
   requireInstalled(missing);
   let root: string;
   let checkout: string;
-  const tarballs = Object.fromEntries(Object.keys(QUADLET_REFS).map((name) => [name, join(work, `${name}.tar`)])) as Record<QuadletImage, string>;
+  const tarballs = Object.fromEntries(QUADLET_IMAGES.map((name) => [name, join(work, `${name}.tar`)])) as Record<QuadletImage, string>;
 
   beforeAll(async () => {
     ensureBaseImages();
@@ -157,26 +150,27 @@ describe("deploy-quadlet-integration on bty's sdist, for real: systemd, Quadlet,
   }, 40 * 60_000);
 
   /**
-   * The job: bty's quadlet test (`uv run pytest -m integration <test> -v`,
-   * as bty's job runs it under sudo) in quadlet-run.sh on `images`, then its
-   * report judged for skips. Returns both steps' runs and the bundle.
+   * The job: quadletTestSteps (bty's quadlet test in quadlet-run.sh, then
+   * its report judged for skips) on `images`, the root made here, the
+   * checkout's directory bound in; `wrap` goes before the test command.
+   * Returns the steps' runs and the bundle.
    */
   async function runJob(images: Record<QuadletImage, string>, name: string, wrap: string[] = []): Promise<{ runs: StepRun[]; bundle: string }> {
     const bundle = join(work, `bundle-${name}`);
-    const junit = join(dirname(checkout), `${name}.xml`);
-    const env = Object.entries({ ...UV_ENV, PATH: JOB_PATH, UV_CACHE_DIR: "/tmp/uv-cache" }).flatMap(([k, v]) => ["--env", `${k}=${v}`]);
-    const steps: Step[] = [
-      {
-        label: "pytest quadlet integration",
-        argv: [
-          "bash", RUN, "--root", root, "--bundle", bundle, "--timeout", "1200",
-          ...(Object.keys(QUADLET_REFS) as QuadletImage[]).flatMap((image) => ["--image", `${QUADLET_REFS[image]}=${images[image]}`]),
-          "--bind", dirname(checkout), "--workdir", checkout, ...env,
-          "--", ...wrap, "uv", "run", "--no-sync", "pytest", "-m", "integration", QUADLET_TEST, "-v", "-rs", "--junitxml", junit,
-        ],
-      },
-      { label: "no silent skips", argv: ["python3", join(CI_DIR, "pytest-skips.py"), junit] },
-    ];
+    const paths: QuadletPaths = {
+      root,
+      bundle,
+      junit: join(dirname(checkout), `${name}.xml`),
+      tarballs: images,
+      refs: QUADLET_REFS,
+      binds: [dirname(checkout)],
+      workdir: checkout,
+      env: { ...UV_ENV, PATH: JOB_PATH, UV_CACHE_DIR: "/tmp/uv-cache" },
+      timeoutSeconds: 1200,
+    };
+    const steps = quadletTestSteps({ ciDir: CI_DIR, python: "/usr/bin/python3", customIndex: false }, paths);
+    const test = steps[0]!;
+    test.argv.splice(test.argv.indexOf("--") + 1, 0, ...wrap);
     // This machine's root, as a privileged Dagger exec would run it: no bwrap.
     const runs = await timed(`job ${name}`, () => runHostSteps(steps, checkout, { logName: name, sandbox: (argv) => argv, expectSuccess: false }));
     return { runs, bundle };
@@ -247,7 +241,7 @@ describe("deploy-quadlet-integration on bty's sdist, for real: systemd, Quadlet,
     report();
   }, 10 * 60_000);
 
-  it("stops a command past --timeout (124), fails a job whose environment breaks (3), refuses bad usage (2), leaving nothing behind", async () => {
+  it("stops a command past --timeout (124), fails a job whose environment breaks (3), mounts a cgroup v2 hierarchy where none is, refuses bad usage (2), leaving nothing behind", async () => {
     const run = (args: string[]) => spawnSync("bash", [RUN, ...args], { encoding: "utf8" });
     const slow = await timed("timeout run", () => run(["--root", root, "--bundle", join(work, "bundle-timeout"), "--timeout", "5", "--", "sleep", "600"]));
     expect(slow.status, slow.stderr).toBe(124);
@@ -261,6 +255,19 @@ describe("deploy-quadlet-integration on bty's sdist, for real: systemd, Quadlet,
     expect(bad.status, bad.stderr).toBe(3);
     expect(bad.stderr).toContain("environment: skopeo copy of ghcr.io/safl/junk:1 (oci-archive) into the registry failed");
     expect(existsSync(join(work, "bundle-junk/journal.log"))).toBe(true);
+    expectNothingLeft();
+
+    // A caller with no cgroup v2 hierarchy mounted (a Dagger exec on a host
+    // with cgroup v1 controllers): quadlet-run.sh mounts one for the run and
+    // unmounts it after; here, this host's hierarchy hidden in a mount namespace.
+    const hidden = spawnSync(
+      "unshare",
+      ["--mount", "--propagation", "private", "sh", "-c", 'umount -l /sys/fs/cgroup/unified 2>/dev/null || umount -l /sys/fs/cgroup; exec "$@"', "sh",
+        "bash", RUN, "--root", root, "--bundle", join(work, "bundle-cgroup2"), "--", "sh", "-c", "grep -q cgroup2 /proc/self/mountinfo"],
+      { encoding: "utf8" },
+    );
+    expect(hidden.status, hidden.stderr).toBe(0);
+    expect(readFileSync(join(work, "bundle-cgroup2/status"), "utf8").trim()).toBe("0");
     expectNothingLeft();
 
     expect(run(["--root", root, "--", "true"]).status).toBe(2);

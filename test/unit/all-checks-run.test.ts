@@ -10,7 +10,7 @@ import { runAllChecks } from "../../src/checks/dagger.js";
 /** The rows as bty's workflow names its jobs, in report order. */
 const ROWS = [
   "lint", "test:py-311", "test:py-312", "test:py-313", "test:py-314", "typecheck", "flash-integration", "deploy-integration",
-  "build-wheel", "docs", "build-ipxe", "build-netboot-pc", "build-ramboot-init", "build-usbboot-pc",
+  "deploy-quadlet-integration", "build-wheel", "docs", "build-ipxe", "build-netboot-pc", "build-ramboot-init", "build-usbboot-pc", "build-usbboot-rpi",
   "test-pxe:bios", "test-pxe:uefi", "test-usb-grow", "test-usb-ventoy",
 ];
 const CHECKOUT = { version: "0.77.2", line: "checkout: the workspace (bty 0.77.2)" };

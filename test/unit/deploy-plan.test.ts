@@ -6,13 +6,23 @@
  * the inputs it refuses to run without and the sidecars' pinned sdists.
  * Expectations are literals, not computed by plan.ts.
  */
+import { readFileSync } from "node:fs";
+import { resolve } from "node:path";
+
 import { describe, expect, it } from "vitest";
 
+import { QUADLET } from "../../src/config.js";
 import {
   checkDeployInputs,
+  checkQuadletInputs,
   checkStackImages,
   deployIntegrationSteps,
   imageArgs,
+  quadletImageRefs,
+  quadletIntegrationSteps,
+  type QuadletPaths,
+  quadletPinnedVersion,
+  quadletTestSteps,
   sidecarSdist,
   sidecarSourceSteps,
 } from "../../src/deploy/plan.js";
@@ -140,5 +150,116 @@ describe("the sidecars' sdists", () => {
       ["sh", "-c", 'cd /tmp/nbdmux/sdist && echo "aaec9854036feb7fa4295ab4796dff1d43971468b4bdd5d1a7f6c74bf7d45224  nbdmux-0.9.2.tar.gz" | sha256sum --check --strict'],
       ["sh", "-c", "mkdir -p /tmp/nbdmux/src && tar -xzf /tmp/nbdmux/sdist/nbdmux-0.9.2.tar.gz -C /tmp/nbdmux/src --strip-components=1"],
     ]);
+  });
+});
+
+// ---- deploy-quadlet-integration ---------------------------------------------------
+
+/** bty 0.77.2's quadlet test, as far as the pin (tests/test_deploy_integration.py). */
+const QUADLET_SOURCE = [
+  "def test_deploy_lifecycle(compose_env):",
+  '    monkeypatch.setattr(other, "__version__", "9.9.9")',
+  "",
+  "@pytest.mark.integration",
+  "def test_deploy_purge_redeploy_quadlet_lifecycle(",
+  "    quadlet_deploy_dest: Path,",
+  "    monkeypatch: pytest.MonkeyPatch,",
+  ") -> None:",
+  "    import bty",
+  '    monkeypatch.setattr(bty, "__version__", "0.65.2")',
+  '    monkeypatch.setattr(deploy_mod, "__version__", "0.65.2", raising=False)',
+  "",
+  "def test_after():",
+  '    monkeypatch.setattr(bty, "__version__", "1.0.0")',
+].join("\n");
+
+describe("quadletPinnedVersion", () => {
+  it("reads the version bty's quadlet test pins bty.__version__ to, from that test alone", () => {
+    expect(quadletPinnedVersion(QUADLET_SOURCE)).toBe("0.65.2");
+    expect(quadletPinnedVersion(QUADLET_SOURCE.replace('(bty, "__version__", "0.65.2")', "(bty, '__version__', '0.70.1')"))).toBe("0.70.1");
+  });
+
+  it("refuses a test file without the quadlet test, naming the test and the fix", () => {
+    expect(() => quadletPinnedVersion("def test_other():\n    pass\n")).toThrow(
+      "tests/test_deploy_integration.py has no test_deploy_purge_redeploy_quadlet_lifecycle: deploy-quadlet-integration runs that test; pass --source with a bty checkout that has it",
+    );
+  });
+
+  it("refuses a quadlet test that pins no version (another test's pin does not count)", () => {
+    const unpinned = QUADLET_SOURCE.replace('    monkeypatch.setattr(bty, "__version__", "0.65.2")\n', "");
+    expect(() => quadletPinnedVersion(unpinned)).toThrow(/no longer pins bty\.__version__ .*update QUADLET_IMAGES' tags in src\/deploy\/plan\.ts/);
+  });
+});
+
+describe("quadletImageRefs", () => {
+  it("bty-web and bty-tftp at the pinned version, the sidecars latest, in unit order", () => {
+    expect(quadletImageRefs("0.65.2")).toEqual({
+      "bty-web": "ghcr.io/safl/bty-web:0.65.2",
+      withcache: "ghcr.io/safl/withcache:latest",
+      nbdmux: "ghcr.io/safl/nbdmux:latest",
+      "bty-tftp": "ghcr.io/safl/bty-tftp:0.65.2",
+    });
+  });
+});
+
+describe("checkQuadletInputs", () => {
+  const all = { tests: true, deployModule: true, webDockerfile: true, tftpContainerfile: true };
+  it("built images need the test file, bty.deploy and both recipes", () => {
+    expect(() => checkQuadletInputs(all, "built")).not.toThrow();
+    expect(() => checkQuadletInputs({ ...all, tftpContainerfile: false }, "built")).toThrow(
+      "the checkout has no deploy/tftp/Containerfile: deploy-quadlet-integration runs bty's own quadlet lifecycle test on its own deploy module and images built from its recipes; pass --source with a bty checkout that has them",
+    );
+  });
+
+  it("published images need neither recipe; names every missing file at once", () => {
+    expect(() => checkQuadletInputs({ ...all, webDockerfile: false, tftpContainerfile: false }, "published")).not.toThrow();
+    expect(() => checkQuadletInputs({ tests: false, deployModule: false, webDockerfile: false, tftpContainerfile: false }, "published")).toThrow(
+      "the checkout has no tests/test_deploy_integration.py, src/bty/deploy.py: deploy-quadlet-integration runs bty's own quadlet lifecycle test on its own deploy module; pass",
+    );
+  });
+});
+
+describe("quadletIntegrationSteps", () => {
+  const paths: QuadletPaths = {
+    root: "/",
+    bundle: "/out/bundle",
+    junit: "/out/j.xml",
+    tarballs: { "bty-web": "/i/w.tar", withcache: "/i/c.tar", nbdmux: "/i/n.tar", "bty-tftp": "/i/t.tar" },
+    refs: { "bty-web": "r/web:1", withcache: "r/wc:latest", nbdmux: "r/nm:latest", "bty-tftp": "r/tftp:1" },
+    binds: ["/out", "/src2"],
+    workdir: "/src",
+    env: { PATH: "/bin", UV_NO_PROGRESS: "1" },
+    timeoutSeconds: 600,
+  };
+
+  it("sync, podman-compose pinned, bty's quadlet test alone in quadlet-run.sh (privileged, the bundle from there on), then the skip judge with no allowance", () => {
+    const steps = quadletIntegrationSteps(layout, paths);
+    expect(steps.map((s) => [s.label, s.privileged ?? false, s.writesBundle ?? false])).toEqual([
+      ["uv sync", false, false],
+      ["podman-compose", false, false],
+      ["pytest quadlet integration", true, true],
+      ["no silent skips", false, false],
+    ]);
+    expect(steps.slice(0, 2).map((s) => s.argv)).toEqual([
+      ["uv", "sync", "--locked", "--all-extras", "--group", "dev", "--python", "/usr/bin/python3.12"],
+      ["uv", "tool", "install", "--python", "/usr/bin/python3.12", "podman-compose==1.6.0"],
+    ]);
+    expect(steps[2]!.argv).toEqual([
+      "bash", "/opt/ci/deploy/quadlet-run.sh", "--root", "/", "--bundle", "/out/bundle", "--timeout", "600",
+      "--image", "r/web:1=/i/w.tar", "--image", "r/wc:latest=/i/c.tar", "--image", "r/nm:latest=/i/n.tar", "--image", "r/tftp:1=/i/t.tar",
+      "--bind", "/out", "--bind", "/src2", "--workdir", "/src", "--env", "PATH=/bin", "--env", "UV_NO_PROGRESS=1",
+      "--", "uv", "run", "--no-sync", "pytest", "-m", "integration",
+      "tests/test_deploy_integration.py::test_deploy_purge_redeploy_quadlet_lifecycle", "-v", "-rs", "--junitxml", "/out/j.xml",
+    ]);
+    expect(steps[3]!.argv).toEqual(["python3", "/opt/ci/pytest-skips.py", "/out/j.xml"]);
+    expect(quadletTestSteps(layout, paths)).toEqual(steps.slice(2));
+  });
+});
+
+describe("the quadlet root's packages", () => {
+  it("are the same in quadlet-root.sh (the payload tier's root) and in the job container (config.ts)", () => {
+    const script = readFileSync(resolve(import.meta.dirname, "../../ci/deploy/quadlet-root.sh"), "utf8");
+    const listed = /^PACKAGES=\(\n([\s\S]*?)\n\)$/m.exec(script)![1]!.split(/\s+/).filter(Boolean);
+    expect(listed).toEqual([...QUADLET.packages]);
   });
 });

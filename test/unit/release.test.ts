@@ -103,6 +103,7 @@ describe("asset naming", () => {
         ["bty-ramboot-init-x86_64-v0.77.2.sha256"],
       ],
       ["bty-usbboot-pc-x86_64-iso", "buildUsbbootPc", ["bty-usbboot-pc-x86_64-v0.77.2.iso"], ["bty-usbboot-pc-x86_64-v0.77.2.iso.sha256"]],
+      ["bty-usbboot-rpi-arm64", "buildUsbbootRpi", ["bty-usbboot-rpi-arm64-v0.77.2.img.gz"], ["bty-usbboot-rpi-arm64-v0.77.2.img.gz.sha256"]],
       ["dist", "buildWheel", ["bty_lab-0.77.2-py3-none-any.whl", "bty_lab-0.77.2.tar.gz"], []],
       ["docs-pdf", "docs", ["bty.pdf"], []],
     ]);
@@ -110,10 +111,10 @@ describe("asset naming", () => {
   it("the names the drop-in uploads and downloads are these groups'", () => {
     expect(ASSET_GROUP_NAMES).toEqual(groups.map((g) => g.group));
   });
-  it("no catalog.toml (dropped in bty v0.46.0) and no usbboot-rpi", () => {
+  it("no catalog.toml (dropped in bty v0.46.0), and no build manifest (it stays with the build, as bty's job uploads none)", () => {
     const all = groups.flatMap((g) => [...g.files, ...g.sidecars]);
     expect(all.some((n) => n.includes("catalog"))).toBe(false);
-    expect(all.some((n) => n.includes("rpi"))).toBe(false);
+    expect(all.some((n) => n.includes("build-manifest"))).toBe(false);
   });
   it("refuses a bad version before naming anything", () => {
     expect(() => assetGroups("0.77.2+dirty")).toThrow(/local segment/);
@@ -177,7 +178,7 @@ describe("release.toml", () => {
   let manifest: Manifest;
   beforeEach(() => {
     groups = assetGroups("0.77.2");
-    stats = Object.fromEntries(groups.flatMap((g) => g.files).map((n, i) => [n, { size: 1000 + i, sha256: HEX(String(i)) }]));
+    stats = Object.fromEntries(groups.flatMap((g) => g.files).map((n, i) => [n, { size: 1000 + i, sha256: HEX(i.toString(16)) }]));
     manifest = buildManifest("v0.77.2", "0.77.2", new Date("2026-07-12T09:08:07.654Z"), groups, stats);
   });
   it("version, tag, second-precision UTC stamp, and one row per file in sorted-path order", () => {
@@ -192,6 +193,7 @@ describe("release.toml", () => {
       "bty-ramboot-init-x86_64-v0.77.2.initrd",
       "bty-ramboot-init-x86_64-v0.77.2.vmlinuz",
       "bty-usbboot-pc-x86_64-v0.77.2.iso",
+      "bty-usbboot-rpi-arm64-v0.77.2.img.gz",
       "bty_lab-0.77.2-py3-none-any.whl",
       "bty_lab-0.77.2.tar.gz",
       "bty.pdf",

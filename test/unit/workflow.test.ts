@@ -34,12 +34,14 @@ const ALL_CHECKS = [
   "typecheck",
   "flash-integration",
   "deploy-integration",
+  "deploy-quadlet-integration",
   "build-wheel",
   "docs",
   "build-ipxe",
   "build-netboot-pc",
   "build-ramboot-init",
   "build-usbboot-pc",
+  "build-usbboot-rpi",
   "test-pxe:bios",
   "test-pxe:uefi",
   "test-usb-grow",
@@ -287,7 +289,8 @@ const JOB_TABLE = {
     environment: undefined,
     // bty: the build jobs upload these names; run-report is bty-ci's verdict and digests.
     uploads: [
-      "run-report", "bty-ipxe-x86_64", "bty-netboot-pc-x86_64", "bty-ramboot-init-x86_64", "bty-usbboot-pc-x86_64-iso", "dist", "docs-pdf", "docs-html",
+      "run-report", "bty-ipxe-x86_64", "bty-netboot-pc-x86_64", "bty-ramboot-init-x86_64", "bty-usbboot-pc-x86_64-iso", "bty-usbboot-rpi-arm64", "dist", "docs-pdf",
+      "docs-html",
       // bty: the test jobs upload their workspaces on failure (pxe-chain-test-*, …).
       "debug-bundles",
     ],
@@ -300,7 +303,7 @@ const JOB_TABLE = {
     environment: undefined,
     uploads: [],
     // bty's gathered/ pattern (attach-to-release) without usbboot-rpi, plus the report.
-    downloads: ["{bty-ipxe-x86_64,bty-netboot-pc-x86_64,bty-ramboot-init-x86_64,bty-usbboot-pc-x86_64-iso,dist,docs-pdf}", "run-report"],
+    downloads: ["{bty-ipxe-x86_64,bty-netboot-pc-x86_64,bty-ramboot-init-x86_64,bty-usbboot-pc-x86_64-iso,bty-usbboot-rpi-arm64,dist,docs-pdf}", "run-report"],
     secrets: ["DAGGER_CLOUD_TOKEN", "GITHUB_TOKEN"],
   },
   images: {
@@ -341,7 +344,8 @@ describe("the drop-in's contents", () => {
     const install = "Install the Dagger CLI v0.21.8 (dagger/dagger-for-github v8.4.1)";
     const names = (job: string) => jobs[job]!.steps.map((s) => s.name);
     expect(names("checks")).toEqual([
-      "Check out bty", "Free disk space for the live image builds", "Allow KVM (before the Dagger engine starts)", install,
+      "Check out bty", "Free disk space for the live image builds", "Allow KVM (before the Dagger engine starts)",
+      "Run arm64 binaries: qemu-user binfmt for build-usbboot-rpi (before the Dagger engine starts)", install,
       "check-not-published", "all-checks",
       ...JOB_TABLE.checks.uploads.map((a) => `Upload ${a}`),
       "Verdict", "tag-release",
@@ -350,6 +354,18 @@ describe("the drop-in's contents", () => {
     expect(names("github-release")).toEqual([...handOff, "attach-to-release"]);
     expect(names("images")).toEqual([...handOff, "publish-docker", "publish-tftp"]);
     expect(names("pypi")).toEqual([...handOff, "publish-pypi"]);
+  });
+
+  it("lets the checks job's engine run arm64 binaries (build-usbboot-rpi's chroot), F flag checked, before the engine starts", () => {
+    const steps = jobs.checks!.steps;
+    const at = steps.findIndex((s) => String(s.name).startsWith("Run arm64 binaries"));
+    expect(String(steps[at]!.run).split("\n")).toEqual([
+      "sudo apt-get update -q",
+      "sudo apt-get install -y -q --no-install-recommends qemu-user-static",
+      "grep -E '^(enabled|interpreter|flags)' /proc/sys/fs/binfmt_misc/qemu-aarch64",
+      "grep -q '^flags: .*F' /proc/sys/fs/binfmt_misc/qemu-aarch64",
+    ]);
+    expect(at).toBeLessThan(steps.findIndex((s) => String(s.run ?? "").includes("dagger ")));
   });
 
   it("keeps bty's triggers and path filters", () => {

@@ -78,6 +78,10 @@ export function gatheredTree(version: string): string {
   const iso = `bty-usbboot-pc-x86_64-v${v}.iso`;
   run(["xorriso", "-as", "mkisofs", "-quiet", "-V", "BTY", "-o", join(usb, iso), tree]);
   writeFileSync(join(usb, `${iso}.sha256`), run(["sha256sum", iso], usb));
+  const rpi = dir("bty-usbboot-rpi-arm64");
+  const img = `bty-usbboot-rpi-arm64-v${v}.img.gz`;
+  run(["bash", "-c", `head -c 1048576 /dev/zero | gzip -9n > '${img}'`], rpi);
+  writeFileSync(join(rpi, `${img}.sha256`), run(["sha256sum", img], rpi));
   writeFileSync(join(dir("docs-pdf"), "bty.pdf"), pdf());
   return root;
 }
@@ -122,6 +126,7 @@ const BUILT_BY: Record<string, string> = {
   "bty-netboot-pc-x86_64": "build-netboot-pc",
   "bty-ramboot-init-x86_64": "build-ramboot-init",
   "bty-usbboot-pc-x86_64-iso": "build-usbboot-pc",
+  "bty-usbboot-rpi-arm64": "build-usbboot-rpi",
   "docs-pdf": "docs",
 };
 
