@@ -12,14 +12,18 @@
  *   usbboot-pc   build-usbboot-pc, then test-usb-grow on its ISO;
  *   ramboot-init build-ramboot-init;
  *   all-checks   all-checks-bundle, exported as the drop-in's checks job does:
- *                its report.md (the job summary) and what it hands on.
+ *                its report.md (the job summary) and what it hands on; the
+ *                Raspberry Pi image from the payload tier's look-alike.
  */
 import { spawnSync } from "node:child_process";
 import { mkdirSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 
+import { createHash } from "node:crypto";
+
 import { BTY_TEST_VERSION, btySdist, HOOK_MANIFESTS, HOST_CA, IPXE_TARBALL, R8125_BUNDLE, REPO } from "../test/payload/host.js";
-import { dagger, ENGINE_WORK, engineDown, engineUp, lookAlikeImage } from "../test/engine/harness.js";
+import { rpiosLookalike } from "../test/payload/rpios.js";
+import { dagger, ENGINE_WORK, engineDown, engineUp, quadletJobLookAlike, stackBaseLookAlikes } from "../test/engine/harness.js";
 import { MEDIA } from "../src/config.js";
 
 export const ENGINE_JOBS = ["netboot-pc", "pxe", "usbboot-pc", "ramboot-init", "all-checks"] as const;
@@ -68,9 +72,10 @@ export async function benchEngine(jobs: EngineJob[]): Promise<void> {
   const setupStart = performance.now();
   try {
     await engineUp();
-    // The media builds' trixie image: not among the look-alikes the engine scripts push by default.
-    await lookAlikeImage(MEDIA.image, MEDIA.suite);
-    console.log(`  engine setup and the trixie image: ${((performance.now() - setupStart) / 1000).toFixed(0)} s`);
+    // The media builds' and the quadlet job's trixie image: not among the look-alikes the engine scripts push by default.
+    await quadletJobLookAlike(MEDIA.image, MEDIA.suite);
+    if (jobs.includes("all-checks")) await stackBaseLookAlikes();
+    console.log(`  engine setup and the look-alike images: ${((performance.now() - setupStart) / 1000).toFixed(0)} s`);
     let trio: string | undefined;
     const netboot = async () => {
       const dir = join(out, "netboot-pc");
@@ -107,8 +112,11 @@ export async function benchEngine(jobs: EngineJob[]): Promise<void> {
       if (job === "all-checks") {
         // The drop-in's checks job: the bundle it exports, uploads and hands on.
         const dir = join(out, "run");
+        // No Raspberry Pi server is reachable: the Raspberry Pi OS look-alike the payload tier makes.
+        const rpios = rpiosLookalike().path;
+        const rpiosSha256 = createHash("sha256").update(readFileSync(rpios)).digest("hex");
         // Every job at once on two cores under TCG: longer than one build's 40 minutes.
-        const r = await call("all-checks-bundle", ["all-checks-bundle", "export", "--path", dir], 150 * 60_000);
+        const r = await call("all-checks-bundle", ["all-checks-bundle", "--rpi-image", rpios, "--rpi-image-checksum", rpiosSha256, "export", "--path", dir], 150 * 60_000);
         if (r.code === 0) {
           const report = readFileSync(join(dir, "report.md"), "utf8");
           console.log(`    report: ${join(dir, "report.md")}\n${report}`);

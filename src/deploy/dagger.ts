@@ -114,7 +114,7 @@ const QUADLET_DIR = "/var/lib/bty-ci/quadlet";
 const QUADLET_OUT = `${QUADLET_DIR}/out`;
 
 /** The quadlet paths inside the job container; its own root (`/`) is what systemd boots. */
-export function quadletPaths(refs: Record<QuadletImage, string>): QuadletPaths {
+function quadletPaths(refs: Record<QuadletImage, string>): QuadletPaths {
   return {
     root: "/",
     bundle: `${QUADLET_OUT}/bundle`,

@@ -166,7 +166,7 @@ export function workflowObject(opts: WorkflowOptions): Record<string, unknown> {
     checks: {
       name: "All checks, builds and e2e tests (bty-ci all-checks-bundle)",
       "runs-on": WORKFLOW_PINS.runner,
-      "timeout-minutes": timeoutMinutes({ calls: ["check-not-published", "all-checks-bundle", "tag-release"], artifactSteps: uploads.length, freesDisk: true }),
+      "timeout-minutes": timeoutMinutes({ calls: ["check-not-published", "all-checks-bundle", "tag-release"], artifactSteps: uploads.length, freesDisk: true, emulatesArm64: true }),
       // Read-only: the tag is pushed with RELEASE_PAT; everything else that
       // writes runs in the jobs below, which run no bty code.
       permissions: { contents: "read" },
@@ -211,7 +211,7 @@ export function workflowObject(opts: WorkflowOptions): Record<string, unknown> {
       needs: ["checks"],
       if: IS_RELEASE_REF,
       "runs-on": WORKFLOW_PINS.runner,
-      "timeout-minutes": timeoutMinutes({ calls: ["attach-to-release"], artifactSteps: downloads(ASSET_GROUP_NAMES).length, freesDisk: false }),
+      "timeout-minutes": timeoutMinutes({ calls: ["attach-to-release"], artifactSteps: downloads(ASSET_GROUP_NAMES).length, freesDisk: false, emulatesArm64: false }),
       permissions: { contents: "write" },
       env: { ...cloudEnv, TAG: "${{ github.ref_name }}" },
       steps: [
@@ -231,7 +231,7 @@ export function workflowObject(opts: WorkflowOptions): Record<string, unknown> {
       needs: ["github-release"],
       if: IS_RELEASE_REF,
       "runs-on": WORKFLOW_PINS.runner,
-      "timeout-minutes": timeoutMinutes({ calls: ["publish-docker", "publish-tftp"], artifactSteps: downloads(IMAGE_GROUPS).length, freesDisk: false }),
+      "timeout-minutes": timeoutMinutes({ calls: ["publish-docker", "publish-tftp"], artifactSteps: downloads(IMAGE_GROUPS).length, freesDisk: false, emulatesArm64: false }),
       permissions: { contents: "read", packages: "write" },
       env: { ...cloudEnv, TAG: "${{ github.ref_name }}" },
       steps: [
@@ -254,7 +254,7 @@ export function workflowObject(opts: WorkflowOptions): Record<string, unknown> {
       needs: ["images"],
       if: IS_RELEASE_REF,
       "runs-on": WORKFLOW_PINS.runner,
-      "timeout-minutes": timeoutMinutes({ calls: ["publish-pypi"], artifactSteps: downloads(["dist"]).length, freesDisk: false }),
+      "timeout-minutes": timeoutMinutes({ calls: ["publish-pypi"], artifactSteps: downloads(["dist"]).length, freesDisk: false, emulatesArm64: false }),
       // Trusted publishing: this job alone can mint the OIDC token, in the
       // environment PyPI's trusted publisher names; the URL is the project
       // page publish-pypi printed (the index it asked, not a literal here).

@@ -130,6 +130,28 @@ describe("deploy-quadlet-integration against its contract", () => {
     expect(engine.execs().some((e) => e.args[1]?.endsWith("pytest-skips.py"))).toBe(false);
   });
 
+  it("a skip, judged after a passing test, fails the check naming it, with the record", async () => {
+    const judging = (chain: Call[]) => (chain.filter(isExec).at(-1)?.args.args as string[] | undefined)?.[1]?.endsWith("pytest-skips.py") === true;
+    engine.answer("exitCode", (ctx: { chain: Call[] }) => (judging(ctx.chain) ? 1 : 0));
+    engine.answer("stdout", (ctx: { chain: Call[] }) => (judging(ctx.chain) ? "SKIPPED  test_deploy_purge_redeploy_quadlet_lifecycle: ports already in use: [8080]\n" : ""));
+    engine.answer("stderr", "");
+    await expect(call()).rejects.toMatchObject({
+      name: "JobFailure",
+      message: expect.stringMatching(/^deploy-quadlet-integration failed \(no silent skips: exit 1\); .*\nSKIPPED  test_deploy_purge_redeploy_quadlet_lifecycle: ports already in use: \[8080\]$/),
+    });
+  });
+
+  it("quadlet-run.sh refusing before it made a record: the output alone, no bundle", async () => {
+    const testing = (chain: Call[]) => (chain.filter(isExec).at(-1)?.args.args as string[] | undefined)?.[1]?.endsWith("quadlet-run.sh") === true;
+    engine.answer("exitCode", (ctx: { chain: Call[] }) => (testing(ctx.chain) ? 2 : 0));
+    engine.answer("stdout", "");
+    engine.answer("stderr", (ctx: { chain: Call[] }) => (testing(ctx.chain) ? "quadlet-run.sh: --image needs REGISTRY/NAME:TAG=TARBALL, got x\n" : ""));
+    engine.answer("exists", (ctx: { args: Record<string, unknown> }) => ctx.args.path !== "bundle");
+    const err = (await call().catch((e: Error) => e)) as Error;
+    expect(err.name).toBe("Error");
+    expect(err.message).toBe("deploy-quadlet-integration failed (pytest quadlet integration: exit 2)\nquadlet-run.sh: --image needs REGISTRY/NAME:TAG=TARBALL, got x");
+  });
+
   it("all-checks-bundle exports a failed run's record under debug/deploy-quadlet-integration/", async () => {
     const testing = (chain: Call[]) => (chain.filter(isExec).at(-1)?.args.args as string[] | undefined)?.[1]?.endsWith("quadlet-run.sh") === true;
     engine.answer("exitCode", (ctx: { chain: Call[] }) => (testing(ctx.chain) ? 1 : 0));
