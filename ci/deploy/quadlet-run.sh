@@ -122,6 +122,8 @@ remove_cgroup() {
 cleanup() {
   local rc=$?
   trap - EXIT INT TERM
+  # Every step below runs, whatever the one before it did: $rc is what exits.
+  set +e
   if [[ -n "$ns_pid" ]] && kill -0 "$ns_pid" 2>/dev/null; then
     # unshare's child (systemd, PID 1 of the namespace) gets SIGKILL when
     # unshare dies (--kill-child); the kernel then kills every process in
@@ -131,8 +133,12 @@ cleanup() {
   fi
   if [[ -n "$tail_pid" ]]; then kill "$tail_pid" 2>/dev/null || true; wait "$tail_pid" 2>/dev/null || true; fi
   remove_cgroup
-  [[ -z "$mounted_cgroup2" ]] || umount "$mounted_cgroup2" || say "could not unmount $mounted_cgroup2"
-  rm -rf "$spec"
+  if [[ -n "$mounted_cgroup2" ]] && ! umount "$mounted_cgroup2" && ! umount -l "$mounted_cgroup2"; then
+    # Never remove files under a cgroup hierarchy still mounted there.
+    say "could not unmount $mounted_cgroup2; leaving $spec"
+    exit "$rc"
+  fi
+  rm -rf --one-file-system "$spec"
   exit "$rc"
 }
 trap cleanup EXIT

@@ -145,7 +145,7 @@ export class ChecksFailed extends Error {
     super(`\n${report}`);
   }
 
-  /** One line naming the failed checks, e.g. "2 of 17 checks failed: build-ipxe, docs". */
+  /** One line naming the failed checks, e.g. "2 of 20 checks failed: build-ipxe, docs". */
   get summary(): string {
     const failed = this.results.filter((r) => !r.ok).map((r) => r.name);
     return `${failed.length} of ${this.results.length} checks failed: ${failed.join(", ")}`;

@@ -185,10 +185,12 @@ export async function runQuadletIntegration(inputs: JobInputs, refs: Record<Quad
     ctr = withStep(ctr, step, { expectAny: true });
     const code = await ctr.exitCode();
     if (code !== 0) {
-      const out = `${await ctr.stdout()}${await ctr.stderr()}`.trim().split("\n").slice(-FAILURE_TAIL_LINES).join("\n");
+      const out = [await ctr.stdout(), await ctr.stderr()].map((s) => s.trim()).filter(Boolean).join("\n").split("\n").slice(-FAILURE_TAIL_LINES).join("\n");
       const failed = `deploy-quadlet-integration failed (${step.label}: exit ${code})`;
-      // quadlet-run.sh refused its arguments before it made the record: the output is all there is.
-      if (!(await ctr.directory(QUADLET_OUT).exists("bundle"))) throw new Error(`${failed}\n${out}`);
+      // quadlet-run.sh stopped before systemd ran (bad arguments, no cgroup v2): the output is all there is.
+      const bundle = ctr.directory(QUADLET_OUT);
+      const recorded = (await bundle.exists("bundle/status")) || (await bundle.exists("bundle/error"));
+      if (!recorded) throw new Error(`${failed}\n${out}`);
       throw new JobFailure(`${failed}; its record (units, systemctl status, journals) is the check's debug bundle\n${out}`, ctr.directory(paths.bundle));
     }
   }

@@ -162,8 +162,8 @@ export function sidecarSourceSteps(name: SidecarName, work: string): Step[] {
 // ---- deploy-quadlet-integration ------------------------------------------------
 
 /** bty's quadlet lifecycle test, alone, as bty's job selects it. */
-export const QUADLET_TEST_NAME = "test_deploy_purge_redeploy_quadlet_lifecycle";
-export const QUADLET_TEST = `${DEPLOY_INTEGRATION_TESTS}::${QUADLET_TEST_NAME}`;
+const QUADLET_TEST_NAME = "test_deploy_purge_redeploy_quadlet_lifecycle";
+const QUADLET_TEST = `${DEPLOY_INTEGRATION_TESTS}::${QUADLET_TEST_NAME}`;
 
 /** The images of the four Quadlet units bty's deploy writes, in unit order. */
 export const QUADLET_IMAGES = ["bty-web", "withcache", "nbdmux", "bty-tftp"] as const;
@@ -208,16 +208,32 @@ export function quadletPinnedVersion(testSource: string): string {
   if (start < 0) {
     throw new Error(`${DEPLOY_INTEGRATION_TESTS} has no ${QUADLET_TEST_NAME}: deploy-quadlet-integration runs that test; pass --source with a bty checkout that has it (bty 0.77.2 or newer)`);
   }
-  const next = testSource.indexOf("\ndef ", start + 1);
-  const body = testSource.slice(start, next < 0 ? undefined : next);
-  const pin = /monkeypatch\.setattr\(\s*bty\s*,\s*["']__version__["']\s*,\s*["']([^"']+)["']/.exec(body);
+  // The test's body: after its signature (which may span lines, its closing
+  // parenthesis in column 0), up to the next line that starts in column 0
+  // (a decorator, another def or class, module code).
+  const end = /\n(?=[^\s#\n])/g;
+  end.lastIndex = testSource.indexOf("\n", signatureEnd(testSource, start));
+  const next = end.exec(testSource);
+  const body = testSource.slice(start, next ? next.index : undefined);
+  // A statement of its own, not a comment.
+  const pin = /^\s*monkeypatch\.setattr\(\s*bty\s*,\s*["']__version__["']\s*,\s*["']([^"']+)["']/m.exec(body);
   if (!pin) {
     throw new Error(
       `${QUADLET_TEST_NAME} no longer pins bty.__version__ (monkeypatch.setattr(bty, "__version__", ...)): ` +
-        "bty-ci cannot tell which tag its units deploy; update QUADLET_IMAGES' tags in src/deploy/plan.ts to what the test deploys",
+        "bty-ci cannot tell which tag its units deploy; teach quadletPinnedVersion in src/deploy/plan.ts where the test now takes it",
     );
   }
   return pin[1]!;
+}
+
+/** Where a Python `def` starting at `start` closes its parameter list. */
+function signatureEnd(source: string, start: number): number {
+  let depth = 0;
+  for (let i = source.indexOf("(", start); i >= 0 && i < source.length; i++) {
+    if (source[i] === "(") depth++;
+    if (source[i] === ")" && --depth === 0) return i;
+  }
+  return source.length;
 }
 
 /** Where bty's quadlet units look for each image: bty's two at the test's pinned version, the sidecars `latest`. */

@@ -146,7 +146,7 @@ describe("deploy-quadlet-integration against its contract", () => {
     engine.answer("exitCode", (ctx: { chain: Call[] }) => (testing(ctx.chain) ? 2 : 0));
     engine.answer("stdout", "");
     engine.answer("stderr", (ctx: { chain: Call[] }) => (testing(ctx.chain) ? "quadlet-run.sh: --image needs REGISTRY/NAME:TAG=TARBALL, got x\n" : ""));
-    engine.answer("exists", (ctx: { args: Record<string, unknown> }) => ctx.args.path !== "bundle");
+    engine.answer("exists", (ctx: { args: Record<string, unknown> }) => !String(ctx.args.path).startsWith("bundle/"));
     const err = (await call().catch((e: Error) => e)) as Error;
     expect(err.name).toBe("Error");
     expect(err.message).toBe("deploy-quadlet-integration failed (pytest quadlet integration: exit 2)\nquadlet-run.sh: --image needs REGISTRY/NAME:TAG=TARBALL, got x");

@@ -260,9 +260,11 @@ describe("deploy-quadlet-integration on bty's sdist, for real: systemd, Quadlet,
     // A caller with no cgroup v2 hierarchy mounted (a Dagger exec on a host
     // with cgroup v1 controllers): quadlet-run.sh mounts one for the run and
     // unmounts it after; here, this host's hierarchy hidden in a mount namespace.
+    // Exit 9 if the run left its cgroup2 mount behind in that namespace.
     const hidden = spawnSync(
       "unshare",
-      ["--mount", "--propagation", "private", "sh", "-c", 'umount -l /sys/fs/cgroup/unified 2>/dev/null || umount -l /sys/fs/cgroup; exec "$@"', "sh",
+      ["--mount", "--propagation", "private", "sh", "-c",
+        'umount -l /sys/fs/cgroup/unified 2>/dev/null || umount -l /sys/fs/cgroup; "$@"; rc=$?; grep -q bty-ci-quadlet /proc/self/mountinfo && exit 9; exit $rc', "sh",
         "bash", RUN, "--root", root, "--bundle", join(work, "bundle-cgroup2"), "--", "sh", "-c", "grep -q cgroup2 /proc/self/mountinfo"],
       { encoding: "utf8" },
     );

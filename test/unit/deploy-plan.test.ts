@@ -187,7 +187,20 @@ describe("quadletPinnedVersion", () => {
 
   it("refuses a quadlet test that pins no version (another test's pin does not count)", () => {
     const unpinned = QUADLET_SOURCE.replace('    monkeypatch.setattr(bty, "__version__", "0.65.2")\n', "");
-    expect(() => quadletPinnedVersion(unpinned)).toThrow(/no longer pins bty\.__version__ .*update QUADLET_IMAGES' tags in src\/deploy\/plan\.ts/);
+    expect(() => quadletPinnedVersion(unpinned)).toThrow(/no longer pins bty\.__version__ .*teach quadletPinnedVersion in src\/deploy\/plan\.ts/);
+  });
+
+  it("a commented-out pin is no pin; the body ends at the next line in column 0, whatever it is", () => {
+    const commented = QUADLET_SOURCE.replace('    monkeypatch.setattr(bty, "__version__", "0.65.2")', '    # monkeypatch.setattr(bty, "__version__", "0.65.2")');
+    expect(() => quadletPinnedVersion(commented)).toThrow(/no longer pins/);
+    const unpinned = QUADLET_SOURCE.replace('    monkeypatch.setattr(bty, "__version__", "0.65.2")\n', "");
+    for (const after of ["class TestLater:\n    def test(self):\n", "async def later():\n", "PIN = 1\n", "@pytest.fixture\ndef fx():\n"]) {
+      const source = unpinned.replace("def test_after():\n", `${after}`) + '\n    monkeypatch.setattr(bty, "__version__", "9.9.9")\n';
+      expect(() => quadletPinnedVersion(source), after).toThrow(/no longer pins/);
+    }
+    // A comment or a blank line in column 0 inside the body does not end it.
+    const inside = QUADLET_SOURCE.replace("    import bty\n", "    import bty\n# a comment\n\n");
+    expect(quadletPinnedVersion(inside)).toBe("0.65.2");
   });
 });
 

@@ -508,6 +508,10 @@ describe("the drop-in's contents", () => {
       expect(j["timeout-minutes"], id).toBe(timeoutMinutes({ calls, artifactSteps, freesDisk, emulatesArm64 }));
       expect(j["runs-on"]).toBe("ubuntu-24.04");
     }
+    // Worked by hand from job-budget.ts: checks (180 + 300 + 90 + 10 × 120 + 97 + 1786 + 97) × 1.5 = 5625 s;
+    // github-release (180 + 2 × 120 + 117) × 1.5 = 805.5 s; images (180 + 2 × 120 + 2 × 1890) × 1.5 = 6300 s;
+    // pypi (180 + 2 × 120 + 102) × 1.5 = 783 s.
+    expect(Object.fromEntries(Object.entries(jobs).map(([id, j]) => [id, j["timeout-minutes"]]))).toEqual({ checks: 94, "github-release": 14, images: 105, pypi: 14 });
     expect(Object.fromEntries(Object.keys(jobs).map((k) => [k, daggerCalls(runs(k), "v0.77.2").map((a) => a[0])]))).toEqual({
       checks: ["check-not-published", "all-checks-bundle", "tag-release"],
       "github-release": ["attach-to-release"],

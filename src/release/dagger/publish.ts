@@ -281,7 +281,7 @@ export async function publish(b: Builders, inputs: JobInputs, o: PublishOptions)
       pypiMode = indexGate((await askIndex(inputs, o.version, o.index)).files, files, o.version);
       return `${o.tag} = v${o.version} on ${commit}; index: ${pypiMode === "publish" ? "not published" : "partly published (finishing)"}`;
     },
-    // all-checks' own last line, e.g. "all 17 checks passed"; on failure the
+    // all-checks' own last line, e.g. "all 20 checks passed"; on failure the
     // failed checks by name first (the step's one-line reason), then the table.
     checks: async () => {
       try {
