@@ -261,8 +261,12 @@ export const USB = {
   imagesLabel: "BTY_IMAGES",
   /** Under TCG every budget is this many times bty's KVM one. */
   tcgScale: 3,
-  /** bty's budgets in seconds under KVM (cijoe tasks and configs). */
-  growTimeouts: { login: 180, ssh: 240, wizard: 60, poweroff: 60 },
+  /**
+   * bty's budgets in seconds under KVM (cijoe tasks and configs); `grown`
+   * bounds the grow started at run time under TCG (bty's unit:
+   * TimeoutStartSec=120s).
+   */
+  growTimeouts: { login: 180, ssh: 240, wizard: 60, grown: 120, poweroff: 60 },
   ventoyTimeouts: { ssh: 480, wizard: 60, poweroff: 60 },
   /** Where the test container keeps the ISO, the disk and the debug bundle. */
   workDir: "/var/lib/bty-ci/usb",

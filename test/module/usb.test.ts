@@ -39,7 +39,7 @@ const GROW_STAGE = ["bash", `${CI}/usb/grow-stage.sh`, "--iso", `${WORK}/bty-usb
   "--verifier", `${CI}/media-verify.py`, "--size", "4294967296", "--label", "BTY_IMAGES"];
 const GROW_VM = ["python3", `${CI}/usb/usb-vm.py`, "--scenario", "grow", "--disk", `${WORK}/disk.img`,
   "--workdir", `${WORK}/vm`, "--accel", "auto",
-  "--timeout", "login=180", "--timeout", "ssh=240", "--timeout", "wizard=60", "--timeout", "poweroff=60",
+  "--timeout", "login=180", "--timeout", "ssh=240", "--timeout", "wizard=60", "--timeout", "grown=120", "--timeout", "poweroff=60",
   "--tcg-scale", "3"];
 const GROW_ASSERT = ["bash", `${CI}/flash-env.sh`, "--", "bash", `${CI}/usb/grow-assert.sh`,
   "--disk", `${WORK}/disk.img`, "--min-bytes", "1073741824", "--label", "BTY_IMAGES"];

@@ -97,6 +97,7 @@ describe("assembled assets (real files, parsed back)", () => {
       `bty-ramboot-init-x86_64-v${VERSION}.initrd`,
       `bty-ramboot-init-x86_64-v${VERSION}.vmlinuz`,
       `bty-usbboot-pc-x86_64-v${VERSION}.iso`,
+      `bty-usbboot-rpi-arm64-v${VERSION}.img.gz`,
       `bty_lab-${VERSION}-py3-none-any.whl`,
       `bty_lab-${VERSION}.tar.gz`,
       "bty.pdf",
@@ -112,13 +113,14 @@ describe("assembled assets (real files, parsed back)", () => {
       `bty-netboot-pc-x86_64-v${VERSION}.sha256`,
       `bty-ramboot-init-x86_64-v${VERSION}.sha256`,
       `bty-usbboot-pc-x86_64-v${VERSION}.iso.sha256`,
+      `bty-usbboot-rpi-arm64-v${VERSION}.img.gz.sha256`,
       `bty.pdf.sha256`,
       `bty_lab-${VERSION}-py3-none-any.whl.sha256`,
       `bty_lab-${VERSION}.tar.gz.sha256`,
     ]);
     const check = spawnSync("sha256sum", ["-c", "--strict", ...sidecars], { cwd: assets, encoding: "utf8" });
     expect(check.status, check.stdout + check.stderr).toBe(0);
-    expect(check.stdout.trim().split("\n")).toHaveLength(10);
+    expect(check.stdout.trim().split("\n")).toHaveLength(11);
   });
 
   it("refuses a gathered tree with a missing asset or a wrong sidecar, naming the file", async () => {

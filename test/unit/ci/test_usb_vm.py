@@ -175,7 +175,7 @@ class UsageTest(OutputCapture):
         )
         self.assertEqual(code, 2)
         self.assertIn(
-            "bad --timeout 'boot=5': use one of login, ssh, wizard, poweroff",
+            "bad --timeout 'boot=5': use one of login, ssh, wizard, grown, poweroff",
             self.err.getvalue(),
         )
         self.assertFalse(work.exists())
@@ -246,9 +246,13 @@ class ScenarioTest(OutputCapture):
         self.assertTrue(
             commands[8].startswith("systemctl is-active bty-on-tty1.service;")
         )
-        self.assertEqual(commands[9], usb_vm.POWEROFF)
+        # Under TCG: asked whether bty's grow unit finished at boot; it did.
+        self.assertEqual(commands[9], "systemctl is-active bty-usb-grow.service")
+        self.assertEqual(commands[10], usb_vm.POWEROFF)
+        self.assertEqual(bundle["grow_path"], "boot")
         self.assertRegex(
-            self.out.getvalue(), r"usb-vm\.py: grow passed in [\d.]+s \(tcg\)\n$"
+            self.out.getvalue(),
+            r"usb-vm\.py: grow passed in [\d.]+s \(tcg, grown at boot\)\n$",
         )
         self.assertIn(
             "$ true\n(exit 0)\nguest ok\n", (self.work / "steps.log").read_text()
@@ -257,6 +261,63 @@ class ScenarioTest(OutputCapture):
             (self.work / "qemu-cmdline.txt")
             .read_text()
             .startswith(f"{self.qemu} -machine pc -cpu max")
+        )
+
+    def test_under_tcg_a_grow_that_missed_its_boot_is_started_over_ssh_with_its_cap_lifted(
+        self,
+    ) -> None:
+        (self.tools / "fail").write_text("systemctl is-active bty-usb-grow.service")
+        self.assertEqual(self.boot("grow"), 0, self.err.getvalue())
+        bundle = self.bundle()
+        self.assertEqual(
+            list(bundle["markers"]),
+            ["qemu-started", "login", "ssh", "wizard", "grown", "poweroff"],
+        )
+        self.assertEqual(bundle["grow_path"], "runtime")
+        runtime = self.commands()[10]
+        self.assertEqual(
+            runtime.split("; "),
+            [
+                "set -e",
+                "mkdir -p /run/systemd/system/bty-usb-grow.service.d",
+                "printf '[Unit]\\nJobTimeoutSec=infinity\\n' > /run/systemd/system/bty-usb-grow.service.d/50-bty-ci-tcg.conf",
+                "systemctl daemon-reload",
+                "systemctl stop var-lib-bty-images.mount",
+                "systemctl reset-failed bty-usb-grow.service || true",
+                "systemctl start bty-usb-grow.service",
+                "systemctl start var-lib-bty-images.mount",
+                "cat /run/bty-usb-grow.status",
+                "grep -q 'grown to fill' /run/bty-usb-grow.status",
+            ],
+        )
+        self.assertEqual(self.commands()[11], usb_vm.POWEROFF)
+        self.assertIn(
+            "usb-vm.py: TCG: starting bty-usb-grow.service now", self.out.getvalue()
+        )
+        self.assertRegex(self.out.getvalue(), r"\(tcg, grown at runtime\)\n$")
+
+    def test_a_runtime_grow_that_fails_fails_the_run_before_poweroff(self) -> None:
+        (self.tools / "fail").write_text("bty-usb-grow.service")
+        self.assertEqual(self.boot("grow"), 1)
+        bundle = self.bundle()
+        self.assertEqual(bundle["grow_path"], "runtime")
+        self.assertEqual(bundle["failure"], "grown: exit 1: check failed in the guest")
+        self.assertNotIn(usb_vm.POWEROFF, self.commands())
+
+    def test_under_kvm_the_grow_is_btys_boot_time_path_unasked(self) -> None:
+        self.assertEqual(self.boot("grow", "--accel", "kvm"), 0, self.err.getvalue())
+        self.assertEqual(self.bundle()["grow_path"], "boot")
+        self.assertNotIn("systemctl is-active bty-usb-grow.service", self.commands())
+        self.assertRegex(self.out.getvalue(), r"\(kvm, grown at boot\)\n$")
+
+    def test_ventoy_has_no_grow(self) -> None:
+        self.assertEqual(self.boot("ventoy"), 0, self.err.getvalue())
+        self.assertIsNone(self.bundle()["grow_path"])
+        self.assertFalse(
+            any(
+                "bty-usb-grow.service" in c and "is-active" in c
+                for c in self.commands()
+            )
         )
 
     def test_a_failed_ventoy_check_fails_the_run_and_stops_qemu(self) -> None:
@@ -320,7 +381,7 @@ class PhaseTest(OutputCapture):
             self.vm.warnings,
             [
                 "bty-usb-grow.service's start job timed out in the guest (bty's unit caps it at "
-                "JobTimeoutSec=20s); a TCG boot is too slow for it: run where /dev/kvm works"
+                "JobTimeoutSec=20s); a TCG boot is too slow for it; it is started again after the wizard check, the cap lifted"
             ],
         )
         kvm = usb_vm.Run(vm_args(self.dir))
