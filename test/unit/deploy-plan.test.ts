@@ -177,6 +177,10 @@ describe("quadletPinnedVersion", () => {
   it("reads the version bty's quadlet test pins bty.__version__ to, from that test alone", () => {
     expect(quadletPinnedVersion(QUADLET_SOURCE)).toBe("0.65.2");
     expect(quadletPinnedVersion(QUADLET_SOURCE.replace('(bty, "__version__", "0.65.2")', "(bty, '__version__', '0.70.1')"))).toBe("0.70.1");
+    // However the call is spaced, and with the test first in the file.
+    expect(quadletPinnedVersion(QUADLET_SOURCE.replace('(bty, "__version__", "0.65.2")', '(bty,"__version__","0.71.0")'))).toBe("0.71.0");
+    expect(quadletPinnedVersion(QUADLET_SOURCE.replace('(bty, "__version__", "0.65.2")', '( bty , "__version__" ,  "0.72.0" )'))).toBe("0.72.0");
+    expect(quadletPinnedVersion(QUADLET_SOURCE.slice(QUADLET_SOURCE.indexOf("def test_deploy_purge")))).toBe("0.65.2");
   });
 
   it("refuses a test file without the quadlet test, naming the test and the fix", () => {
