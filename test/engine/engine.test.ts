@@ -119,66 +119,82 @@ describe.skipIf(ENGINE_SKIP !== undefined)(`engine tier: the real dagger CLI on 
     await call("flash-integration", ["flash-integration"]);
   });
 
-  it.skipIf(!existsSync(IPXE_TARBALL))(`deploy-integration passes: bty's compose lifecycle on bty-web built from the checkout, withcache and nbdmux from their sdists; --images bogus refused${existsSync(IPXE_TARBALL) ? "" : ` — skipped: no ${IPXE_TARBALL} (set BTY_CI_VENDOR_DIR)`}`, async () => {
-    const refused = await dagger("deploy-integration-bogus", ["-m", mod, "call", "--source", bty, "deploy-integration", "--images", "bogus"]);
-    expect(refused.code).not.toBe(0);
-    expect(refused.stderr).toContain('unknown --images "bogus"');
-    await stackBaseLookAlikes();
-    const tree = join(work, "ipxe-deploy");
-    untar(IPXE_TARBALL, tree);
-    const r = await dagger("deploy-integration", ["-m", mod, "call", "--source", bty, "--ipxe-source", tree, "deploy-integration"]);
-    expect(r.code, r.stderr.slice(-4000)).toBe(0);
-    // The skip judge's table, as the exec printed it.
-    expect(r.stderr).toContain("passed   test_deploy_purge_redeploy_lifecycle");
-    expect(r.stderr).toContain("allowed  test_trio_ramboot_e2e_image_native_kernel: skipped by bty's own test");
+  // The two deploy checks run at once, as all-checks runs them: the engine
+  // builds the images they share (wheel, iPXE, bty-web, the sidecars) once,
+  // and each one's apt install and service waits overlap the other's.
+  describe("the two deploy checks, at once", () => {
+    it.skipIf(!existsSync(IPXE_TARBALL))(`deploy-integration passes: bty's compose lifecycle on bty-web built from the checkout, withcache and nbdmux from their sdists; --images bogus refused${existsSync(IPXE_TARBALL) ? "" : ` — skipped: no ${IPXE_TARBALL} (set BTY_CI_VENDOR_DIR)`}`, { concurrent: true }, async () => {
+      const refused = await dagger("deploy-integration-bogus", ["-m", mod, "call", "--source", bty, "deploy-integration", "--images", "bogus"]);
+      expect(refused.code).not.toBe(0);
+      expect(refused.stderr).toContain('unknown --images "bogus"');
+      await stackBaseLookAlikes();
+      const tree = join(work, "ipxe-deploy");
+      untar(IPXE_TARBALL, tree);
+      const r = await dagger("deploy-integration", ["-m", mod, "call", "--source", bty, "--ipxe-source", tree, "deploy-integration"]);
+      expect(r.code, r.stderr.slice(-4000)).toBe(0);
+      // The skip judge's table, as the exec printed it.
+      expect(r.stderr).toContain("passed   test_deploy_purge_redeploy_lifecycle");
+      expect(r.stderr).toContain("allowed  test_trio_ramboot_e2e_image_native_kernel: skipped by bty's own test");
+    });
+
+    it.skipIf(!existsSync(IPXE_TARBALL))(`deploy-quadlet-integration passes: bty's quadlet lifecycle under systemd as PID 1 in the job container, on bty-web and bty-tftp built from the checkout${existsSync(IPXE_TARBALL) ? "" : ` — skipped: no ${IPXE_TARBALL} (set BTY_CI_VENDOR_DIR)`}`, { concurrent: true }, async () => {
+      await stackBaseLookAlikes();
+      await quadletJobLookAlike(MEDIA.image, MEDIA.suite);
+      const tree = join(work, "ipxe-quadlet");
+      untar(IPXE_TARBALL, tree);
+      const r = await dagger("deploy-quadlet-integration", ["-m", mod, "call", "--source", bty, "--ipxe-source", tree, "deploy-quadlet-integration"]);
+      expect(r.code, r.stderr.slice(-4000)).toBe(0);
+      expect(r.stderr).toMatch(/test_deploy_purge_redeploy_quadlet_lifecycle PASSED/);
+      expect(r.stderr).toContain("passed   test_deploy_purge_redeploy_quadlet_lifecycle");
+    });
   });
 
-  it.skipIf(!existsSync(IPXE_TARBALL))(`deploy-quadlet-integration passes: bty's quadlet lifecycle under systemd as PID 1 in the job container, on bty-web and bty-tftp built from the checkout${existsSync(IPXE_TARBALL) ? "" : ` — skipped: no ${IPXE_TARBALL} (set BTY_CI_VENDOR_DIR)`}`, async () => {
-    await stackBaseLookAlikes();
-    await quadletJobLookAlike(MEDIA.image, MEDIA.suite);
-    const tree = join(work, "ipxe-quadlet");
-    untar(IPXE_TARBALL, tree);
-    const r = await dagger("deploy-quadlet-integration", ["-m", mod, "call", "--source", bty, "--ipxe-source", tree, "deploy-quadlet-integration"]);
-    expect(r.code, r.stderr.slice(-4000)).toBe(0);
-    expect(r.stderr).toMatch(/test_deploy_purge_redeploy_quadlet_lifecycle PASSED/);
-    expect(r.stderr).toContain("passed   test_deploy_purge_redeploy_quadlet_lifecycle");
-  });
+  // The three builds at once too: the rpi image's arm64 steps (qemu-user,
+  // one process at a time), LaTeX and the iPXE compile do not fill two cores alone.
+  describe("the builds, at once", () => {
+    // A look-alike (Debian arm64 in Raspberry Pi OS's partition layout): no
+    // Raspberry Pi server is reachable. Made (synchronously) before the three
+    // start, so that no call's output waits on it.
+    let rpiImage = { path: "", sha256: "" };
+    beforeAll(() => {
+      const { path } = rpiosLookalike();
+      rpiImage = { path, sha256: sha256(path) };
+    }, 20 * 60_000);
 
-  it("build-usbboot-rpi builds on a Raspberry Pi OS look-alike, arm64 through the engine host's qemu-user binfmt: image, .sha256 and build manifest, verified", async () => {
-    // A look-alike (Debian arm64 in Raspberry Pi OS's partition layout): no Raspberry Pi server is reachable.
-    const image = rpiosLookalike().path;
-    const dir = join(out, "rpi");
-    await call("build-usbboot-rpi", [
-      "--extra-ca-certs", HOST_CA, "build-usbboot-rpi", "--rpi-image", image, "--rpi-image-checksum", sha256(image), "export", "--path", dir,
-    ]);
-    const stem = `bty-usbboot-rpi-arm64-v${BTY_TEST_VERSION}`;
-    expect(listFiles(dir)).toEqual([`${stem}.build-manifest.txt`, `${stem}.img.gz`, `${stem}.img.gz.sha256`]);
-    expect(spawnSync("sha256sum", ["-c", `${stem}.img.gz.sha256`], { cwd: dir }).status).toBe(0);
-    expect(readFileSync(join(dir, `${stem}.build-manifest.txt`), "utf8")).toMatch(/^arm64-execution\t(native|qemu-user binfmt on x86_64)$/m);
-  });
+    it("build-usbboot-rpi builds on a Raspberry Pi OS look-alike, arm64 through the engine host's qemu-user binfmt: image, .sha256 and build manifest, verified", { concurrent: true }, async () => {
+      const dir = join(out, "rpi");
+      await call("build-usbboot-rpi", [
+        "--extra-ca-certs", HOST_CA, "build-usbboot-rpi", "--rpi-image", rpiImage.path, "--rpi-image-checksum", rpiImage.sha256, "export", "--path", dir,
+      ]);
+      const stem = `bty-usbboot-rpi-arm64-v${BTY_TEST_VERSION}`;
+      expect(listFiles(dir)).toEqual([`${stem}.build-manifest.txt`, `${stem}.img.gz`, `${stem}.img.gz.sha256`]);
+      expect(spawnSync("sha256sum", ["-c", `${stem}.img.gz.sha256`], { cwd: dir }).status).toBe(0);
+      expect(readFileSync(join(dir, `${stem}.build-manifest.txt`), "utf8")).toMatch(/^arm64-execution\t(native|qemu-user binfmt on x86_64)$/m);
+    });
 
-  it("docs exports the HTML site and a PDF, checksummed", async () => {
-    await call("docs", ["docs", "export", "--path", join(out, "docs")]);
-    const files = listFiles(join(out, "docs"));
-    expect(files).toEqual(expect.arrayContaining(["SHA256SUMS", "bty.pdf", "html/index.html"]));
-    expect(readFileSync(join(out, "docs/bty.pdf")).subarray(0, 5).toString()).toBe("%PDF-");
-    expect(spawnSync("sha256sum", ["-c", "SHA256SUMS"], { cwd: join(out, "docs") }).status).toBe(0);
-  });
+    it("docs exports the HTML site and a PDF, checksummed", { concurrent: true }, async () => {
+      await call("docs", ["docs", "export", "--path", join(out, "docs")]);
+      const files = listFiles(join(out, "docs"));
+      expect(files).toEqual(expect.arrayContaining(["SHA256SUMS", "bty.pdf", "html/index.html"]));
+      expect(readFileSync(join(out, "docs/bty.pdf")).subarray(0, 5).toString()).toBe("%PDF-");
+      expect(spawnSync("sha256sum", ["-c", "SHA256SUMS"], { cwd: join(out, "docs") }).status).toBe(0);
+    });
 
-  it.skipIf(!existsSync(IPXE_TARBALL))(`build-ipxe compiles the pinned iPXE from --ipxe-source: bty's chain script inside, verified, checksummed${existsSync(IPXE_TARBALL) ? "" : ` — skipped: no ${IPXE_TARBALL} (set BTY_CI_VENDOR_DIR)`}`, async () => {
-    const tree = join(work, "ipxe");
-    untar(IPXE_TARBALL, tree);
-    await call("build-ipxe", ["--ipxe-source", tree, "build-ipxe", "export", "--path", join(out, "ipxe")]);
-    const efi = join(out, "ipxe", `bty-ipxe-x86_64-v${BTY_TEST_VERSION}.efi`);
-    expect(listFiles(join(out, "ipxe"))).toEqual([`bty-ipxe-x86_64-v${BTY_TEST_VERSION}.efi`, `bty-ipxe-x86_64-v${BTY_TEST_VERSION}.efi.sha256`]);
-    // The size a compile of this commit with bty's embed script has outside the engine (payload tier).
-    expect(statSync(efi).size).toBe(1_146_368);
-    expect(readFileSync(efi).includes("bty: chaining to http://${next-server}:8080/pxe-bootstrap.ipxe")).toBe(true);
-    // bty-ci's own verifier, outside the engine: PE32+ x86-64 EFI, a sane size, the embed script's lines inside.
-    const embed = join(bty, "bty-media/auxiliary/ipxe-embed.ipxe");
-    const verify = spawnSync("python3", [join(CI_DIR, "ipxe-verify.py"), "--embed", embed, "--min-bytes", "786432", "--max-bytes", "1572864", efi], { encoding: "utf8" });
-    expect(verify.status, verify.stdout + verify.stderr).toBe(0);
-    expect(spawnSync("sha256sum", ["-c", `bty-ipxe-x86_64-v${BTY_TEST_VERSION}.efi.sha256`], { cwd: join(out, "ipxe") }).status).toBe(0);
+    it.skipIf(!existsSync(IPXE_TARBALL))(`build-ipxe compiles the pinned iPXE from --ipxe-source: bty's chain script inside, verified, checksummed${existsSync(IPXE_TARBALL) ? "" : ` — skipped: no ${IPXE_TARBALL} (set BTY_CI_VENDOR_DIR)`}`, { concurrent: true }, async () => {
+      const tree = join(work, "ipxe");
+      untar(IPXE_TARBALL, tree);
+      await call("build-ipxe", ["--ipxe-source", tree, "build-ipxe", "export", "--path", join(out, "ipxe")]);
+      const efi = join(out, "ipxe", `bty-ipxe-x86_64-v${BTY_TEST_VERSION}.efi`);
+      expect(listFiles(join(out, "ipxe"))).toEqual([`bty-ipxe-x86_64-v${BTY_TEST_VERSION}.efi`, `bty-ipxe-x86_64-v${BTY_TEST_VERSION}.efi.sha256`]);
+      // The size a compile of this commit with bty's embed script has outside the engine (payload tier).
+      expect(statSync(efi).size).toBe(1_146_368);
+      expect(readFileSync(efi).includes("bty: chaining to http://${next-server}:8080/pxe-bootstrap.ipxe")).toBe(true);
+      // bty-ci's own verifier, outside the engine: PE32+ x86-64 EFI, a sane size, the embed script's lines inside.
+      const embed = join(bty, "bty-media/auxiliary/ipxe-embed.ipxe");
+      const verify = spawnSync("python3", [join(CI_DIR, "ipxe-verify.py"), "--embed", embed, "--min-bytes", "786432", "--max-bytes", "1572864", efi], { encoding: "utf8" });
+      expect(verify.status, verify.stdout + verify.stderr).toBe(0);
+      expect(spawnSync("sha256sum", ["-c", `bty-ipxe-x86_64-v${BTY_TEST_VERSION}.efi.sha256`], { cwd: join(out, "ipxe") }).status).toBe(0);
+    });
   });
 
   describe("the drop-in workflow's own command lines, in a git checkout of bty", () => {

@@ -392,9 +392,12 @@ describe.skipIf(!haveR8125)(`netboot-pc, really built from bty's sdist${haveR812
   // test-pxe's full chain on this very trio, bty's production path:
   // DHCP -> iPXE -> bty-web's per-MAC script -> this kernel and initrd -> the
   // squashfs over HTTP -> bty's auto-flash of the image seeded in withcache.
+  // Both firmwares at once: each run has its own network segment and MACs
+  // (pxe.test.ts proves two runs do not collide), and a TCG guest keeps one
+  // core busy, so two share the machine's two; the flash budget below holds.
   it.each(["bios", "uefi"] as const)(
     "%s: PXE-boots through a real bty-web and withcache and flashes itself (test-pxe's full chain)",
-    { timeout: 30 * 60_000 },
+    { timeout: 30 * 60_000, concurrent: true },
     async (firmware) => {
       assertInstalled(PXE_MISSING);
       if (firmware === "uefi" && !existsSync(IPXE_TARBALL)) throw new Error(`no vendored iPXE tarball at ${IPXE_TARBALL}: set BTY_CI_VENDOR_DIR`);
