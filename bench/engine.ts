@@ -6,17 +6,22 @@
  * machine needs (GitHub is unreachable: the vendored iPXE tree and r8125
  * repository, the host's CA bundle for the chroot's pip), and prints its
  * result and wall time. Jobs:
- *   netboot-pc   build-netboot-pc, exported and its sha256 manifest checked;
+ *   netboot-pc   build-netboot-pc;
  *   pxe          test-pxe --firmware bios, then uefi, on that trio (built if
  *                not in this run) through `bty: flash complete; rebooting`;
- *   usbboot-pc   build-usbboot-pc, then test-usb-grow on its ISO;
+ *   usbboot-pc   build-usbboot-pc, then test-usb-grow on the ISO made after
+ *                the Python-only change (the one made again around bty's layer);
  *   ramboot-init build-ramboot-init;
+ * each medium three times: cold, again with no change (the engine's cache
+ * lookups and the export), and on a copy of bty with a comment added to one
+ * of its modules (a Python-only change), with the three times, their
+ * ratios to cold, and which exported files changed;
  *   all-checks   all-checks-bundle, exported as the drop-in's checks job does:
  *                its report.md (the job summary) and what it hands on; the
  *                Raspberry Pi image from the payload tier's look-alike.
  */
 import { spawnSync } from "node:child_process";
-import { mkdirSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { cpSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 
 import { createHash } from "node:crypto";
@@ -25,6 +30,7 @@ import { BTY_TEST_VERSION, btySdist, HOOK_MANIFESTS, HOST_CA, IPXE_TARBALL, R812
 import { rpiosLookalike } from "../test/payload/rpios.js";
 import { dagger, ENGINE_WORK, engineDown, engineUp, quadletJobLookAlike, stackBaseLookAlikes } from "../test/engine/harness.js";
 import { MEDIA } from "../src/config.js";
+import { pythonOnlyChange } from "./media.js";
 
 export const ENGINE_JOBS = ["netboot-pc", "pxe", "usbboot-pc", "ramboot-init", "all-checks"] as const;
 export type EngineJob = (typeof ENGINE_JOBS)[number];
@@ -39,6 +45,31 @@ interface Outcome {
   job: string;
   seconds: number;
   result: string;
+}
+
+/** One medium built cold, with no change, and after a Python-only change. */
+interface Rebuilds {
+  medium: string;
+  cold: number;
+  noChange: number;
+  pythonOnly: number;
+  /** Exported files whose bytes differ between the cold and the Python-only build. */
+  changed: string[];
+  passed: boolean;
+}
+
+const digest = (file: string) => createHash("sha256").update(readFileSync(file)).digest("hex");
+
+/** The files of two export directories whose contents differ (or exist in one only). */
+function changedFiles(a: string, b: string): string[] {
+  const names = [...new Set([...readdirSync(a), ...readdirSync(b)])].sort();
+  return names.filter((n) => {
+    try {
+      return digest(join(a, n)) !== digest(join(b, n));
+    } catch {
+      return true;
+    }
+  });
 }
 
 export async function benchEngine(jobs: EngineJob[]): Promise<void> {
@@ -59,8 +90,14 @@ export async function benchEngine(jobs: EngineJob[]): Promise<void> {
   const offline = ["--ipxe-source", ipxe, "--r-8125-source", r8125, "--extra-ca-certs", HOST_CA];
   const outcomes: Outcome[] = [];
 
-  const call = async (name: string, args: string[], timeoutMs?: number) => {
-    const r = await dagger(`bench-${name}`, ["-m", module, "call", "--source", bty, "--hook-manifests", HOOK_MANIFESTS, ...offline, ...args], { timeoutMs });
+  // bty with a Python-only change: a comment added to one module.
+  const btyPythonOnly = join(work, "bty-python-only");
+  cpSync(bty, btyPythonOnly, { recursive: true });
+  pythonOnlyChange(btyPythonOnly);
+  const rebuilds: Rebuilds[] = [];
+
+  const call = async (name: string, args: string[], timeoutMs?: number, source = bty) => {
+    const r = await dagger(`bench-${name}`, ["-m", module, "call", "--source", source, "--hook-manifests", HOOK_MANIFESTS, ...offline, ...args], { timeoutMs });
     const last = `${r.stdout}${r.stderr}`.trim().split("\n").slice(-1)[0] ?? "";
     outcomes.push({ job: name, seconds: r.seconds, result: r.code === 0 ? "passed" : `failed (exit ${r.code}): ${last.slice(0, 160)}` });
     console.log(`  ${name}: ${outcomes.at(-1)!.result}, ${r.seconds.toFixed(0)} s`);
@@ -77,13 +114,22 @@ export async function benchEngine(jobs: EngineJob[]): Promise<void> {
     if (jobs.includes("all-checks")) await stackBaseLookAlikes();
     console.log(`  engine setup and the look-alike images: ${((performance.now() - setupStart) / 1000).toFixed(0)} s`);
     let trio: string | undefined;
+    /** Cold, no change, Python-only: the directory each exported to, or undefined where a call failed. */
+    const series = async (medium: string, fn: string) => {
+      const dirs = { cold: join(out, medium, "cold"), noChange: join(out, medium, "no-change"), pythonOnly: join(out, medium, "python-only") };
+      const cold = await call(fn, [fn, "export", "--path", dirs.cold]);
+      const noChange = await call(`${fn}-no-change`, [fn, "export", "--path", dirs.noChange]);
+      const pythonOnly = await call(`${fn}-python-only`, [fn, "export", "--path", dirs.pythonOnly], undefined, btyPythonOnly);
+      const passed = [cold, noChange, pythonOnly].every((r) => r.code === 0);
+      if (passed) console.log(`    ${describeFiles(dirs.cold)}`);
+      rebuilds.push({
+        medium, cold: cold.seconds, noChange: noChange.seconds, pythonOnly: pythonOnly.seconds, passed,
+        changed: passed ? changedFiles(dirs.cold, dirs.pythonOnly) : [],
+      });
+      return passed ? dirs : undefined;
+    };
     const netboot = async () => {
-      const dir = join(out, "netboot-pc");
-      const r = await call("build-netboot-pc", ["build-netboot-pc", "export", "--path", dir]);
-      if (r.code === 0) {
-        trio = dir;
-        console.log(`    ${describeFiles(dir)}`);
-      }
+      trio = (await series("netboot-pc", "build-netboot-pc"))?.cold;
     };
     for (const job of jobs) {
       if (job === "netboot-pc") await netboot();
@@ -96,19 +142,13 @@ export async function benchEngine(jobs: EngineJob[]): Promise<void> {
         }
       }
       if (job === "usbboot-pc") {
-        const dir = join(out, "usbboot-pc");
-        const r = await call("build-usbboot-pc", ["build-usbboot-pc", "export", "--path", dir]);
-        if (r.code === 0) {
-          console.log(`    ${describeFiles(dir)}`);
-          const iso = readdirSync(dir).find((f) => f.endsWith(".iso"))!;
-          await call("test-usb-grow", ["test-usb-grow", "--iso", join(dir, iso), "export", "--path", join(out, "usb-grow-bundle")]);
+        const dirs = await series("usbboot-pc", "build-usbboot-pc");
+        if (dirs) {
+          const iso = readdirSync(dirs.pythonOnly).find((f) => f.endsWith(".iso"))!;
+          await call("test-usb-grow", ["test-usb-grow", "--iso", join(dirs.pythonOnly, iso), "export", "--path", join(out, "usb-grow-bundle")]);
         }
       }
-      if (job === "ramboot-init") {
-        const dir = join(out, "ramboot-init");
-        const r = await call("build-ramboot-init", ["build-ramboot-init", "export", "--path", dir]);
-        if (r.code === 0) console.log(`    ${describeFiles(dir)}`);
-      }
+      if (job === "ramboot-init") await series("ramboot-init", "build-ramboot-init");
       if (job === "all-checks") {
         // The drop-in's checks job: the bundle it exports, uploads and hands on.
         const dir = join(out, "run");
@@ -129,4 +169,19 @@ export async function benchEngine(jobs: EngineJob[]): Promise<void> {
   }
   console.log("\n  job                       result                                   seconds");
   for (const o of outcomes) console.log(`  ${o.job.padEnd(25)} ${o.result.slice(0, 40).padEnd(40)} ${o.seconds.toFixed(0).padStart(7)}`);
+  if (rebuilds.length) {
+    const pct = (part: number, whole: number) => `${((100 * part) / whole).toFixed(1)} %`;
+    console.log("\n  medium         cold s   no change s (of cold)   Python-only s (of cold)   files changed by the Python-only change");
+    for (const b of rebuilds) {
+      if (!b.passed) {
+        console.log(`  ${b.medium.padEnd(13)} a call failed (see the table above)`);
+        continue;
+      }
+      console.log(
+        `  ${b.medium.padEnd(13)} ${b.cold.toFixed(0).padStart(6)}   ${b.noChange.toFixed(0).padStart(6)} (${pct(b.noChange, b.cold)})`.padEnd(47) +
+          `${b.pythonOnly.toFixed(0).padStart(6)} (${pct(b.pythonOnly, b.cold)})`.padEnd(26) +
+          (b.changed.length ? b.changed.join(", ") : "none"),
+      );
+    }
+  }
 }

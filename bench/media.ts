@@ -1,21 +1,27 @@
 /**
- * Live-media benchmark (long: a cold live-build is 8+ minutes on 2 cores).
- * For each variant: the cold build, stage by stage, with the argv the Dagger
- * function runs (src/media/plan.ts); then what a Python-only change to bty
- * reruns under the engine's cache: install-bty and finish only, as long as
- * bty's wheel-install hook made the same files outside /opt (checked here:
- * if they differ, the base squashfs would be rebuilt and the bench says so).
- * A run with no change at all reruns no stage (every stage is a cache hit
- * keyed on unchanged inputs), so it costs only the engine's lookup.
+ * Live-media benchmark on the host (long: a cold live-build is 8+ minutes on
+ * 2 cores). For each variant: the cold build, stage by stage, with the argv
+ * the Dagger function runs (src/media/plan.ts); then what a Python-only
+ * change to bty reruns under the engine's cache: install-bty, finish and
+ * (usbboot-pc) bty's ISO finishing and the ISO checks, as long as bty's
+ * wheel-install hook made the same files outside /opt (checked here: if they
+ * differ, the base squashfs would be rebuilt and the bench says so). What a
+ * run with no change costs is the engine's to measure (`--engine`,
+ * bench/engine.ts): on the host there is no cache to look up.
  *
  * The engine keeps each stage's file system as a layer; on the host the
  * root file system after `rootfs` is kept as a copy instead (not timed).
+ *
+ * benchSideBySide: bty-ci's cold netboot-pc build next to bty's own path
+ * (one `lb build` with bty's wheel-install hook in place and bty's /opt
+ * inside the squashfs), in one run on the same machine, with the same
+ * mirror and offline inputs.
  */
 import { spawnSync } from "node:child_process";
-import { appendFileSync, existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { appendFileSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
-import { type MediaLayout, type MediaVariant, mediaStages } from "../src/media/plan.js";
+import { type MediaLayout, type MediaVariant, mediaStages, prepareStage } from "../src/media/plan.js";
 import type { Step } from "../src/steps.js";
 import { btyCheckout, CI_DIR, HOST_CA, R8125_BUNDLE, scratch, uvBin } from "../test/payload/host.js";
 
@@ -41,7 +47,7 @@ function treeDigest(dir: string): string {
 }
 
 /** A Python-only change: a comment appended to one module of bty's package. */
-function pythonOnlyChange(bty: string): string {
+export function pythonOnlyChange(bty: string): string {
   const pkg = join(bty, "src");
   const file = readdirSync(pkg, { recursive: true })
     .map(String)
@@ -97,29 +103,85 @@ export async function benchMedia(variant: MediaVariant): Promise<MediaBench> {
   const againStages = mediaStages(again, variant, version, dist, opts);
   pythonOnly["install bty"] = run(stage(againStages, "install bty").argv, log);
   const baseReused = treeDigest(join(rootfsCopy, "bty-outside")) === outsideBefore;
-  if (baseReused && variant === "netboot-pc") {
-    // ...and finish on the (cached) binary layer with the new /opt layer.
+  if (baseReused) {
+    // ...and, on the (cached) binary layer with the new /opt layer, finish
+    // (the append; usbboot-pc: the ISO made again) and bty's ISO finishing.
     run(["rm", "-rf", join(work, "bty-layer"), join(work, "pip-freeze.txt")], log);
     run(["mv", join(rootfsCopy, "bty-layer"), join(work, "bty-layer")], log);
     run(["mv", join(rootfsCopy, "pip-freeze.txt"), join(work, "pip-freeze.txt")], log);
-    pythonOnly.finish = run(stage(mediaStages({ ...layout, out: again.out }, variant, version, dist, opts), "finish").argv, log);
+    const onBinary = mediaStages({ ...layout, out: again.out }, variant, version, dist, opts);
+    for (const s of onBinary.slice(onBinary.findIndex((x) => x.label === "finish"))) pythonOnly[s.label] = run(s.argv, log);
   } else {
-    // The squashfs holds bty (ISO, ramboot-init chroot) or the hook's other
-    // files changed: seal, binary and finish rerun on the new layer.
+    // The hook's files outside /opt changed: seal, binary and finish rerun on the new layer.
     for (const s of againStages.slice(3)) pythonOnly[s.label] = run(s.argv, log);
   }
   pythonOnly.total = (performance.now() - pyStart) / 1000;
   run(["rm", "-rf", rootfsCopy], log);
-  const iso = readdirSync(layout.out).find((f) => f.endsWith(".iso"));
-  return { variant, cold, pythonOnly, baseReused, sizes, iso: iso && join(layout.out, iso) };
+  // The ISO made after the Python-only change: the one the USB bench boots.
+  const iso = readdirSync(again.out).find((f) => f.endsWith(".iso"));
+  return { variant, cold, pythonOnly, baseReused, sizes, iso: iso && join(again.out, iso) };
 }
 
 export function printMediaBench(b: MediaBench): void {
   const fmt = (r: Record<string, number>) => Object.entries(r).map(([k, v]) => `${k} ${v.toFixed(0)} s`).join(", ");
-  console.log(`\n${b.variant}:`);
+  console.log(`\n${b.variant} (host):`);
   console.log(`  cold:                ${fmt(b.cold)}`);
-  console.log("  warm, no change:     no stage reruns (every stage's inputs unchanged: engine cache hits)");
   console.log(`  Python-only change:  ${fmt(b.pythonOnly)}`);
-  console.log(`  = ${((100 * b.pythonOnly.total!) / b.cold.total!).toFixed(0)} % of cold; base squashfs reused: ${b.baseReused}`);
+  console.log(`  = ${((100 * b.pythonOnly.total!) / b.cold.total!).toFixed(1)} % of cold; base squashfs reused: ${b.baseReused}`);
   for (const [name, size] of Object.entries(b.sizes)) console.log(`  ${name}: ${size} bytes`);
+}
+
+/** bty's wheel-install hook, which bty-ci's prepare holds out of `lb chroot`. */
+const INSTALL_HOOK = "0500-bty-install.hook.chroot";
+
+/**
+ * Cold netboot-pc, bty-ci's stages first, then bty's own path: bty-ci's
+ * prepare (the same mirror, CA, r8125 redirect and `lb config`) with its two
+ * departures undone (the hook back in place, /opt no longer excluded from
+ * the squashfs), bty's wheel where bty_wheel_stage.py stages it, and one
+ * `lb build`, as live_build.py runs it. Run second, bty's path gets any
+ * warmth the first left in the mirror.
+ */
+export function benchSideBySide(): { btyCi: Record<string, number>; bty: Record<string, number> } {
+  const bty = btyCheckout();
+  const version = /^version\s*=\s*"([^"]+)"/m.exec(readFileSync(join(bty, "pyproject.toml"), "utf8"))![1]!;
+  const root = scratch("bench-side-by-side");
+  const log = join(root, "bench.log");
+  const r8125Repo = existsSync(R8125_BUNDLE) ? join(root, "r8125.git") : undefined;
+  if (r8125Repo) run(["git", "clone", "-q", "--bare", R8125_BUNDLE, r8125Repo], log);
+  const opts = { caCert: HOST_CA, r8125Repo };
+  // One wheel for both (untimed): each path starts from build-wheel's output.
+  const dist = join(root, "dist");
+  run([join(uvBin(), "uv"), "build", "--wheel", "--out-dir", dist, bty], log);
+  const wheel = readdirSync(dist).find((f) => f.endsWith(".whl"))!;
+
+  const btyCi: Record<string, number> = {};
+  const ciLayout: MediaLayout = { ciDir: CI_DIR, source: bty, work: join(root, "bty-ci"), out: join(root, "bty-ci-out") };
+  let start = performance.now();
+  for (const s of mediaStages(ciLayout, "netboot-pc", version, dist, opts)) btyCi[s.label] = run(s.argv, log);
+  btyCi.total = (performance.now() - start) / 1000;
+
+  const own: Record<string, number> = {};
+  const ownLayout: MediaLayout = { ciDir: CI_DIR, source: bty, work: join(root, "bty"), out: join(root, "bty-out") };
+  const lbDir = join(ownLayout.work, "lb");
+  start = performance.now();
+  own["prepare (lb config)"] = run(prepareStage(ownLayout, "netboot-pc", opts).argv, log);
+  renameSync(join(ownLayout.work, "held-hooks", INSTALL_HOOK), join(lbDir, "config/hooks/normal", INSTALL_HOOK));
+  const excludes = join(lbDir, "config/rootfs/excludes");
+  writeFileSync(excludes, readFileSync(excludes, "utf8").split("\n").filter((l) => l !== "opt").join("\n"));
+  mkdirSync(join(lbDir, "config/includes.chroot/opt/bty"), { recursive: true });
+  copyFileSync(join(dist, wheel), join(lbDir, "config/includes.chroot/opt/bty", wheel));
+  own["lb build"] = run(["sh", "-c", 'cd "$1" && BTY_VARIANT=netboot-pc lb build', "sh", lbDir], log);
+  own.total = (performance.now() - start) / 1000;
+  // The same image in substance: bty where its hook puts it.
+  run(["python3", join(CI_DIR, "media-verify.py"), "squashfs", join(lbDir, "binary/live/filesystem.squashfs"), "--path", "/opt/bty/venv/bin/bty"], log);
+  return { btyCi, bty: own };
+}
+
+export function printSideBySide(r: { btyCi: Record<string, number>; bty: Record<string, number> }): void {
+  const fmt = (x: Record<string, number>) => Object.entries(x).map(([k, v]) => `${k} ${v.toFixed(0)} s`).join(", ");
+  console.log("\nnetboot-pc cold, side by side (host, one run, same mirror and offline inputs; bty-ci first):");
+  console.log(`  bty-ci's stages:  ${fmt(r.btyCi)}`);
+  console.log(`  bty's own path:   ${fmt(r.bty)}`);
+  console.log(`  = ${(r.btyCi.total! / r.bty.total!).toFixed(2)}x bty's own cold time (bty-ci's includes its finish: checksums, build manifest, verification)`);
 }

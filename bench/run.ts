@@ -8,7 +8,9 @@
  *      cached build directory would save).
  *   4. with --media[=variant,...]: each live-media build cold and after a
  *      Python-only change (bench/media.ts; 10+ minutes per variant, root,
- *      trixie's live-build: ci/install-live-build.sh).
+ *      trixie's live-build: ci/install-live-build.sh); with --side-by-side,
+ *      netboot-pc cold through bty-ci's stages and through bty's own
+ *      `lb build`, in one run.
  *   5. with --usb[=ISO]: the USB grow run (stage, boot, wizard, grow,
  *      poweroff, assert) of the payload tier (root; its budget is 4
  *      minutes under TCG), on bty's real usbboot-pc ISO when given or built
@@ -19,8 +21,10 @@
  *   7. with --engine[=job,...]: the heavy jobs on a real Dagger engine
  *      (bench/engine.ts; root, the shared engine scripts): build-netboot-pc,
  *      test-pxe on both firmwares, build-usbboot-pc + test-usb-grow,
- *      build-ramboot-init, all-checks --format markdown.
- * Usage: npm run bench [-- --skip-matrix] [-- --skip-ipxe] [-- --media[=netboot-pc,ramboot-init,usbboot-pc]] [-- --usb[=ISO]] [-- --pxe[=TRIO_DIR]]
+ *      build-ramboot-init (each medium cold, again with no change, and after
+ *      a Python-only change), all-checks --format markdown.
+ * Usage: npm run bench [-- --skip-matrix] [-- --skip-ipxe] [-- --media[=netboot-pc,ramboot-init,usbboot-pc]] [-- --side-by-side]
+ *                      [-- --usb[=ISO]] [-- --pxe[=TRIO_DIR]]
  *                      [-- --engine[=netboot-pc,pxe,usbboot-pc,ramboot-init,all-checks]]
  */
 import { spawnSync } from "node:child_process";
@@ -34,7 +38,7 @@ import { testSteps } from "../src/python/plan.js";
 import { btyCheckout, CI_DIR, hostEnv, hostLayout, hostPython, IPXE_TARBALL, REPO, runHostSteps, scratch } from "../test/payload/host.js";
 import { benchEngine, ENGINE_JOBS } from "./engine.js";
 import { choiceFlag } from "./flags.js";
-import { benchMedia, type MediaBench, printMediaBench } from "./media.js";
+import { benchMedia, benchSideBySide, type MediaBench, printMediaBench, printSideBySide } from "./media.js";
 import { benchPxe } from "./pxe.js";
 
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
@@ -116,6 +120,7 @@ async function main() {
     built.push(await benchMedia(variant));
     printMediaBench(built.at(-1)!);
   }
+  if (process.argv.includes("--side-by-side")) printSideBySide(benchSideBySide());
   const usb = process.argv.find((a) => a === "--usb" || a.startsWith("--usb="));
   if (usb) console.log(benchUsbGrow(usb.startsWith("--usb=") ? usb.slice("--usb=".length) : built.find((b) => b.iso)?.iso));
   const pxe = process.argv.find((a) => a === "--pxe" || a.startsWith("--pxe="));

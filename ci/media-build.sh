@@ -12,7 +12,9 @@
 # writes only /opt/bty and the /usr/local/bin/bty link) runs after the other
 # chroot hooks, against the finished chroot, and its /opt/bty is appended to
 # a squashfs made without /opt (docs/decisions.md says why that is
-# equivalent).
+# equivalent): netboot-pc's published squashfs, usbboot-pc's ISO (whose
+# squashfs is replaced and the ISO made again with live-build's own xorriso
+# command, ci/iso-remaster.py); ramboot-init publishes no squashfs.
 set -euo pipefail
 
 # The hook that installs bty's wheel (held out of `lb chroot`).
@@ -57,18 +59,19 @@ Stages, run in this order (each one a separate, cacheable step):
       made to DIR/bty-layer (/opt) and DIR/bty-outside (anything else)
   seal    --work DIR --variant V
       remove the build-only extras from the chroot (no extra CA, pip.conf
-      or gitconfig stays in the image), put DIR/bty-outside back (and,
-      for the variants without an appended layer, /opt too)
+      or gitconfig stays in the image), put DIR/bty-outside back
   binary  --work DIR --variant V [--timeout SEC]
       `lb binary` with /opt excluded from the squashfs
   finish  --work DIR --variant V --version VER --out OUT
       append DIR/bty-layer to the squashfs (no recompression of the
-      base), copy the outputs to OUT under bty's release names and write
+      base; usbboot-pc: the ISO's squashfs, then live-build's xorriso
+      command again, ci/iso-remaster.py; ramboot-init publishes no
+      squashfs), copy the outputs to OUT under bty's release names and write
       the .sha256 manifest and the build manifest (.build-manifest.txt:
       Debian packages, bty's pip freeze, r8125 commit, live-build version);
       verify each output (ci/media-verify.py) and that every package of
-      bty's package lists is installed (ISO: only the live-build ISO is
-      copied; bty's usb_iso_build then appends BTY_IMAGES)
+      bty's package lists is installed (ISO: bty's usb_iso_build then
+      appends BTY_IMAGES)
 
 Every `lb` call runs under `timeout SEC` (default 2400); on failure or
 expiry the last lines of the stage's log are printed. Logs: DIR/logs/.
@@ -215,11 +218,10 @@ stage_prepare() {
     [[ -n "$upstream" ]] || die "bty's r8125 hook no longer names a realtek-r8125-dkms URL: --r8125-url cannot redirect it"
     git config --file "$inc$GITCONFIG" "url.$r8125_url.insteadOf" "$upstream"
   fi
-  if [[ "$variant" == netboot-pc ]]; then
-    # Squashfs without /opt: bty's /opt/bty is appended in `finish`.
-    mkdir -p "$lb_dir/config/rootfs"
-    echo "opt" >>"$lb_dir/config/rootfs/excludes"
-  fi
+  # Squashfs without /opt, for every variant: `binary`, the slow stage,
+  # then never sees bty's Python code; `finish` appends /opt/bty.
+  mkdir -p "$lb_dir/config/rootfs"
+  echo "opt" >>"$lb_dir/config/rootfs/excludes"
   printf '%s\n' "$ver" >"$work/version"
   printf '%s\n' "$mirror" >"$work/mirror"
 
@@ -331,12 +333,6 @@ stage_seal() {
   done
   rmdir "$(dirname "$root$CA_IN_CHROOT")" "$(dirname "$root$R8125_IN_CHROOT")" 2>/dev/null || true
   cp -a "$work/bty-outside/." "$root/"
-  if [[ "$variant" != netboot-pc ]]; then
-    # The ISO's squashfs (and ramboot-init's chroot) carry /opt/bty as bty
-    # builds them; only netboot-pc appends it to a cached base squashfs.
-    rm -rf "$root/opt"
-    cp -a "$work/bty-layer/opt" "$root/opt"
-  fi
 }
 
 stage_binary() {
@@ -365,11 +361,15 @@ stage_finish() {
   esac
   local artifacts=()
   if [[ "$variant" == usbboot-pc ]]; then
-    local iso
-    iso=$(find_output '*.hybrid.iso')
-    [[ -n "$iso" ]] || iso=$(find_output 'live-image-*.iso')
-    [[ -n "$iso" ]] || { echo "media-build.sh: lb binary made no ISO" >&2; exit 1; }
-    cp "$iso" "$out/$stem.iso"
+    [[ -d "$work/bty-layer/opt" ]] || die "no $work/bty-layer/opt: run the install-bty stage first"
+    # The ISO bty's build makes: its squashfs with /opt/bty, the same
+    # boot records, volume id and dates (live-build's own xorriso line).
+    local remaster="$work/remaster"
+    "$HERE/iso-remaster.py" --lb-dir "$lb_dir" --layer "$work/bty-layer" --work "$remaster" \
+      --out "$out/$stem.iso" >"$logs/remaster.log" 2>&1 ||
+      { echo "media-build.sh: ISO remaster failed:" >&2; tail -n "$LOG_TAIL_LINES" "$logs/remaster.log" >&2; exit 1; }
+    "$HERE/media-verify.py" squashfs "$remaster/binary/live/filesystem.squashfs" --path "$BTY_INSTALL_PATH" || exit 1
+    rm -rf "$remaster"
     artifacts=("$stem.iso")
   else
     local kernel initrd squashfs

@@ -6,7 +6,8 @@
  * squashfs (binary) sees the root file system plus what bty's wheel-install
  * hook made outside /opt (the /usr/local/bin/bty link), which a Python-only
  * change leaves identical. A Python-only change so reruns only install-bty
- * and finish (a mksquashfs append of /opt/bty).
+ * and finish (a mksquashfs append of /opt/bty; for usbboot-pc also the ISO
+ * made again with live-build's own xorriso line, and bty's ISO finishing).
  */
 import { CacheSharingMode, type Container, type Directory, type File, dag } from "@dagger.io/dagger";
 
@@ -123,12 +124,11 @@ export function mediaDirectory(inputs: MediaInputs, variant: MediaVariant): Dire
     rootfs.withDirectory(MEDIA_PATHS.wheel, inputs.wheel),
     installBtyStage(MEDIA_LAYOUT, MEDIA_PATHS.wheel, opts),
   );
+  // Every variant's base squashfs leaves /opt out: bty's /opt/bty joins in
+  // finish (netboot-pc's squashfs, usbboot-pc's ISO made again around it;
+  // ramboot-init publishes no squashfs), so lb binary is kept across a
+  // change to bty's Python code.
   let binary = rootfs.withDirectory(`${work}/bty-outside`, installed.directory(`${work}/bty-outside`));
-  // Only netboot-pc appends /opt/bty to a cached base squashfs; the ISO and
-  // ramboot-init chroots get it back before lb binary, as bty builds them.
-  if (variant !== "netboot-pc") {
-    binary = binary.withDirectory(`${work}/bty-layer`, installed.directory(`${work}/bty-layer`));
-  }
   binary = withStep(binary, sealStage(MEDIA_LAYOUT, variant));
   binary = withStep(binary, binaryStage(MEDIA_LAYOUT, variant, opts));
   let finished = binary

@@ -185,18 +185,26 @@ describe("buildNetbootPc", () => {
 });
 
 describe("buildRambootInit and buildUsbbootPc", () => {
-  it("ramboot-init: its own live-build cache, bty's /opt back in the chroot before lb binary", async () => {
-    const out = chainOf(await call("buildRambootInit"));
-    expect(cacheKeys(out)["/build/scratch/lb/cache"]).toBe("bty-ci-live-build-cache-ramboot-init");
-    const sealAt = out.findIndex((c) => c.field === "withExec" && (c.args.args as string[])[2] === "seal");
-    const before = out.slice(0, sealAt).filter((c) => String(c.args.path ?? "").startsWith("/build/scratch/bty-"));
-    expect(before.map((c) => c.args.path)).toEqual(["/build/scratch/bty-outside", "/build/scratch/bty-layer"]);
-    // Both from what install-bty left in its container.
-    for (const c of before) expect(chainOf(c.args.source).at(-1)).toMatchObject({ field: "directory", args: { path: c.args.path } });
-    expect(argv(out).at(-1)).toEqual([
-      ...SCRIPT, "finish", "--work", "/build/scratch", "--variant", "ramboot-init", "--version", "0.77.2", "--out", "/build/out",
-    ]);
-  });
+  it.each([["buildRambootInit", "ramboot-init"], ["buildUsbbootPc", "usbboot-pc"]])(
+    "%s: its own live-build cache; lb binary sees what bty's hook made outside /opt only, bty's /opt joins in finish",
+    async (fn, variant) => {
+      const out = chainOf(await call(fn));
+      expect(cacheKeys(out)["/build/scratch/lb/cache"]).toBe(`bty-ci-live-build-cache-${variant}`);
+      const binaryAt = out.findIndex((c) => c.field === "withExec" && (c.args.args as string[])[2] === "binary");
+      const finishAt = out.findIndex((c) => c.field === "withExec" && (c.args.args as string[])[2] === "finish");
+      const inputs = (from: number, to: number) =>
+        out.slice(from, to).filter((c) => String(c.args.path ?? "").startsWith("/build/scratch/bty-")).map((c) => c.args.path);
+      expect(inputs(0, binaryAt)).toEqual(["/build/scratch/bty-outside"]);
+      expect(inputs(binaryAt, finishAt)).toEqual(["/build/scratch/bty-layer"]);
+      // Both from what install-bty left in its container.
+      for (const path of ["/build/scratch/bty-outside", "/build/scratch/bty-layer"]) {
+        expect(sourceChain(out, path).at(-1)).toMatchObject({ field: "directory", args: { path } });
+      }
+      expect(argv(out).find((a) => a[2] === "finish")).toEqual([
+        ...SCRIPT, "finish", "--work", "/build/scratch", "--variant", variant, "--version", "0.77.2", "--out", "/build/out",
+      ]);
+    },
+  );
 
   it("usbboot-pc: bty's own usb_iso_build finish (privileged, loop devices), then the ISO checks", async () => {
     const out = chainOf(await call("buildUsbbootPc"));

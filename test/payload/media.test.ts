@@ -18,6 +18,7 @@
  * them. See README "Media builds".
  */
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
 import {
   copyFileSync,
   createWriteStream,
@@ -66,6 +67,7 @@ function sh(argv: string[], opts: { cwd?: string } = {}) {
 }
 
 const verify = (...args: string[]) => sh(["python3", VERIFY, ...args]);
+const sha256 = (file: string) => createHash("sha256").update(readFileSync(file)).digest("hex");
 
 /** Run stages in order like the chain of container execs; logs to <log>, tail on failure. */
 async function runStages(stages: Step[], log: string): Promise<Record<string, number>> {
@@ -223,6 +225,74 @@ describe("usbboot-pc ISO finishing with bty's own usb_iso_build (root: loop devi
     await runStages(usbIsoStages(layout, "0.77.2"), join(work, "stages.log"));
     expect(verify("iso", published, "--label", "BTY_IMAGES").stdout).toMatch(/partitions 0x00\*, 0xef, 0x07/);
     expect(readFileSync(`${published}.sha256`, "utf8")).toMatch(/^[0-9a-f]{64} {2}bty-usbboot-pc-x86_64-v0\.77\.2\.iso\n$/);
+  });
+});
+
+// live-build's xorriso line for bty's usbboot-pc ISO, as it recorded it in
+// the binary tree's .disk/mkisofs (live-build 20250505, bty 0.77.2).
+const LB_XORRISO =
+  'xorriso -as mkisofs -R -r -J -joliet-long -l -cache-inodes -iso-level 3 -isohybrid-mbr /usr/lib/ISOLINUX/isohdpfx.bin ' +
+  '-partition_offset 16 -A "Debian Live" -p "live-build 20250505+deb13u1; https://salsa.debian.org/live-team/live-build" ' +
+  '-V "Debian trixie 20261204-19:37" --modification-date=2026120419374000 -b isolinux/isolinux.bin -c isolinux/boot.cat ' +
+  "-no-emul-boot -boot-load-size 4 -boot-info-table -eltorito-alt-boot -e boot/grub/efi.img -no-emul-boot " +
+  "-isohybrid-gpt-basdat -isohybrid-apm-hfsplus -o live-image-amd64.hybrid.iso binary\n";
+
+describe("usbboot-pc's ISO made again around bty's layer (ci/iso-remaster.py)", () => {
+  it("appends bty's /opt to the squashfs, updates sha256sum.txt, keeps boot records, volume id and dates; live-build's tree stays as it was", () => {
+    const work = scratch("iso-remaster");
+    const lb = join(work, "lb");
+    const binary = join(lb, "binary");
+    // live-build's binary tree in miniature: the same boot files, a base squashfs without /opt.
+    mkdirSync(join(binary, "isolinux"), { recursive: true });
+    copyFileSync("/usr/lib/ISOLINUX/isolinux.bin", join(binary, "isolinux/isolinux.bin"));
+    mkdirSync(join(binary, "boot/grub"), { recursive: true });
+    expect(sh(["mkfs.vfat", "-C", join(binary, "boot/grub/efi.img"), "2048"]).status).toBe(0);
+    mkdirSync(join(work, "base/etc"), { recursive: true });
+    writeFileSync(join(work, "base/etc/hostname"), "bty\n");
+    mkdirSync(join(binary, "live"));
+    const base = join(binary, "live/filesystem.squashfs");
+    expect(sh(["mksquashfs", join(work, "base"), base, "-noappend", "-quiet", "-no-progress"]).status).toBe(0);
+    writeFileSync(join(binary, "live/vmlinuz"), "a kernel\n");
+    // As live-build lists them: not isolinux.bin, which xorriso patches in the image (-boot-info-table).
+    expect(sh(["sh", "-c", "find . -type f ! -name isolinux.bin | sort | xargs sha256sum > ../sums && mv ../sums sha256sum.txt"], { cwd: binary }).status).toBe(0);
+    mkdirSync(join(binary, ".disk"));
+    writeFileSync(join(binary, ".disk/mkisofs"), LB_XORRISO);
+    const made = sh(["bash", "-c", LB_XORRISO], { cwd: lb });
+    expect(made.status, made.stderr).toBe(0);
+    const sums = readFileSync(join(binary, "sha256sum.txt"), "utf8");
+    const baseDigest = sha256(base);
+    // bty's layer as install-bty leaves it.
+    mkdirSync(join(work, "layer/opt/bty/venv/bin"), { recursive: true });
+    writeFileSync(join(work, "layer/opt/bty/venv/bin/bty"), "#!/bin/sh\necho bty\n", { mode: 0o755 });
+
+    const iso = join(work, "out/bty-usbboot-pc-x86_64-v0.77.2.iso");
+    const r = sh(["python3", join(CI_DIR, "iso-remaster.py"), "--lb-dir", lb, "--layer", join(work, "layer"), "--work", join(work, "remaster"), "--out", iso]);
+    expect(r.status, r.stderr).toBe(0);
+
+    // The boot records, volume id and dates of live-build's ISO; only the
+    // sector numbers move (the squashfs grew).
+    const records = (file: string) =>
+      sh(["xorriso", "-indev", file, "-report_el_torito", "cmd", "-report_system_area", "cmd"]).stdout
+        .replaceAll(file, "ISO")
+        .replace(/\d+d-\d+d/g, "N-N");
+    const lbRecords = records(join(lb, "live-image-amd64.hybrid.iso"));
+    expect(lbRecords).toContain("-boot_image isolinux bin_path='/isolinux/isolinux.bin'");
+    expect(lbRecords).toContain("-boot_image any efi_path='/boot/grub/efi.img'");
+    expect(lbRecords).toContain("-volid 'Debian trixie 20261204-19:37'");
+    expect(records(iso)).toEqual(lbRecords);
+    // Its squashfs holds the base and bty's layer, and sha256sum.txt matches every file.
+    const x = join(work, "extracted");
+    expect(sh(["xorriso", "-osirrox", "on", "-indev", iso, "-extract", "/", x]).status).toBe(0);
+    const listing = sh(["unsquashfs", "-l", join(x, "live/filesystem.squashfs")]).stdout;
+    expect(listing).toContain("squashfs-root/opt/bty/venv/bin/bty");
+    expect(listing).toContain("squashfs-root/etc/hostname");
+    const check = sh(["sha256sum", "--strict", "-c", "sha256sum.txt"], { cwd: x });
+    expect(check.status, check.stdout + check.stderr).toBe(0);
+    expect(check.stdout).toContain("./live/filesystem.squashfs: OK");
+    expect(readFileSync(join(x, "sha256sum.txt"), "utf8")).not.toBe(sums);
+    // live-build's tree is as it was: the next remaster starts from the same base.
+    expect(sha256(base)).toBe(baseDigest);
+    expect(readFileSync(join(binary, "sha256sum.txt"), "utf8")).toBe(sums);
   });
 });
 
