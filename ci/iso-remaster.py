@@ -8,7 +8,7 @@ program then makes the ISO bty's build would have made:
 
   1. a hard-linked copy of live-build's binary tree under --work (the
      tree itself is left as it is, so a second run starts from the same
-     base);
+     base; the two files that change are written anew in the copy);
   2. bty's layer (--layer: a directory holding opt/) appended to a copy of
      live/filesystem.squashfs with mksquashfs (the base's compressed blocks
      are kept, only the layer is compressed, with the base's compressor);
@@ -117,6 +117,30 @@ def check_inputs(lb_dir: Path, layer: Path) -> Path:
     return binary
 
 
+def link_tree(src: Path, dst: Path, skip: set[str]) -> None:
+    """`dst` as `src` with every file hard-linked, except the paths in `skip`.
+
+    No file is copied: a 1 GB tree costs nothing here (on an overlay file
+    system a link copies a lower layer's file up, so the squashfs, which is
+    replaced anyway, is skipped rather than linked). Directories keep their
+    modes and times, symbolic links their targets.
+    """
+    for top, dirs, files in os.walk(src):
+        rel = Path(top).relative_to(src)
+        (dst / rel).mkdir(exist_ok=True)
+        for name in files + [d for d in dirs if (Path(top) / d).is_symlink()]:
+            path = Path(top) / name
+            if (rel / name).as_posix() in skip:
+                continue
+            if path.is_symlink():
+                os.symlink(os.readlink(path), dst / rel / name)
+            else:
+                os.link(path, dst / rel / name)
+    for top, _dirs, _files in os.walk(src):
+        rel = Path(top).relative_to(src)
+        shutil.copystat(top, dst / rel)
+
+
 def remaster(lb_dir: Path, layer: Path, work: Path, out: Path) -> Path:
     """Steps 1-4; returns the copy's squashfs."""
     binary = check_inputs(lb_dir, layer)
@@ -126,21 +150,21 @@ def remaster(lb_dir: Path, layer: Path, work: Path, out: Path) -> Path:
     copy = work / SOURCE_TREE
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
-    # Hard links: the ~1 GB tree is not copied; every file changed below is
-    # written anew and renamed over its link, never changed in place.
-    run(["cp", "-al", str(binary), str(copy)])
+    # The two files that change are written anew in the copy; live-build's
+    # tree is never changed, so a second run starts from the same base.
+    link_tree(binary, copy, {SQUASHFS, SUMS})
     squashfs = copy / SQUASHFS
-    fresh = work / "filesystem.squashfs"
-    shutil.copyfile(binary / SQUASHFS, fresh)
+    shutil.copyfile(binary / SQUASHFS, squashfs)
     print(f"iso-remaster.py: appending {layer}/opt to {SQUASHFS}")
-    run(["mksquashfs", str(layer), str(fresh), "-no-progress", "-no-recovery"])
-    os.replace(fresh, squashfs)
-    sums = copy / SUMS
+    run(["mksquashfs", str(layer), str(squashfs), "-no-progress", "-no-recovery"])
     updated = with_checksum(
-        sums.read_text(encoding="utf-8"), SQUASHFS, sha256_file(squashfs)
+        (binary / SUMS).read_text(encoding="utf-8"), SQUASHFS, sha256_file(squashfs)
     )
-    (work / SUMS).write_text(updated, encoding="utf-8")
-    os.replace(work / SUMS, sums)
+    (copy / SUMS).write_text(updated, encoding="utf-8")
+    shutil.copystat(binary / SUMS, copy / SUMS)
+    # Directory times as live-build left them (the writes above touched two).
+    for top in (copy, copy / "live"):
+        shutil.copystat(binary / top.relative_to(copy), top)
     print(f"iso-remaster.py: live-build's xorriso command again, writing {out}")
     out.parent.mkdir(parents=True, exist_ok=True)
     run(argv, cwd=work)

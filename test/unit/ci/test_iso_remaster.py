@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import os
 import tempfile
 import unittest
 from pathlib import Path
@@ -103,6 +104,28 @@ class ChecksumTest(unittest.TestCase):
                 iso_remaster.sha256_file(path),
                 "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",
             )
+
+
+class LinkTreeTest(unittest.TestCase):
+    def test_links_files_keeps_links_and_times_skips_what_changes(self) -> None:
+        with tempfile.TemporaryDirectory() as tmp:
+            src, dst = Path(tmp, "binary"), Path(tmp, "copy")
+            (src / "live").mkdir(parents=True)
+            (src / "live/filesystem.squashfs").write_text("base")
+            (src / "live/vmlinuz").write_text("kernel")
+            (src / "sha256sum.txt").write_text("sums")
+            (src / "isolinux").symlink_to("live")
+            os.utime(src / "live", (1_000_000, 1_000_000))
+            iso_remaster.link_tree(
+                src, dst, {"live/filesystem.squashfs", "sha256sum.txt"}
+            )
+            self.assertEqual(
+                sorted(p.relative_to(dst).as_posix() for p in dst.rglob("*")),
+                ["isolinux", "live", "live/vmlinuz"],
+            )
+            self.assertTrue((dst / "live/vmlinuz").samefile(src / "live/vmlinuz"))
+            self.assertEqual(os.readlink(dst / "isolinux"), "live")
+            self.assertEqual((dst / "live").stat().st_mtime, 1_000_000)
 
 
 def cli_args(tmp: str) -> list[str]:
