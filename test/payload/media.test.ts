@@ -6,6 +6,9 @@
  *   wrong checksum, packages missing from the image);
  * - bty's own usb_iso_build finishing steps (ci/usb-iso-finish.py, bty's
  *   code from its sdist) give a hybrid ISO its BTY_IMAGES partition;
+ * - usbboot-pc's ISO made again around bty's layer (ci/iso-remaster.py) on a
+ *   miniature live-build tree with live-build's own xorriso line: the same
+ *   boot records, volume id and dates, bty in the squashfs, checksums right;
  * - a real live-build of netboot-pc from bty's sdist with bty-ci's stage
  *   list (src/media/plan.ts, the argv the Dagger function runs), its trio
  *   verified, its build manifest checked against bty's package lists,
