@@ -72,7 +72,17 @@ function changedFiles(a: string, b: string): string[] {
   });
 }
 
+/**
+ * The engine's flags (engine-up.sh passes ENGINE_ARGS on): its default cache
+ * policy keeps 20 % of the disk free and, where less is, prunes all but 10 GB
+ * when a call ends, so the next call would build the media again. A call
+ * after a cold build must find its layers: 10 GB reserved, 1 GB kept free,
+ * at most 60 GB in use (the scripts' default CNI pool size kept).
+ */
+const ENGINE_ARGS = "--oci-cni-pool-size 8 --oci-worker-gc-keepstorage 10000,1000,60000";
+
 export async function benchEngine(jobs: EngineJob[]): Promise<void> {
+  process.env.ENGINE_ARGS ??= ENGINE_ARGS;
   const work = join(ENGINE_WORK, "bench");
   rmSync(work, { recursive: true, force: true });
   const bty = join(work, "bty");
