@@ -42,6 +42,7 @@ const OTHER_PROGRAMS_FLAGS = new Map<string, string>([
   ["--maxkb", "pre-commit's check-added-large-files"],
   ["--no-verify", "git commit"],
   ["--all-files", "pre-commit run"],
+  ["--oci-worker-gc-keepstorage", "the Dagger engine (dagger-engine)"],
 ]);
 
 /** `npm run bench`'s own flags (bench/run.ts). */
