@@ -368,6 +368,9 @@ export const MEDIA = {
     "debian-archive-keyring",
     "squashfs-tools",
     "xorriso",
+    // usbboot-pc's ISO is made again with live-build's own xorriso line,
+    // which names isolinux's hybrid MBR (live-build ran it in its chroot).
+    "isolinux",
     "cpio",
     "zstd",
     "xz-utils",

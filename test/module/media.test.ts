@@ -52,7 +52,7 @@ describe("buildNetbootPc", () => {
     for (const pkg of apt.slice(2)) expect(pkg).toMatch(/^[a-z0-9][a-z0-9+.-]+$/);
     // exfatprogs and exfat-fuse: flash-env.sh mounts the usbboot ISO's exFAT partition through FUSE
     // where the kernel has no exFAT (a real engine's host here had none).
-    for (const pkg of ["live-build", "debootstrap", "squashfs-tools", "xorriso", "git", "python3", "zstd", "cpio", "exfatprogs", "exfat-fuse"]) {
+    for (const pkg of ["live-build", "debootstrap", "squashfs-tools", "xorriso", "isolinux", "git", "python3", "zstd", "cpio", "exfatprogs", "exfat-fuse"]) {
       expect(apt).toContain(pkg);
     }
     expect(cacheKeys(out)).toEqual({
