@@ -125,17 +125,24 @@ def link_tree(src: Path, dst: Path, skip: set[str]) -> None:
     replaced anyway, is skipped rather than linked). Directories keep their
     modes and times, symbolic links their targets.
     """
+    # live-build links the kernel and initrd under two names each, and xorriso
+    # stores a linked file once. Overlay file systems break links on copy-up,
+    # so later names are linked to the copy's first name, not to `src`.
+    first: dict[tuple[int, int], Path] = {}
     for top, dirs, files in os.walk(src):
         rel = Path(top).relative_to(src)
         (dst / rel).mkdir(exist_ok=True)
-        for name in files + [d for d in dirs if (Path(top) / d).is_symlink()]:
+        for name in sorted(files + [d for d in dirs if (Path(top) / d).is_symlink()]):
             path = Path(top) / name
             if (rel / name).as_posix() in skip:
                 continue
             if path.is_symlink():
                 os.symlink(os.readlink(path), dst / rel / name)
-            else:
-                os.link(path, dst / rel / name)
+                continue
+            st = path.stat()
+            inode = (st.st_dev, st.st_ino)
+            os.link(first.get(inode, path), dst / rel / name)
+            first.setdefault(inode, dst / rel / name)
     for top, _dirs, _files in os.walk(src):
         rel = Path(top).relative_to(src)
         shutil.copystat(top, dst / rel)

@@ -26,6 +26,7 @@ import {
   copyFileSync,
   createWriteStream,
   existsSync,
+  linkSync,
   mkdirSync,
   readdirSync,
   readFileSync,
@@ -256,6 +257,9 @@ describe("usbboot-pc's ISO made again around bty's layer (ci/iso-remaster.py)", 
     const base = join(binary, "live/filesystem.squashfs");
     expect(sh(["mksquashfs", join(work, "base"), base, "-noappend", "-quiet", "-no-progress"]).status).toBe(0);
     writeFileSync(join(binary, "live/vmlinuz"), "a kernel\n");
+    // live-build's initrd under two names, one file: the ISO stores it once.
+    writeFileSync(join(binary, "live/initrd.img"), Buffer.alloc(1 << 20, 7));
+    linkSync(join(binary, "live/initrd.img"), join(binary, "live/initrd.img-6.12"));
     // As live-build lists them: not isolinux.bin, which xorriso patches in the image (-boot-info-table).
     expect(sh(["sh", "-c", "find . -type f ! -name isolinux.bin | sort | xargs sha256sum > ../sums && mv ../sums sha256sum.txt"], { cwd: binary }).status).toBe(0);
     mkdirSync(join(binary, ".disk"));
@@ -283,6 +287,10 @@ describe("usbboot-pc's ISO made again around bty's layer (ci/iso-remaster.py)", 
     expect(lbRecords).toContain("-boot_image any efi_path='/boot/grub/efi.img'");
     expect(lbRecords).toContain("-volid 'Debian trixie 20261204-19:37'");
     expect(records(iso)).toEqual(lbRecords);
+    const initrdBlocks = sh(["xorriso", "-indev", iso, "-find", "/live", "-name", "initrd*", "-exec", "report_lba"]).stdout
+      .split("\n").filter((l) => l.startsWith("File data lba:")).map((l) => l.split(",")[1]!.trim());
+    expect(initrdBlocks).toHaveLength(2);
+    expect(initrdBlocks[0]).toBe(initrdBlocks[1]);
     // Its squashfs holds the base and bty's layer, and sha256sum.txt matches every file.
     const x = join(work, "extracted");
     expect(sh(["xorriso", "-osirrox", "on", "-indev", iso, "-extract", "/", x]).status).toBe(0);

@@ -12,6 +12,7 @@ import os
 import tempfile
 import unittest
 from pathlib import Path
+from unittest import mock
 
 from programs import load_program
 
@@ -126,6 +127,34 @@ class LinkTreeTest(unittest.TestCase):
             self.assertTrue((dst / "live/vmlinuz").samefile(src / "live/vmlinuz"))
             self.assertEqual(os.readlink(dst / "isolinux"), "live")
             self.assertEqual((dst / "live").stat().st_mtime, 1_000_000)
+
+    def test_a_file_under_two_names_is_linked_from_the_copys_first_name(self) -> None:
+        with tempfile.TemporaryDirectory() as tmp:
+            src, dst = Path(tmp, "binary"), Path(tmp, "copy")
+            (src / "live").mkdir(parents=True)
+            (src / "live/initrd.img").write_text("initrd")
+            os.link(src / "live/initrd.img", src / "live/initrd.img-6.12")
+            links: list[tuple[str, str]] = []
+            real_link = os.link
+
+            def record(a: Path, b: Path) -> None:
+                links.append(
+                    (
+                        Path(a).relative_to(tmp).as_posix(),
+                        Path(b).relative_to(tmp).as_posix(),
+                    )
+                )
+                real_link(a, b)
+
+            with mock.patch.object(iso_remaster.os, "link", record):
+                iso_remaster.link_tree(src, dst, set())
+            self.assertEqual(
+                links,
+                [
+                    ("binary/live/initrd.img", "copy/live/initrd.img"),
+                    ("copy/live/initrd.img", "copy/live/initrd.img-6.12"),
+                ],
+            )
 
 
 def cli_args(tmp: str) -> list[str]:
