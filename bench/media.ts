@@ -63,21 +63,26 @@ export interface MediaBench {
   pythonOnly: Record<string, number>;
   baseReused: boolean;
   sizes: Record<string, number>;
-  /** The cold build's ISO (usbboot-pc), kept for the USB grow bench. */
+  /** The ISO made after the Python-only change (usbboot-pc), for the USB grow bench. */
   iso?: string;
 }
 
-export async function benchMedia(variant: MediaVariant): Promise<MediaBench> {
+/** bty's checkout and version, a scratch root with its log, and the offline inputs both benches pass. */
+function benchInputs(name: string) {
   const bty = btyCheckout();
   const version = /^version\s*=\s*"([^"]+)"/m.exec(readFileSync(join(bty, "pyproject.toml"), "utf8"))![1]!;
-  const root = scratch(`bench-media-${variant}`);
+  const root = scratch(name);
   const log = join(root, "bench.log");
-  const work = join(root, "build");
-  const layout: MediaLayout = { ciDir: CI_DIR, source: bty, work, out: join(root, "out") };
   const r8125Repo = existsSync(R8125_BUNDLE) ? join(root, "r8125.git") : undefined;
   if (r8125Repo) run(["git", "clone", "-q", "--bare", R8125_BUNDLE, r8125Repo], log);
+  return { bty, version, root, log, opts: { caCert: HOST_CA, r8125Repo } };
+}
+
+export async function benchMedia(variant: MediaVariant): Promise<MediaBench> {
+  const { bty, version, root, log, opts } = benchInputs(`bench-media-${variant}`);
+  const work = join(root, "build");
+  const layout: MediaLayout = { ciDir: CI_DIR, source: bty, work, out: join(root, "out") };
   const dist = join(root, "dist");
-  const opts = { caCert: HOST_CA, r8125Repo };
 
   const cold: Record<string, number> = {};
   const coldStart = performance.now();
@@ -143,13 +148,7 @@ const INSTALL_HOOK = "0500-bty-install.hook.chroot";
  * warmth the first left in the mirror.
  */
 export function benchSideBySide(): { btyCi: Record<string, number>; bty: Record<string, number> } {
-  const bty = btyCheckout();
-  const version = /^version\s*=\s*"([^"]+)"/m.exec(readFileSync(join(bty, "pyproject.toml"), "utf8"))![1]!;
-  const root = scratch("bench-side-by-side");
-  const log = join(root, "bench.log");
-  const r8125Repo = existsSync(R8125_BUNDLE) ? join(root, "r8125.git") : undefined;
-  if (r8125Repo) run(["git", "clone", "-q", "--bare", R8125_BUNDLE, r8125Repo], log);
-  const opts = { caCert: HOST_CA, r8125Repo };
+  const { bty, version, root, log, opts } = benchInputs("bench-side-by-side");
   // One wheel for both (untimed): each path starts from build-wheel's output.
   const dist = join(root, "dist");
   run([join(uvBin(), "uv"), "build", "--wheel", "--out-dir", dist, bty], log);

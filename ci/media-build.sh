@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # bty's live-build media (netboot-pc, ramboot-init, usbboot-pc) in stages,
-# so that a change to bty's Python code alone rebuilds neither the Debian
-# root file system nor its compressed squashfs.
+# so that bty's Python code reaches neither the Debian root file system nor
+# its compressed base squashfs (whether an engine then reuses them is the
+# engine's cache: docs/media.md, "What the engine caches").
 #
 # bty's own steps, in bty's order (cijoe/scripts/live_build.py,
 # ramboot_init_build.py, usb_iso_build.py): copy bty-media/live-build into a

@@ -4,10 +4,12 @@
  * Debian root file system (prepare + rootfs) sees only bty-media/ and
  * pyproject.toml, never the wheel or bty's Python code; the compressed base
  * squashfs (binary) sees the root file system plus what bty's wheel-install
- * hook made outside /opt (the /usr/local/bin/bty link), which a Python-only
- * change leaves identical. A Python-only change so reruns only install-bty
- * and finish (a mksquashfs append of /opt/bty; for usbboot-pc also the ISO
- * made again with live-build's own xorriso line, and bty's ISO finishing).
+ * hook made outside /opt (the /usr/local/bin/bty link), never bty's /opt,
+ * which finish appends (for usbboot-pc, then the ISO made again with
+ * live-build's own xorriso line, and bty's ISO finishing). On the real
+ * engine v0.21.8 a Python-only change still reruns binary: the engine keys
+ * it on the install-bty exec its input comes from, not on that input's
+ * content (docs/media.md, "What the engine caches").
  */
 import { CacheSharingMode, type Container, type Directory, type File, dag } from "@dagger.io/dagger";
 
