@@ -170,11 +170,15 @@ def watch_argv(
     markers: Sequence[Marker],
     pid: int,
     interval: float | None = None,
+    abort_on: Sequence[str] = (),
 ) -> list[str]:
-    """argv of ci/serial-watch.py waiting for markers in log while process pid runs."""
+    """argv of ci/serial-watch.py waiting for markers in log while process pid
+    runs, and no longer once the log shows one of abort_on."""
     argv = [sys.executable, str(watcher), "--log", str(log), "--pid", str(pid)]
     if interval is not None:
         argv += ["--interval", f"{interval:g}"]
+    for text in abort_on:
+        argv += ["--abort-on", text]
     for marker in markers:
         argv += ["--marker", marker.spec()]
     return argv

@@ -5,15 +5,17 @@ Each marker is KEY=NEEDLE (a substring). Markers must appear in the order
 given: a marker is looked for only after the end of the previous one's match.
 Each has its own time budget, counted from when the previous marker was
 seen (--timeout, or KEY=NEEDLE@SECONDS for one marker). The watch stops early
-when the process given with --pid exits.
+when the process given with --pid exits, or as soon as the log shows a text
+given with --abort-on (a guest's "Kernel panic - not syncing": no marker comes
+after it, so waiting out the budget would only cost time).
 
 Terminal control sequences and carriage returns (firmware consoles are full
 of them) are removed before matching.
 
 Prints, for every marker, when it was seen (seconds since the start) or that
 it was not; on failure also the last lines of the log.
-Exit codes: 0 every marker seen, 1 a marker missing (timeout or --pid
-exited), 2 usage error.
+Exit codes: 0 every marker seen, 1 a marker missing (timeout, --pid exited
+or an --abort-on text seen), 2 usage error.
 """
 
 from __future__ import annotations
@@ -56,8 +58,18 @@ def readable(raw: str) -> str:
     return CONTROL.sub("", raw)
 
 
+def abort_text(text: str, abort_on: list[str]) -> str | None:
+    """The first of the --abort-on texts the log shows, if any."""
+    return next((needle for needle in abort_on if needle in text), None)
+
+
 def watch(
-    log: Path, markers: list[Marker], pid: int | None, interval: float, tail_lines: int
+    log: Path,
+    markers: list[Marker],
+    pid: int | None,
+    interval: float,
+    tail_lines: int,
+    abort_on: list[str],
 ) -> int:
     start = time.monotonic()
     position = 0
@@ -74,12 +86,14 @@ def watch(
                 )
                 break
             dead = not alive(pid)
-            if dead or time.monotonic() >= deadline:
-                why = (
-                    f"process {pid} exited"
-                    if dead
-                    else f"not within {marker.timeout:g}s"
-                )
+            aborted = abort_text(text, abort_on)
+            if dead or aborted or time.monotonic() >= deadline:
+                if aborted:
+                    why = f"the log shows {aborted!r}"
+                elif dead:
+                    why = f"process {pid} exited"
+                else:
+                    why = f"not within {marker.timeout:g}s"
                 print(
                     f"MISSING {marker.key}: {marker.needle!r} ({why})", file=sys.stderr
                 )
@@ -119,6 +133,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--pid", type=int, help="stop waiting when this process exits")
     parser.add_argument(
+        "--abort-on",
+        action="append",
+        default=[],
+        metavar="TEXT",
+        help="repeatable; stop waiting as soon as the log shows TEXT anywhere",
+    )
+    parser.add_argument(
         "--interval",
         type=float,
         default=0.5,
@@ -134,7 +155,7 @@ def main(argv: list[str] | None = None) -> int:
         markers = [parse_marker(spec, args.timeout) for spec in args.marker]
     except ValueError as exc:
         parser.error(str(exc))
-    return watch(args.log, markers, args.pid, args.interval, args.tail)
+    return watch(args.log, markers, args.pid, args.interval, args.tail, args.abort_on)
 
 
 if __name__ == "__main__":

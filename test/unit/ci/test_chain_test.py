@@ -536,6 +536,47 @@ class WatchSerialTest(unittest.TestCase):
             (self.work / "markers.txt").read_text(),
         )
 
+    def test_a_guest_kernel_panic_ends_the_watch_at_once_as_a_panic(self) -> None:
+        (self.work / "serial.log").write_text(
+            "Linux version 6.12\n[ 14.54] Kernel panic - not syncing: Fatal exception in interrupt\n"
+        )
+        markers = [
+            qemu_vm.Marker("kernel-booting", "Linux version", 5),
+            qemu_vm.Marker("flash-complete", "bty: flash complete", 60),
+        ]
+        start = time.monotonic()
+        with self.assertRaisesRegex(
+            chain_test.GuestPanic,
+            r"^the client's kernel panicked \(accel tcg; see serial\.log\)$",
+        ):
+            self.watch(markers, "tcg")
+        self.assertLess(time.monotonic() - start, 10)
+
+    def test_a_panicked_boot_is_stopped_and_its_logs_kept_under_their_own_names(
+        self,
+    ) -> None:
+        (self.work / "serial.log").write_text("Kernel panic - not syncing\n")
+        (self.work / "markers.txt").write_text("MISSING flash-complete\n")
+        chain = chain_test.ChainRun(chain_args(self.work))
+        chain.procs.append(self.qemu)
+        with contextlib.redirect_stdout(io.StringIO()):
+            chain.set_aside_panicked_boot(self.qemu)
+        self.assertIsNotNone(self.qemu.poll())
+        self.assertEqual(chain.procs, [])
+        self.assertEqual(
+            sorted(p.name for p in self.work.iterdir()),
+            ["markers-panicked.txt", "serial-panicked.log"],
+        )
+        self.assertIn("serial-panicked.log", chain_test.BUNDLE_FILES)
+        self.assertIn("markers-panicked.txt", chain_test.BUNDLE_FILES)
+
+
+class BootsAgainTest(unittest.TestCase):
+    def test_one_more_boot_after_a_panic_under_tcg_only(self) -> None:
+        self.assertTrue(chain_test.boots_again("tcg", 1))
+        self.assertFalse(chain_test.boots_again("tcg", 2))
+        self.assertFalse(chain_test.boots_again("kvm", 1))
+
 
 class RunTest(unittest.TestCase):
     """run(): the steps in order; on any failure the bundle, and always the cleanup."""
@@ -548,6 +589,7 @@ class RunTest(unittest.TestCase):
         "choose_accel",
         "boot_client",
         "watch_serial",
+        "set_aside_panicked_boot",
     )
 
     def setUp(self) -> None:
@@ -557,6 +599,7 @@ class RunTest(unittest.TestCase):
         # What each step does here instead of its work; what it returns.
         self.faults: dict[str, Callable[[], None]] = {}
         results = {"choose_accel": "tcg", "boot_client": "qemu"}
+        self.results = results
         self.steps: list[tuple[str, tuple[object, ...]]] = []
         for step in (*self.STEPS, "cleanup"):
 
@@ -588,6 +631,44 @@ class RunTest(unittest.TestCase):
             ],
         )  # fmt: skip
         self.assertFalse((self.work / "bundle").exists())
+
+    def panic_on_boots(self, *boots: int) -> None:
+        watched = 0
+
+        def watch_serial() -> None:
+            nonlocal watched
+            watched += 1
+            if watched in boots:
+                raise chain_test.GuestPanic("the client's kernel panicked")
+
+        self.faults["watch_serial"] = watch_serial
+
+    def test_a_panic_under_tcg_boots_the_client_once_more(self) -> None:
+        self.panic_on_boots(1)
+        code, _ = self.run_chain()
+        self.assertEqual(code, 0)
+        self.assertEqual(
+            [s for s, _ in self.steps][4:],
+            ["choose_accel", "boot_client", "watch_serial", "set_aside_panicked_boot",
+             "boot_client", "watch_serial", "cleanup"],
+        )  # fmt: skip
+
+    def test_a_second_panic_fails_the_chain(self) -> None:
+        self.panic_on_boots(1, 2)
+        code, _ = self.run_chain()
+        self.assertEqual(code, 1)
+        self.assertEqual([s for s, _ in self.steps].count("boot_client"), 2)
+        self.assertEqual(
+            (self.work / "bundle/FAILURE.txt").read_text(),
+            "the client's kernel panicked\n",
+        )
+
+    def test_a_panic_under_kvm_fails_the_chain_at_once(self) -> None:
+        self.results["choose_accel"] = "kvm"
+        self.panic_on_boots(1)
+        code, _ = self.run_chain()
+        self.assertEqual(code, 1)
+        self.assertEqual([s for s, _ in self.steps].count("boot_client"), 1)
 
     def test_a_failed_step_ends_the_run_with_the_bundle_and_still_cleans_up(
         self,

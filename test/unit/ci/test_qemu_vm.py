@@ -132,6 +132,15 @@ class ArgvTest(unittest.TestCase):
             "--interval", qemu_vm.watch_argv(watcher, Path("/l"), markers, 1)
         )
 
+    def test_watch_argv_passes_each_abort_text(self) -> None:
+        argv = qemu_vm.watch_argv(
+            Path("/w.py"), Path("/l"), [qemu_vm.Marker("a", "x", 1)], 7,
+            abort_on=["Kernel panic", "Oops"],
+        )  # fmt: skip
+        self.assertEqual(
+            argv[6:], ["--abort-on", "Kernel panic", "--abort-on", "Oops", "--marker", "a=x@1"]
+        )  # fmt: skip
+
 
 class ProcessTest(unittest.TestCase):
     def setUp(self) -> None:

@@ -97,6 +97,30 @@ class WatchTest(unittest.TestCase):
         self.assertIn(f"MISSING a: 'never' (process {done.pid} exited)", err)
         self.assertLess(time.monotonic() - start, 5)
 
+    def test_stops_waiting_once_the_log_shows_an_abort_text(self) -> None:
+        self.log.write_text(
+            "Linux version 6.12\n[ 14.5] Kernel panic - not syncing: Fatal exception\n"
+        )
+        start = time.monotonic()
+        code, out, err = self.watch(
+            "--marker", "kernel=Linux version", "--marker", "flash=bty: flash@60",
+            "--abort-on", "Oops:", "--abort-on", "Kernel panic - not syncing",
+        )  # fmt: skip
+        self.assertEqual(code, 1)
+        self.assertRegex(out, r"^seen {4}kernel after")
+        self.assertIn(
+            "MISSING flash: 'bty: flash' (the log shows 'Kernel panic - not syncing')",
+            err,
+        )
+        self.assertLess(time.monotonic() - start, 5)
+
+    def test_an_abort_text_the_log_does_not_show_changes_nothing(self) -> None:
+        self.log.write_text("Linux version 6.12\nbty: flash complete\n")
+        code, _, _ = self.watch(
+            "--marker", "flash=bty: flash@5", "--abort-on", "Kernel panic"
+        )
+        self.assertEqual(code, 0)
+
     def test_a_malformed_marker_or_none_at_all_is_a_usage_error(self) -> None:
         self.assertEqual(self.watch("--marker", "no-equals-sign")[0], 2)
         self.assertEqual(self.watch()[0], 2)
