@@ -76,10 +76,13 @@ function changedFiles(a: string, b: string): string[] {
  * The engine's flags (engine-up.sh passes ENGINE_ARGS on): its default cache
  * policy keeps 20 % of the disk free and, where less is, prunes all but 10 GB
  * when a call ends, so the next call would build the media again. A call
- * after a cold build must find its layers: 10 GB reserved, 1 GB kept free,
- * at most 60 GB in use (the scripts' default CNI pool size kept).
+ * after a cold build must find its layers: 10 GB reserved, 4 GB kept free,
+ * at most 25 GB in use (the scripts' default CNI pool size kept). 25 GB
+ * holds one medium's cold and rebuilt layers; the least recently used (an
+ * earlier medium's) go first. Under a 60 GB cap the state reached 33 GB
+ * and, with the exports beside it, left this machine under 10 GB free.
  */
-const ENGINE_ARGS = "--oci-cni-pool-size 8 --oci-worker-gc-keepstorage 10000,1000,60000";
+const ENGINE_ARGS = "--oci-cni-pool-size 8 --oci-worker-gc-keepstorage 10000,4000,25000";
 
 export async function benchEngine(jobs: EngineJob[]): Promise<void> {
   process.env.ENGINE_ARGS ??= ENGINE_ARGS;
@@ -177,8 +180,10 @@ export async function benchEngine(jobs: EngineJob[]): Promise<void> {
   } finally {
     await engineDown();
   }
-  console.log("\n  job                       result                                   seconds");
-  for (const o of outcomes) console.log(`  ${o.job.padEnd(25)} ${o.result.slice(0, 40).padEnd(40)} ${o.seconds.toFixed(0).padStart(7)}`);
+  // The job column as wide as its longest name (build-usbboot-pc-python-only).
+  const jobWidth = Math.max(3, ...outcomes.map((o) => o.job.length));
+  console.log(`\n  ${"job".padEnd(jobWidth)} ${"result".padEnd(40)} ${"seconds".padStart(7)}`);
+  for (const o of outcomes) console.log(`  ${o.job.padEnd(jobWidth)} ${o.result.slice(0, 40).padEnd(40)} ${o.seconds.toFixed(0).padStart(7)}`);
   if (rebuilds.length) {
     const pct = (part: number, whole: number) => `${((100 * part) / whole).toFixed(1)} %`;
     console.log("\n  medium         cold s   no change s (of cold)   Python-only s (of cold)   files changed by the Python-only change");

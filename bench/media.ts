@@ -18,6 +18,7 @@
  * mirror and offline inputs.
  */
 import { spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
 import { appendFileSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
@@ -37,13 +38,9 @@ function run(argv: string[], log: string): number {
 
 const stage = (stages: Step[], label: string) => stages.find((s) => s.label === label)!;
 
-/** Hash of a directory tree's paths, link targets and contents (what the engine keys a copy on). */
-function treeDigest(dir: string): string {
-  const r = spawnSync("sh", ["-c", `cd '${dir}' && find . -printf '%p %y %l\\n' | sort && find . -type f -print0 | sort -z | xargs -0r sha256sum`], {
-    encoding: "utf8",
-    maxBuffer: 1 << 26,
-  });
-  return spawnSync("sha256sum", { input: r.stdout, encoding: "utf8" }).stdout.split(" ")[0]!;
+/** sha256 of a file's bytes: what the engine keys the binary stage's input on (Directory.file). */
+function fileDigest(path: string): string {
+  return createHash("sha256").update(readFileSync(path)).digest("hex");
 }
 
 /** A Python-only change: a comment appended to one module of bty's package. */
@@ -95,7 +92,7 @@ export async function benchMedia(variant: MediaVariant): Promise<MediaBench> {
   for (const s of stages.slice(2)) cold[s.label] = run(s.argv, log);
   cold.total = (performance.now() - coldStart) / 1000;
   const sizes = Object.fromEntries(readdirSync(layout.out).map((f) => [f, statSync(join(layout.out, f)).size]));
-  const outsideBefore = treeDigest(join(work, "bty-outside"));
+  const outsideBefore = fileDigest(join(work, "bty-outside.tar"));
 
   // Python-only change: the engine reruns install-bty on the rootfs layer...
   const changed = pythonOnlyChange(bty);
@@ -107,7 +104,7 @@ export async function benchMedia(variant: MediaVariant): Promise<MediaBench> {
   const again = { ...layout, work: rootfsCopy, out: join(root, "out-python-only") };
   const againStages = mediaStages(again, variant, version, dist, opts);
   pythonOnly["install bty"] = run(stage(againStages, "install bty").argv, log);
-  const baseReused = treeDigest(join(rootfsCopy, "bty-outside")) === outsideBefore;
+  const baseReused = fileDigest(join(rootfsCopy, "bty-outside.tar")) === outsideBefore;
   if (baseReused) {
     // ...and, on the (cached) binary layer with the new /opt layer, finish
     // (the append; usbboot-pc: the ISO made again) and bty's ISO finishing.

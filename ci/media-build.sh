@@ -57,10 +57,12 @@ Stages, run in this order (each one a separate, cacheable step):
       `lb bootstrap` + `lb chroot` (bty's package lists and other hooks)
   install-bty --work DIR --wheel WHL|DIR [--timeout SEC]
       run bty's wheel-install hook in the finished chroot; move what it
-      made to DIR/bty-layer (/opt) and DIR/bty-outside (anything else)
+      made to DIR/bty-layer (/opt) and archive anything else it made in
+      DIR/bty-outside.tar (files only, name order, one time: its bytes
+      change only when those files do)
   seal    --work DIR --variant V
       remove the build-only extras from the chroot (no extra CA, pip.conf
-      or gitconfig stays in the image), put DIR/bty-outside back
+      or gitconfig stays in the image), unpack DIR/bty-outside.tar into it
   binary  --work DIR --variant V [--timeout SEC]
       `lb binary` with /opt excluded from the squashfs
   finish  --work DIR --variant V --version VER --out OUT
@@ -278,16 +280,19 @@ stage_install_bty() {
   [[ -n "$wheel" && -f "$wheel" ]] || die "--wheel must name bty's wheel or a directory holding it (got '${wheel}')"
   [[ "$(basename "$wheel")" =~ ^bty_lab-.+-py3-none-any\.whl$ ]] ||
     die "$(basename "$wheel") is not a bty_lab-*-py3-none-any.whl wheel (bty's hook installs only that)"
-  local layer="$work/bty-layer" outside="$work/bty-outside" marker="$work/install-marker"
+  local layer="$work/bty-layer" outside="$work/bty-outside.tar" marker="$work/install-marker"
   rm -rf "$layer" "$outside"
-  mkdir -p "$layer" "$outside" "$logs"
+  mkdir -p "$layer" "$logs"
   [[ ! -e "$root/opt/bty/venv" ]] || die "the chroot already holds /opt/bty/venv: start again from the rootfs stage"
   install -D -m 0644 "$wheel" "$root/opt/bty/$(basename "$wheel")"
   # Where the held hook runs from inside the chroot; it reads no path of its own.
   local hook="/var/tmp/$BTY_INSTALL_HOOK"
   install -m 0755 "$work/held-hooks/$BTY_INSTALL_HOOK" "$root$hook"
   touch "$marker"
-  sleep 1
+  # find -newer compares nanosecond times, which the kernel advances at
+  # worst once per tick (a few milliseconds): a tenth of a second keeps
+  # every file the hook writes newer than the marker.
+  sleep 0.1
   chroot_mounts "$root"
   # Never leave the chroot's mounts behind (time bound, signal).
   trap 'chroot_umounts "$root"' EXIT
@@ -311,14 +316,24 @@ stage_install_bty() {
   # /usr/local/bin/bty link) back into the chroot before the base squashfs.
   mv "$root/opt" "$layer/opt"
   mkdir -m 0755 "$root/opt"
+  # Files only (the chroot's directories keep their own attributes), in name
+  # order, owners as numbers, all with the time of the Debian release's
+  # /etc/debian_version: the archive's bytes then change only when what the
+  # hook made does. The engine keys the base squashfs on those bytes (it is
+  # handed over as a file, which the engine hashes by content), so a change
+  # to bty's Python code alone keeps the binary stage.
+  local epoch
+  epoch=$(stat -c %Y "$root/etc/debian_version")
   (cd "$root" && find . -xdev -newer "$marker" ! -type d \
       ! -path './proc/*' ! -path './sys/*' ! -path './dev/*' ! -path './run/*' ! -path './tmp/*' \
       ! -path './etc/resolv.conf' ! -path './var/log/*' -print0 |
-    cpio --null -pdm --quiet "$outside")
+    LC_ALL=C sort -z |
+    tar --create --file "$outside" --null --no-recursion --files-from=- \
+      --format=gnu --numeric-owner --mtime="@$epoch")
   # (Today: the /usr/local/bin/bty link and the byte code of the standard
   # library modules pip and venv imported.)
   local made
-  made=$(cd "$outside" && find . ! -type d | sed 's/^\.//' | sort)
+  made=$(tar --list --file "$outside" | sed 's/^\.//' | sort)
   echo "media-build.sh: bty layer $(du -sh "$layer" | cut -f1); $(grep -c . <<<"$made" || true) file(s) made outside /opt:"
   grep -v '/__pycache__/' <<<"$made" | sed 's/^/  /' || true
 }
@@ -327,13 +342,13 @@ stage_seal() {
   need_variant
   local root="$lb_dir/chroot"
   [[ -d "$root/usr" ]] || die "no chroot in $lb_dir: run the rootfs stage first"
-  [[ -d "$work/bty-outside" ]] || die "no $work/bty-outside: run the install-bty stage first"
+  [[ -f "$work/bty-outside.tar" ]] || die "no $work/bty-outside.tar: run the install-bty stage first"
   local extra
   for extra in "$CA_IN_CHROOT" "$PIP_CONF" "$GITCONFIG" "$R8125_IN_CHROOT"; do
     rm -rf "$root$extra" "$lb_dir/config/includes.chroot$extra"
   done
   rmdir "$(dirname "$root$CA_IN_CHROOT")" "$(dirname "$root$R8125_IN_CHROOT")" 2>/dev/null || true
-  cp -a "$work/bty-outside/." "$root/"
+  tar --extract --file "$work/bty-outside.tar" --directory "$root" --numeric-owner --preserve-permissions
 }
 
 stage_binary() {

@@ -6,10 +6,10 @@
  * squashfs (binary) sees the root file system plus what bty's wheel-install
  * hook made outside /opt (the /usr/local/bin/bty link), never bty's /opt,
  * which finish appends (for usbboot-pc, then the ISO made again with
- * live-build's own xorriso line, and bty's ISO finishing). On the real
- * engine v0.21.8 a Python-only change still reruns binary: the engine keys
- * it on the install-bty exec its input comes from, not on that input's
- * content (docs/media.md, "What the engine caches").
+ * live-build's own xorriso line, and bty's ISO finishing). A Python-only
+ * change reruns install-bty and finish; binary is kept because what it is
+ * given from install-bty is a file the engine keys by its content
+ * (docs/media.md, "What the engine caches").
  */
 import { CacheSharingMode, type Container, type Directory, type File, dag } from "@dagger.io/dagger";
 
@@ -122,19 +122,25 @@ export function mediaDirectory(inputs: MediaInputs, variant: MediaVariant): Dire
   const opts = options(inputs);
   const { work } = MEDIA_PATHS;
   const rootfs = rootfsContainer(inputs, variant);
+  // The wheel and bty's layer are mounted, not copied: each stage only
+  // reads them, and a copy into the stage's container costs a layer.
   const installed = withStep(
-    rootfs.withDirectory(MEDIA_PATHS.wheel, inputs.wheel),
+    rootfs.withMountedDirectory(MEDIA_PATHS.wheel, inputs.wheel),
     installBtyStage(MEDIA_LAYOUT, MEDIA_PATHS.wheel, opts),
   );
   // Every variant's base squashfs leaves /opt out: bty's /opt/bty joins in
   // finish (netboot-pc's squashfs, usbboot-pc's ISO made again around it;
   // ramboot-init publishes no squashfs), so lb binary is kept across a
-  // change to bty's Python code.
-  let binary = rootfs.withDirectory(`${work}/bty-outside`, installed.directory(`${work}/bty-outside`));
+  // change to bty's Python code. The rest of what the hook made comes as one
+  // archive taken with Directory.file, which the engine (v0.21.8) keys by
+  // the file's content; Container.file and Container.directory are keyed by
+  // the install-bty exec that made them, which a new wheel always reruns.
+  const outside = installed.directory(work).file("bty-outside.tar");
+  let binary = rootfs.withFile(`${work}/bty-outside.tar`, outside);
   binary = withStep(binary, sealStage(MEDIA_LAYOUT, variant));
   binary = withStep(binary, binaryStage(MEDIA_LAYOUT, variant, opts));
   let finished = binary
-    .withDirectory(`${work}/bty-layer`, installed.directory(`${work}/bty-layer`))
+    .withMountedDirectory(`${work}/bty-layer`, installed.directory(`${work}/bty-layer`))
     .withFile(`${work}/pip-freeze.txt`, installed.file(`${work}/pip-freeze.txt`));
   finished = withStep(finished, finishStage(MEDIA_LAYOUT, variant, inputs.version));
   if (variant === "usbboot-pc") {

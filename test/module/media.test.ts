@@ -40,7 +40,8 @@ const cacheKeys = (chain: Call[]) =>
 const jobs = () => engine.chains().filter((chain) => chain.some((c) => c.field === "from"));
 
 /** The container a withDirectory/withFile source came from (its chain up to .directory/.file). */
-const sourceChain = (chain: Call[], path: string) => chainOf(mounted(chain, "withDirectory", path)?.args.source ?? mounted(chain, "withFile", path)?.args.source);
+const sourceChain = (chain: Call[], path: string) =>
+  chainOf(["withDirectory", "withMountedDirectory", "withFile"].map((field) => mounted(chain, field, path)?.args.source).find((s) => s !== undefined));
 
 describe("buildNetbootPc", () => {
   it("builds on trixie with live-build, apt and live-build caches in volumes, stages in bty's order", async () => {
@@ -104,7 +105,8 @@ describe("buildNetbootPc", () => {
     expect(origin("/opt/bty-ci/apt-install.sh")).toEqual(["currentModule", "source", "directory ci", "file apt-install.sh"]);
     expect(origin("/opt/bty-ci/ci")).toEqual(["currentModule", "source", "directory ci"]);
     expect(origin("/src/pyproject.toml").at(-1)).toBe("file pyproject.toml");
-    expect(origin("/build/scratch/bty-outside").at(-1)).toBe("directory /build/scratch/bty-outside");
+    // The archive comes through Directory.file, the call the engine keys by content.
+    expect(origin("/build/scratch/bty-outside.tar").slice(-2)).toEqual(["directory /build/scratch", "file bty-outside.tar"]);
     expect(origin("/build/scratch/bty-layer").at(-1)).toBe("directory /build/scratch/bty-layer");
     expect(origin("/build/scratch/pip-freeze.txt").at(-1)).toBe("file /build/scratch/pip-freeze.txt");
   });
@@ -115,7 +117,7 @@ describe("buildNetbootPc", () => {
       "bash /opt/bty-ci/ci/media-build.sh rootfs",
       "bash /opt/bty-ci/ci/media-build.sh binary",
     ]);
-    const installed = sourceChain(out, "/build/scratch/bty-outside");
+    const installed = sourceChain(out, "/build/scratch/bty-outside.tar");
     expect(privileged(installed).at(-1)).toBe("bash /opt/bty-ci/ci/media-build.sh install-bty");
     // The apt install and every other exec run without them.
     expect(execs(out).find((e) => e.args[1] === "/opt/bty-ci/apt-install.sh")?.insecureRootCapabilities ?? false).toBe(false);
@@ -130,8 +132,11 @@ describe("buildNetbootPc", () => {
     expect(chainOf(srcMounts[0]!.args.source).map((c) => [c.field, c.args.path])).toContainEqual(["directory", "bty-media"]);
     expect(before.some((c) => c.args.path === "/build/wheel")).toBe(false);
     // The wheel is buildWheel's dist/, given to install-bty only.
-    const installed = sourceChain(out, "/build/scratch/bty-outside");
+    const installed = sourceChain(out, "/build/scratch/bty-outside.tar");
     const wheel = sourceChain(installed, "/build/wheel");
+    // Mounted, not copied into install-bty's container (nor the layer into finish's).
+    expect(mounted(installed, "withMountedDirectory", "/build/wheel")).toBeDefined();
+    expect(mounted(out, "withMountedDirectory", "/build/scratch/bty-layer")).toBeDefined();
     expect(argv(wheel)).toContainEqual(expect.arrayContaining(["uv", "build"]));
     expect(wheel.at(-1)).toMatchObject({ field: "directory", args: { path: "/src/dist" } });
     expect(argv(installed).at(-1)).toEqual([
@@ -143,7 +148,7 @@ describe("buildNetbootPc", () => {
     const out = chainOf(await call("buildNetbootPc"));
     const binaryAt = out.findIndex((c) => c.field === "withExec" && (c.args.args as string[])[2] === "binary");
     const inputs = out.slice(0, binaryAt).filter((c) => String(c.args.path ?? "").startsWith("/build/scratch/bty-"));
-    expect(inputs.map((c) => c.args.path)).toEqual(["/build/scratch/bty-outside"]);
+    expect(inputs.map((c) => c.args.path)).toEqual(["/build/scratch/bty-outside.tar"]);
     // bty's /opt layer and pip freeze join only for the append in finish.
     const after = out.slice(binaryAt).filter((c) => String(c.args.path ?? "").startsWith("/build/scratch/"));
     expect(after.map((c) => c.args.path)).toEqual(["/build/scratch/bty-layer", "/build/scratch/pip-freeze.txt"]);
@@ -194,12 +199,15 @@ describe("buildRambootInit and buildUsbbootPc", () => {
       const finishAt = out.findIndex((c) => c.field === "withExec" && (c.args.args as string[])[2] === "finish");
       const inputs = (from: number, to: number) =>
         out.slice(from, to).filter((c) => String(c.args.path ?? "").startsWith("/build/scratch/bty-")).map((c) => c.args.path);
-      expect(inputs(0, binaryAt)).toEqual(["/build/scratch/bty-outside"]);
+      expect(inputs(0, binaryAt)).toEqual(["/build/scratch/bty-outside.tar"]);
       expect(inputs(binaryAt, finishAt)).toEqual(["/build/scratch/bty-layer"]);
-      // Both from what install-bty left in its container.
-      for (const path of ["/build/scratch/bty-outside", "/build/scratch/bty-layer"]) {
-        expect(sourceChain(out, path).at(-1)).toMatchObject({ field: "directory", args: { path } });
-      }
+      // Both from what install-bty left in its container; the archive through
+      // Directory.file (keyed by content), the /opt layer as its directory.
+      expect(sourceChain(out, "/build/scratch/bty-outside.tar").slice(-2)).toMatchObject([
+        { field: "directory", args: { path: "/build/scratch" } },
+        { field: "file", args: { path: "bty-outside.tar" } },
+      ]);
+      expect(sourceChain(out, "/build/scratch/bty-layer").at(-1)).toMatchObject({ field: "directory", args: { path: "/build/scratch/bty-layer" } });
       expect(argv(out).find((a) => a[2] === "finish")).toEqual([
         ...SCRIPT, "finish", "--work", "/build/scratch", "--variant", variant, "--version", "0.77.2", "--out", "/build/out",
       ]);

@@ -397,6 +397,26 @@ describe.skipIf(!haveR8125)(`netboot-pc, really built from bty's sdist${haveR812
     }
   });
 
+  it("hands lb binary what bty's hook made outside /opt as an archive whose bytes change only with those files", () => {
+    // GNU tar's verbose listing: mode, owner/group, size, date, time, name.
+    const listing = sh(["env", "TZ=UTC", "tar", "--list", "--verbose", "--full-time", "--numeric-owner", "--file", join(work, "build/bty-outside.tar")]);
+    expect(listing.status, listing.stderr).toBe(0);
+    const members = listing.stdout.trim().split("\n").map((line) => {
+      const [mode, owner, , date, time, name, ...link] = line.split(/\s+/);
+      return { mode: mode!, owner: owner!, when: `${date} ${time}`, name: name!, link: link.join(" ") };
+    });
+    expect(members.find((m) => m.name === "./usr/local/bin/bty")).toMatchObject({ mode: expect.stringMatching(/^l/), link: "-> /opt/bty/venv/bin/bty" });
+    // Files only (the chroot's directories keep their own attributes), in name order, owners as numbers...
+    expect(members.filter((m) => m.mode.startsWith("d"))).toEqual([]);
+    const names = members.map((m) => m.name);
+    expect(names).toEqual([...names].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b))));
+    expect(new Set(members.map((m) => m.owner))).toEqual(new Set(["0/0"]));
+    // ...and one time for all, the Debian release's: not when the hook ran.
+    const release = statSync(join(work, "build/lb/chroot/etc/debian_version")).mtime;
+    const stamp = sh(["date", "-u", "-d", `@${Math.floor(release.getTime() / 1000)}`, "+%Y-%m-%d %H:%M:%S"]).stdout.trim();
+    expect(new Set(members.map((m) => m.when))).toEqual(new Set([stamp]));
+  });
+
   it("records packages, bty's venv, r8125 and live-build in the build manifest, all listed packages present", () => {
     const manifest = readFileSync(join(out, buildManifestName("netboot-pc", version)), "utf8");
     expect(manifest).toMatch(/^live-build\t(?:\d+:)?20\d{6}/m);
