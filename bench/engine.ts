@@ -12,17 +12,19 @@
  *   usbboot-pc   build-usbboot-pc, then test-usb-grow on the ISO made after
  *                the Python-only change (the one made again around bty's layer);
  *   ramboot-init build-ramboot-init;
- * each medium three times: cold, again with no change (the engine's cache
- * lookups and the export), and on a copy of bty with a comment added to one
- * of its modules (a Python-only change), with the three times, their
- * ratios to cold, and which exported files changed;
+ * each medium four times: cold, again with no change (the engine's cache
+ * lookups and the export), on a copy of bty with a comment added to one
+ * of its modules (a Python-only change), and from a copy of this module
+ * changed outside ci/ (as a commit in a checkout of bty-ci, or a new
+ * bty-ci release, changes it), with the times, their ratios to cold, and
+ * which exported files the Python-only change altered;
  *   all-checks   all-checks-bundle, exported as the drop-in's checks job does:
  *                its report.md (the job summary) and what it hands on; the
  *                Raspberry Pi image from the payload tier's look-alike.
  */
 import { spawnSync } from "node:child_process";
-import { cpSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
-import { join } from "node:path";
+import { appendFileSync, cpSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { dirname, join } from "node:path";
 
 import { createHash } from "node:crypto";
 
@@ -53,9 +55,28 @@ interface Rebuilds {
   cold: number;
   noChange: number;
   pythonOnly: number;
+  /** The same call (bty unchanged) from a copy of this module changed outside ci/. */
+  moduleChanged: number;
   /** Exported files whose bytes differ between the cold and the Python-only build. */
   changed: string[];
   passed: boolean;
+}
+
+/**
+ * A copy of this module as the engine loads it (the files git tracks or
+ * would, less what dagger.json leaves out) with a line added to README.md:
+ * bty-ci changed outside ci/, which changes the module's whole source.
+ */
+function changedModuleCopy(dest: string): string {
+  const listed = spawnSync("git", ["-C", REPO, "ls-files", "-z", "--cached", "--others", "--exclude-standard"], { encoding: "utf8" });
+  if (listed.status !== 0) throw new Error(`git ls-files in ${REPO} failed:\n${listed.stderr}`);
+  const leftOut = ["test/", "bench/", "docs/"];
+  for (const file of listed.stdout.split("\0").filter((f) => f && !leftOut.some((d) => f.startsWith(d)))) {
+    mkdirSync(dirname(join(dest, file)), { recursive: true });
+    cpSync(join(REPO, file), join(dest, file));
+  }
+  appendFileSync(join(dest, "README.md"), "\nChanged by the engine bench: bty-ci outside ci/.\n");
+  return dest;
 }
 
 const digest = (file: string) => createHash("sha256").update(readFileSync(file)).digest("hex");
@@ -109,8 +130,10 @@ export async function benchEngine(jobs: EngineJob[]): Promise<void> {
   pythonOnlyChange(btyPythonOnly);
   const rebuilds: Rebuilds[] = [];
 
-  const call = async (name: string, args: string[], timeoutMs?: number, source = bty) => {
-    const r = await dagger(`bench-${name}`, ["-m", module, "call", "--source", source, "--hook-manifests", HOOK_MANIFESTS, ...offline, ...args], { timeoutMs });
+  const changedModule = changedModuleCopy(join(work, "bty-ci-changed"));
+
+  const call = async (name: string, args: string[], timeoutMs?: number, source = bty, from = module) => {
+    const r = await dagger(`bench-${name}`, ["-m", from, "call", "--source", source, "--hook-manifests", HOOK_MANIFESTS, ...offline, ...args], { timeoutMs });
     const last = `${r.stdout}${r.stderr}`.trim().split("\n").slice(-1)[0] ?? "";
     outcomes.push({ job: name, seconds: r.seconds, result: r.code === 0 ? "passed" : `failed (exit ${r.code}): ${last.slice(0, 160)}` });
     console.log(`  ${name}: ${outcomes.at(-1)!.result}, ${r.seconds.toFixed(0)} s`);
@@ -127,16 +150,20 @@ export async function benchEngine(jobs: EngineJob[]): Promise<void> {
     if (jobs.includes("all-checks")) await stackBaseLookAlikes();
     console.log(`  engine setup and the look-alike images: ${((performance.now() - setupStart) / 1000).toFixed(0)} s`);
     let trio: string | undefined;
-    /** Cold, no change, Python-only: the directory each exported to, or undefined where a call failed. */
+    /** Cold, no change, Python-only, bty-ci changed: the directory each exported to, or undefined where a call failed. */
     const series = async (medium: string, fn: string) => {
-      const dirs = { cold: join(out, medium, "cold"), noChange: join(out, medium, "no-change"), pythonOnly: join(out, medium, "python-only") };
+      const dirs = {
+        cold: join(out, medium, "cold"), noChange: join(out, medium, "no-change"), pythonOnly: join(out, medium, "python-only"),
+        moduleChanged: join(out, medium, "bty-ci-changed"),
+      };
       const cold = await call(fn, [fn, "export", "--path", dirs.cold]);
       const noChange = await call(`${fn}-no-change`, [fn, "export", "--path", dirs.noChange]);
       const pythonOnly = await call(`${fn}-python-only`, [fn, "export", "--path", dirs.pythonOnly], undefined, btyPythonOnly);
-      const passed = [cold, noChange, pythonOnly].every((r) => r.code === 0);
+      const moduleChanged = await call(`${fn}-bty-ci-changed`, [fn, "export", "--path", dirs.moduleChanged], undefined, bty, changedModule);
+      const passed = [cold, noChange, pythonOnly, moduleChanged].every((r) => r.code === 0);
       if (passed) console.log(`    ${describeFiles(dirs.cold)}`);
       rebuilds.push({
-        medium, cold: cold.seconds, noChange: noChange.seconds, pythonOnly: pythonOnly.seconds, passed,
+        medium, cold: cold.seconds, noChange: noChange.seconds, pythonOnly: pythonOnly.seconds, moduleChanged: moduleChanged.seconds, passed,
         changed: passed ? changedFiles(dirs.cold, dirs.pythonOnly) : [],
       });
       return passed ? dirs : undefined;
@@ -186,7 +213,9 @@ export async function benchEngine(jobs: EngineJob[]): Promise<void> {
   for (const o of outcomes) console.log(`  ${o.job.padEnd(jobWidth)} ${o.result.slice(0, 40).padEnd(40)} ${o.seconds.toFixed(0).padStart(7)}`);
   if (rebuilds.length) {
     const pct = (part: number, whole: number) => `${((100 * part) / whole).toFixed(1)} %`;
-    console.log("\n  medium         cold s   no change s (of cold)   Python-only s (of cold)   files changed by the Python-only change");
+    console.log(
+      "\n  medium         cold s   no change s (of cold)   Python-only s (of cold)   bty-ci changed s (of cold)   files changed by the Python-only change",
+    );
     for (const b of rebuilds) {
       if (!b.passed) {
         console.log(`  ${b.medium.padEnd(13)} a call failed (see the table above)`);
@@ -195,6 +224,7 @@ export async function benchEngine(jobs: EngineJob[]): Promise<void> {
       console.log(
         `  ${b.medium.padEnd(13)} ${b.cold.toFixed(0).padStart(6)}   ${b.noChange.toFixed(0).padStart(6)} (${pct(b.noChange, b.cold)})`.padEnd(47) +
           `${b.pythonOnly.toFixed(0).padStart(6)} (${pct(b.pythonOnly, b.cold)})`.padEnd(26) +
+          `${b.moduleChanged.toFixed(0).padStart(6)} (${pct(b.moduleChanged, b.cold)})`.padEnd(29) +
           (b.changed.length ? b.changed.join(", ") : "none"),
       );
     }

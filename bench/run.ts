@@ -21,8 +21,9 @@
  *   7. with --engine[=job,...]: the heavy jobs on a real Dagger engine
  *      (bench/engine.ts; root, the shared engine scripts): build-netboot-pc,
  *      test-pxe on both firmwares, build-usbboot-pc + test-usb-grow,
- *      build-ramboot-init (each medium cold, again with no change, and after
- *      a Python-only change), all-checks --format markdown.
+ *      build-ramboot-init (each medium cold, again with no change, after
+ *      a Python-only change, and from a copy of this module changed outside
+ *      ci/), all-checks --format markdown.
  * Usage: npm run bench [-- --skip-matrix] [-- --skip-ipxe] [-- --media[=netboot-pc,ramboot-init,usbboot-pc]] [-- --side-by-side]
  *                      [-- --usb[=ISO]] [-- --pxe[=TRIO_DIR]]
  *                      [-- --engine[=netboot-pc,pxe,usbboot-pc,ramboot-init,all-checks]]

@@ -72,6 +72,27 @@ export function pythonToolContainer(inputs: JobInputs): Container {
   return pythonBase(inputs, PRIMARY_LEG);
 }
 
+/**
+ * bty-ci's `ci/` programs made again file by file, for the live media builds
+ * (D70). Dagger v0.21.8 keys `currentModule().source()` by the module's whole
+ * context directory, which every commit in a local checkout of bty-ci changes
+ * (and every bty-ci release a caller moves to); it keys `Directory.file` by
+ * the file's bytes. Made from those files, the directory changes only when a
+ * program does, so live-build's stages after it keep their cache. It costs a
+ * query per file on every call, so the other jobs copy `ci/` whole
+ * (withCiScripts).
+ */
+export async function ciScriptsByContent(): Promise<Directory> {
+  const ci = dag.currentModule().source().directory("ci");
+  // glob walks in name order (the same chain, so the same key, every call) and
+  // lists directories too, with a trailing "/": withFile makes those itself.
+  const files = (await ci.glob("**")).filter((path) => !path.endsWith("/"));
+  const made = files.reduce((dir, path) => dir.withFile(path, ci.file(path)), dag.directory());
+  // Synced, the SDK passes it on by its ID; unsynced, it would ask for every
+  // file's ID again each time a stage copies the directory in.
+  return made.sync();
+}
+
 /** bty-ci's own `ci/` programs at PATHS.ciScripts. */
 export function withCiScripts(ctr: Container): Container {
   return ctr.withDirectory(PATHS.ciScripts, dag.currentModule().source().directory("ci"));

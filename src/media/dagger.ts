@@ -15,7 +15,7 @@ import { CacheSharingMode, type Container, type Directory, type File, dag } from
 
 import { readProject } from "../checkout/dagger.js";
 import { MEDIA, MEDIA_CACHE, PATHS } from "../config.js";
-import { type JobInputs, withStep } from "../containers.js";
+import { ciScriptsByContent, type JobInputs, withStep } from "../containers.js";
 import { buildWheelDirectory } from "../python/dagger.js";
 import {
   binaryStage,
@@ -52,6 +52,8 @@ export const MEDIA_LAYOUT: MediaLayout = {
 /** What one media build is made from. */
 export interface MediaInputs {
   source: Directory;
+  /** bty-ci's `ci/` programs, made by content (ciScriptsByContent). */
+  ci: Directory;
   /** bty's version (names the artifacts). */
   version: string;
   /** buildWheel's output (one bty_lab wheel inside). */
@@ -68,8 +70,6 @@ export interface MediaInputs {
   timeoutSeconds: number;
 }
 
-const ci = () => dag.currentModule().source().directory("ci");
-
 /** Trixie with live-build and the verifiers' tools, apt archives in cache volumes. */
 export function mediaBase(inputs: MediaInputs): Container {
   const mirror = inputs.debianMirror ? ["--mirror", inputs.debianMirror] : [];
@@ -80,11 +80,11 @@ export function mediaBase(inputs: MediaInputs): Container {
     .withMountedCache("/var/cache/apt/archives", dag.cacheVolume(MEDIA_CACHE.aptArchives), locked)
     .withMountedCache("/var/lib/apt/lists", dag.cacheVolume(MEDIA_CACHE.aptLists), locked)
     // Only the installer, so a change to other ci/ scripts keeps this layer.
-    .withFile("/opt/bty-ci/apt-install.sh", ci().file("apt-install.sh"))
+    .withFile("/opt/bty-ci/apt-install.sh", inputs.ci.file("apt-install.sh"))
     .withExec(["bash", "/opt/bty-ci/apt-install.sh", ...mirror, ...MEDIA.packages])
     .withoutMount("/var/cache/apt/archives")
     .withoutMount("/var/lib/apt/lists")
-    .withDirectory(PATHS.ciScripts, ci());
+    .withDirectory(PATHS.ciScripts, inputs.ci);
 }
 
 function options(inputs: MediaInputs): MediaOptions {
@@ -173,6 +173,7 @@ export async function buildMedia(inputs: JobInputs, variant: MediaVariant, args:
   return mediaDirectory(
     {
       source: inputs.source,
+      ci: await ciScriptsByContent(),
       version,
       wheel: buildWheelDirectory(inputs),
       debianMirror: inputs.debianMirror,

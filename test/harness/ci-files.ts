@@ -15,7 +15,9 @@
  * test/payload/ci-scripts.test.ts (shellcheck, ruff).
  */
 import { readdirSync, readFileSync, statSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
+
+import type { AnswerContext, RecordingEngine } from "./engine.js";
 
 export const CI_DIR = resolve(import.meta.dirname, "../../ci");
 
@@ -56,4 +58,25 @@ export function ciPaths(...kinds: CiFileKind[]): string[] {
   return ciFiles()
     .filter((f) => f.kind !== undefined && kinds.includes(f.kind))
     .map((f) => f.path);
+}
+
+/**
+ * What v0.21.8's `glob("**")` of the module's ci/ lists: every file, and every
+ * directory with a trailing "/" (core/directory.go's Glob), in name order.
+ */
+export function ciGlob(): string[] {
+  const files = ciFiles().map((f) => f.path);
+  const dirs = new Set(files.map((p) => dirname(p)).filter((d) => d !== "."));
+  return [...files, ...[...dirs].map((d) => `${d}/`)].sort();
+}
+
+/** A `glob` on the module's own ci/ (`currentModule.source.directory("ci")`). */
+function globsModuleCi(ctx: AnswerContext): boolean {
+  const [root, source, dir] = ctx.chain;
+  return root?.field === "currentModule" && source?.field === "source" && dir?.field === "directory" && dir.args.path === "ci" && ctx.chain.length === 4;
+}
+
+/** Answer `glob` on the module's ci/ as the engine would ({@link ciGlob}); other globs keep their answers. */
+export function answerModuleCi(engine: RecordingEngine): void {
+  engine.answer("glob", (ctx: AnswerContext) => (globsModuleCi(ctx) ? ciGlob() : undefined));
 }

@@ -11,6 +11,7 @@
  */
 import { afterAll, beforeAll, beforeEach } from "vitest";
 
+import { answerModuleCi } from "./ci-files.js";
 import { type RecordingEngine, startRecordingEngine } from "./engine.js";
 import { scanModule } from "./scan.js";
 
@@ -52,6 +53,8 @@ export function useRecordingEngine(setup: RecordingEngineSetup = {}): RecordingE
   beforeEach(() => {
     const engine = current();
     engine.reset();
+    // The module's own ci/ as the engine lists it (the media builds list it, D70).
+    answerModuleCi(engine);
     setup.answers?.(engine);
   });
 

@@ -7,8 +7,9 @@
  */
 import { describe, expect, it } from "vitest";
 
-import type { Call } from "../harness/engine.js";
+import type { Call, RecordingEngine } from "../harness/engine.js";
 import { answerCheckout, PYPROJECT } from "../harness/checkout.js";
+import { ciFiles } from "../harness/ci-files.js";
 import { invokeFunction } from "../harness/invoke.js";
 import { useRecordingEngine } from "../harness/use-engine.js";
 import { MODULE_FILES as files } from "./module-files.js";
@@ -42,6 +43,28 @@ const jobs = () => engine.chains().filter((chain) => chain.some((c) => c.field =
 /** The container a withDirectory/withFile source came from (its chain up to .directory/.file). */
 const sourceChain = (chain: Call[], path: string) =>
   chainOf(["withDirectory", "withMountedDirectory", "withFile"].map((field) => mounted(chain, field, path)?.args.source).find((s) => s !== undefined));
+
+/**
+ * The directory `id` is bty-ci's ci/ as D70 makes it for the media: every file
+ * under the module's ci/, in name order, each taken by `Directory.file` (the
+ * call the engine keys by content) from `currentModule.source.directory("ci")`,
+ * synced once.
+ */
+function expectCiScriptsByContent(engine: RecordingEngine, id: string): void {
+  const [empty, ...rest] = engine.pipelineOf(id) ?? [];
+  expect(empty).toMatchObject({ parent: "Query", field: "directory" });
+  expect(rest.at(-1)?.field).toBe("sync");
+  const made = rest.slice(0, -1);
+  expect(made.map((c) => c.args.path)).toEqual(ciFiles().map((f) => f.path));
+  for (const c of made) {
+    expect(engine.pipelineOf(String(c.args.source))?.map((s) => [s.field, s.args.path])).toEqual([
+      ["currentModule", undefined],
+      ["source", undefined],
+      ["directory", "ci"],
+      ["file", c.args.path],
+    ]);
+  }
+}
 
 describe("buildNetbootPc", () => {
   it("builds on trixie with live-build, apt and live-build caches in volumes, stages in bty's order", async () => {
@@ -102,8 +125,11 @@ describe("buildNetbootPc", () => {
     // Where each layer's files come from.
     const origin = (path: string) =>
       sourceChain(out, path).filter((c) => c.field !== "container").map((c) => (c.args.path === undefined ? c.field : `${c.field} ${String(c.args.path)}`));
-    expect(origin("/opt/bty-ci/apt-install.sh")).toEqual(["currentModule", "source", "directory ci", "file apt-install.sh"]);
-    expect(origin("/opt/bty-ci/ci")).toEqual(["currentModule", "source", "directory ci"]);
+    // bty-ci's ci/ by content (D70): the installer alone first, then the whole directory.
+    const ciMade = ["directory", ...ciFiles().map((f) => `withFile ${f.path}`)];
+    expect(origin("/opt/bty-ci/apt-install.sh")).toEqual([...ciMade, "file apt-install.sh"]);
+    expect(origin("/opt/bty-ci/ci")).toEqual(ciMade);
+    expectCiScriptsByContent(engine, String(mounted(out, "withDirectory", "/opt/bty-ci/ci")?.args.source));
     expect(origin("/src/pyproject.toml").at(-1)).toBe("file pyproject.toml");
     // The archive comes through Directory.file, the call the engine keys by content.
     expect(origin("/build/scratch/bty-outside.tar").slice(-2)).toEqual(["directory /build/scratch", "file bty-outside.tar"]);
