@@ -17,6 +17,7 @@ import { readProject } from "../checkout/dagger.js";
 import { MEDIA, MEDIA_CACHE, PATHS } from "../config.js";
 import { ciScriptsByContent, type JobInputs, withStep } from "../containers.js";
 import { buildWheelDirectory } from "../python/dagger.js";
+import { wheelName } from "../release/image-plan.js";
 import {
   binaryStage,
   checkTimeout,
@@ -122,10 +123,15 @@ export function mediaDirectory(inputs: MediaInputs, variant: MediaVariant): Dire
   const opts = options(inputs);
   const { work } = MEDIA_PATHS;
   const rootfs = rootfsContainer(inputs, variant);
+  // The wheel by content too (Directory.file): hatchling builds it byte for
+  // byte the same from the same files, so a change that leaves it as it was
+  // (bty's tests or docs, bty-ci outside ci/) keeps install-bty cached.
+  const wheelFile = wheelName(inputs.version);
+  const wheel = dag.directory().withFile(wheelFile, inputs.wheel.file(wheelFile));
   // The wheel and bty's layer are mounted, not copied: each stage only
   // reads them, and a copy into the stage's container costs a layer.
   const installed = withStep(
-    rootfs.withMountedDirectory(MEDIA_PATHS.wheel, inputs.wheel),
+    rootfs.withMountedDirectory(MEDIA_PATHS.wheel, wheel),
     installBtyStage(MEDIA_LAYOUT, MEDIA_PATHS.wheel, opts),
   );
   // Every variant's base squashfs leaves /opt out: bty's /opt/bty joins in

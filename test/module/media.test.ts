@@ -157,14 +157,23 @@ describe("buildNetbootPc", () => {
     expect(srcMounts.map((c) => c.args.path)).toEqual(["/src/bty-media", "/src/pyproject.toml"]);
     expect(chainOf(srcMounts[0]!.args.source).map((c) => [c.field, c.args.path])).toContainEqual(["directory", "bty-media"]);
     expect(before.some((c) => c.args.path === "/build/wheel")).toBe(false);
-    // The wheel is buildWheel's dist/, given to install-bty only.
+    // The wheel is buildWheel's, given to install-bty only, by content:
+    // a directory holding the one file Directory.file took from its dist/.
     const installed = sourceChain(out, "/build/scratch/bty-outside.tar");
-    const wheel = sourceChain(installed, "/build/wheel");
+    const wheelDir = sourceChain(installed, "/build/wheel");
+    expect(wheelDir.map((c) => [c.parent, c.field, c.args.path])).toEqual([
+      ["Query", "directory", undefined],
+      ["Directory", "withFile", "bty_lab-0.77.2-py3-none-any.whl"],
+    ]);
+    const wheel = chainOf(wheelDir[1]!.args.source);
     // Mounted, not copied into install-bty's container (nor the layer into finish's).
     expect(mounted(installed, "withMountedDirectory", "/build/wheel")).toBeDefined();
     expect(mounted(out, "withMountedDirectory", "/build/scratch/bty-layer")).toBeDefined();
     expect(argv(wheel)).toContainEqual(expect.arrayContaining(["uv", "build"]));
-    expect(wheel.at(-1)).toMatchObject({ field: "directory", args: { path: "/src/dist" } });
+    expect(wheel.slice(-2)).toMatchObject([
+      { field: "directory", args: { path: "/src/dist" } },
+      { field: "file", args: { path: "bty_lab-0.77.2-py3-none-any.whl" } },
+    ]);
     expect(argv(installed).at(-1)).toEqual([
       ...SCRIPT, "install-bty", "--work", "/build/scratch", "--wheel", "/build/wheel", "--timeout", "2400",
     ]);
