@@ -70,13 +70,17 @@ export function ciGlob(): string[] {
   return [...files, ...[...dirs].map((d) => `${d}/`)].sort();
 }
 
-/** A `glob` on the module's own ci/ (`currentModule.source.directory("ci")`). */
+/**
+ * A `glob("**")` on the module's own ci/ (`currentModule.source.directory("ci")`).
+ * Other patterns get the stand-in's default answer, so code that asks for a
+ * narrower walk does not get every file.
+ */
 function globsModuleCi(ctx: AnswerContext): boolean {
-  const [root, source, dir] = ctx.chain;
-  return root?.field === "currentModule" && source?.field === "source" && dir?.field === "directory" && dir.args.path === "ci" && ctx.chain.length === 4;
+  const [root, source, dir, glob] = ctx.chain;
+  return root?.field === "currentModule" && source?.field === "source" && dir?.field === "directory" && dir.args.path === "ci" && ctx.chain.length === 4 && glob?.args.pattern === "**";
 }
 
-/** Answer `glob` on the module's ci/ as the engine would ({@link ciGlob}); other globs keep their answers. */
+/** Answer `glob("**")` on the module's ci/ as the engine would ({@link ciGlob}); other globs keep their answers. */
 export function answerModuleCi(engine: RecordingEngine): void {
   engine.answer("glob", (ctx: AnswerContext) => (globsModuleCi(ctx) ? ciGlob() : undefined));
 }
