@@ -12,12 +12,13 @@
  *   usbboot-pc   build-usbboot-pc, then test-usb-grow on the ISO made after
  *                the Python-only change (the one made again around bty's layer);
  *   ramboot-init build-ramboot-init;
- * each medium four times: cold, again with no change (the engine's cache
+ * each medium five times: cold, again with no change (the engine's cache
  * lookups and the export), on a copy of bty with a comment added to one
- * of its modules (a Python-only change), and from a copy of this module
+ * of its modules (a Python-only change), on a copy with a comment added to
+ * one of its tests (a tests-only change), and from a copy of this module
  * changed outside ci/ (as a commit in a checkout of bty-ci, or a new
  * bty-ci release, changes it), with the times, their ratios to cold, and
- * which exported files the Python-only change altered;
+ * which exported files each change to bty altered;
  *   all-checks   all-checks-bundle, exported as the drop-in's checks job does:
  *                its report.md (the job summary) and what it hands on; the
  *                Raspberry Pi image from the payload tier's look-alike.
@@ -32,7 +33,7 @@ import { BTY_TEST_VERSION, btySdist, HOOK_MANIFESTS, HOST_CA, IPXE_TARBALL, R812
 import { rpiosLookalike } from "../test/payload/rpios.js";
 import { dagger, ENGINE_WORK, engineDown, engineUp, quadletJobLookAlike, stackBaseLookAlikes } from "../test/engine/harness.js";
 import { MEDIA } from "../src/config.js";
-import { pythonOnlyChange } from "./media.js";
+import { pythonOnlyChange, testsOnlyChange } from "./media.js";
 
 export const ENGINE_JOBS = ["netboot-pc", "pxe", "usbboot-pc", "ramboot-init", "all-checks"] as const;
 export type EngineJob = (typeof ENGINE_JOBS)[number];
@@ -49,16 +50,19 @@ interface Outcome {
   result: string;
 }
 
-/** One medium built cold, with no change, and after a Python-only change. */
+/** One medium built cold, with no change, and after each change. */
 interface Rebuilds {
   medium: string;
   cold: number;
   noChange: number;
   pythonOnly: number;
+  testsOnly: number;
   /** The same call (bty unchanged) from a copy of this module changed outside ci/. */
   moduleChanged: number;
   /** Exported files whose bytes differ between the cold and the Python-only build. */
   changed: string[];
+  /** Exported files whose bytes differ between the cold and the tests-only build. */
+  changedByTests: string[];
   passed: boolean;
 }
 
@@ -128,6 +132,10 @@ export async function benchEngine(jobs: EngineJob[]): Promise<void> {
   const btyPythonOnly = join(work, "bty-python-only");
   cpSync(bty, btyPythonOnly, { recursive: true });
   pythonOnlyChange(btyPythonOnly);
+  // bty with a tests-only change: a comment added to one test module.
+  const btyTestsOnly = join(work, "bty-tests-only");
+  cpSync(bty, btyTestsOnly, { recursive: true });
+  testsOnlyChange(btyTestsOnly);
   const rebuilds: Rebuilds[] = [];
 
   const changedModule = changedModuleCopy(join(work, "bty-ci-changed"));
@@ -150,21 +158,24 @@ export async function benchEngine(jobs: EngineJob[]): Promise<void> {
     if (jobs.includes("all-checks")) await stackBaseLookAlikes();
     console.log(`  engine setup and the look-alike images: ${((performance.now() - setupStart) / 1000).toFixed(0)} s`);
     let trio: string | undefined;
-    /** Cold, no change, Python-only, bty-ci changed: the directory each exported to, or undefined where a call failed. */
+    /** Cold, no change, Python-only, tests-only, bty-ci changed: the directory each exported to, or undefined where a call failed. */
     const series = async (medium: string, fn: string) => {
       const dirs = {
         cold: join(out, medium, "cold"), noChange: join(out, medium, "no-change"), pythonOnly: join(out, medium, "python-only"),
-        moduleChanged: join(out, medium, "bty-ci-changed"),
+        testsOnly: join(out, medium, "tests-only"),        moduleChanged: join(out, medium, "bty-ci-changed"),
       };
       const cold = await call(fn, [fn, "export", "--path", dirs.cold]);
       const noChange = await call(`${fn}-no-change`, [fn, "export", "--path", dirs.noChange]);
       const pythonOnly = await call(`${fn}-python-only`, [fn, "export", "--path", dirs.pythonOnly], undefined, btyPythonOnly);
+      const testsOnly = await call(`${fn}-tests-only`, [fn, "export", "--path", dirs.testsOnly], undefined, btyTestsOnly);
       const moduleChanged = await call(`${fn}-bty-ci-changed`, [fn, "export", "--path", dirs.moduleChanged], undefined, bty, changedModule);
-      const passed = [cold, noChange, pythonOnly, moduleChanged].every((r) => r.code === 0);
+      const passed = [cold, noChange, pythonOnly, testsOnly, moduleChanged].every((r) => r.code === 0);
       if (passed) console.log(`    ${describeFiles(dirs.cold)}`);
       rebuilds.push({
-        medium, cold: cold.seconds, noChange: noChange.seconds, pythonOnly: pythonOnly.seconds, moduleChanged: moduleChanged.seconds, passed,
+        medium, cold: cold.seconds, noChange: noChange.seconds, pythonOnly: pythonOnly.seconds, testsOnly: testsOnly.seconds,
+        moduleChanged: moduleChanged.seconds, passed,
         changed: passed ? changedFiles(dirs.cold, dirs.pythonOnly) : [],
+        changedByTests: passed ? changedFiles(dirs.cold, dirs.testsOnly) : [],
       });
       return passed ? dirs : undefined;
     };
@@ -214,7 +225,8 @@ export async function benchEngine(jobs: EngineJob[]): Promise<void> {
   if (rebuilds.length) {
     const pct = (part: number, whole: number) => `${((100 * part) / whole).toFixed(1)} %`;
     console.log(
-      "\n  medium         cold s   no change s (of cold)   Python-only s (of cold)   bty-ci changed s (of cold)   files changed by the Python-only change",
+      "\n  medium         cold s   no change s (of cold)   Python-only s (of cold)   tests-only s (of cold)   bty-ci changed s (of cold)   " +
+        "files changed by the Python-only change; by the tests-only change",
     );
     for (const b of rebuilds) {
       if (!b.passed) {
@@ -224,8 +236,9 @@ export async function benchEngine(jobs: EngineJob[]): Promise<void> {
       console.log(
         `  ${b.medium.padEnd(13)} ${b.cold.toFixed(0).padStart(6)}   ${b.noChange.toFixed(0).padStart(6)} (${pct(b.noChange, b.cold)})`.padEnd(47) +
           `${b.pythonOnly.toFixed(0).padStart(6)} (${pct(b.pythonOnly, b.cold)})`.padEnd(26) +
+          `${b.testsOnly.toFixed(0).padStart(6)} (${pct(b.testsOnly, b.cold)})`.padEnd(25) +
           `${b.moduleChanged.toFixed(0).padStart(6)} (${pct(b.moduleChanged, b.cold)})`.padEnd(29) +
-          (b.changed.length ? b.changed.join(", ") : "none"),
+          `${b.changed.length ? b.changed.join(", ") : "none"}; ${b.changedByTests.length ? b.changedByTests.join(", ") : "none"}`,
       );
     }
   }

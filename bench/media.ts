@@ -54,6 +54,20 @@ export function pythonOnlyChange(bty: string): string {
   return file;
 }
 
+/**
+ * A change to bty's tests only (the commonest pull request besides code): a
+ * comment appended to the first of its test modules. The wheel holds none of
+ * tests/, so the media should rebuild nothing after the wheel.
+ */
+export function testsOnlyChange(bty: string): string {
+  const tests = join(bty, "tests");
+  const file = readdirSync(tests)
+    .filter((f) => f.startsWith("test_") && f.endsWith(".py"))
+    .sort()[0]!;
+  appendFileSync(join(tests, file), "\n# bty-ci bench: a change to the tests only\n");
+  return file;
+}
+
 export interface MediaBench {
   variant: MediaVariant;
   cold: Record<string, number>;
