@@ -24,7 +24,7 @@ import {
 import { createServer, type Server } from "node:http";
 import { dirname, join } from "node:path";
 
-import { REPO, SHARED_DIR, VENDOR_DIR } from "../payload/host.js";
+import { IPXE_TARBALL, REPO, SHARED_DIR, VENDOR_DIR } from "../payload/host.js";
 
 /** The shared engine scripts (run from where they live, never copied here). */
 export const ENGINE_TOOLS = join(SHARED_DIR, "tools/dagger-engine");
@@ -49,15 +49,20 @@ async function engineAnswers(): Promise<boolean> {
   return (await runLogged("engine-probe", [DAGGER_BIN, "--progress=plain", "core", "version"], { env: daggerEnv(), timeoutMs: 60_000 })).code === 0;
 }
 
+/** The vendored inputs the tier needs: Dagger's build extras, and the iPXE tree the deploy checks and build-ipxe compile. */
+const ENGINE_VENDORED = [EXTRAS_TGZ, IPXE_TARBALL];
+
 /**
  * Why the engine tier is skipped here, or undefined when it runs: the engine
- * scripts and Dagger's vendored build inputs live beside the repository, and
- * a fresh machine without them (bty-ci's GitHub runner) cannot have them.
+ * scripts and the vendored inputs live beside the repository, and a fresh
+ * machine without them (bty-ci's GitHub runner) cannot have them. The tier
+ * runs whole or not at all.
  */
+const missingVendored = ENGINE_VENDORED.find((file) => !existsSync(file));
 export const ENGINE_SKIP = !existsSync(join(ENGINE_TOOLS, "run-all.sh"))
   ? `no engine scripts at ${ENGINE_TOOLS} (set BTY_CI_SHARED_DIR)`
-  : !existsSync(EXTRAS_TGZ)
-    ? `no ${EXTRAS_TGZ} (set BTY_CI_VENDOR_DIR)`
+  : missingVendored
+    ? `no ${missingVendored} (set BTY_CI_VENDOR_DIR)`
     : undefined;
 
 /** One timed step of the tier: engine setup or a CLI call. */
