@@ -128,14 +128,15 @@ export async function benchEngine(jobs: EngineJob[]): Promise<void> {
   const offline = ["--ipxe-source", ipxe, "--r-8125-source", r8125, "--extra-ca-certs", HOST_CA];
   const outcomes: Outcome[] = [];
 
-  // bty with a Python-only change: a comment added to one module.
-  const btyPythonOnly = join(work, "bty-python-only");
-  cpSync(bty, btyPythonOnly, { recursive: true });
-  pythonOnlyChange(btyPythonOnly);
-  // bty with a tests-only change: a comment added to one test module.
-  const btyTestsOnly = join(work, "bty-tests-only");
-  cpSync(bty, btyTestsOnly, { recursive: true });
-  testsOnlyChange(btyTestsOnly);
+  /** A copy of bty named `name` under the bench's work directory, with `change` made to it. */
+  const changedBty = (name: string, change: (dir: string) => string) => {
+    const dir = join(work, name);
+    cpSync(bty, dir, { recursive: true });
+    change(dir);
+    return dir;
+  };
+  const btyPythonOnly = changedBty("bty-python-only", pythonOnlyChange);
+  const btyTestsOnly = changedBty("bty-tests-only", testsOnlyChange);
   const rebuilds: Rebuilds[] = [];
 
   const changedModule = changedModuleCopy(join(work, "bty-ci-changed"));

@@ -43,30 +43,25 @@ function fileDigest(path: string): string {
   return createHash("sha256").update(readFileSync(path)).digest("hex");
 }
 
-/** A Python-only change: a comment appended to one module of bty's package. */
-export function pythonOnlyChange(bty: string): string {
-  const pkg = join(bty, "src");
-  const file = readdirSync(pkg, { recursive: true })
+/** A comment appended to the first (in name order) of the .py files under bty/dir that `pick` keeps; returns its path there. */
+function commentAdded(bty: string, dir: string, pick: (path: string) => boolean, comment: string): string {
+  const file = readdirSync(join(bty, dir), { recursive: true })
     .map(String)
-    .filter((f) => f.endsWith(".py"))
+    .filter((f) => f.endsWith(".py") && pick(f))
     .sort()[0]!;
-  appendFileSync(join(pkg, file), "\n# bty-ci bench: a Python-only change\n");
+  appendFileSync(join(bty, dir, file), `\n# bty-ci bench: ${comment}\n`);
   return file;
 }
+
+/** A Python-only change: a comment appended to one module of bty's package. */
+export const pythonOnlyChange = (bty: string) => commentAdded(bty, "src", () => true, "a Python-only change");
 
 /**
  * A change to bty's tests only (the commonest pull request besides code): a
  * comment appended to the first of its test modules. The wheel holds none of
  * tests/, so the media should rebuild nothing after the wheel.
  */
-export function testsOnlyChange(bty: string): string {
-  const tests = join(bty, "tests");
-  const file = readdirSync(tests)
-    .filter((f) => f.startsWith("test_") && f.endsWith(".py"))
-    .sort()[0]!;
-  appendFileSync(join(tests, file), "\n# bty-ci bench: a change to the tests only\n");
-  return file;
-}
+export const testsOnlyChange = (bty: string) => commentAdded(bty, "tests", (f) => /^test_[^/]*$/.test(f), "a change to the tests only");
 
 export interface MediaBench {
   variant: MediaVariant;
